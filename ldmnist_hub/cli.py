@@ -1,0 +1,138 @@
+"""``ldmnist`` command line: build variants and show what is built.
+
+Exit codes: 0 success, 2 bad arguments or input (argparse's convention),
+1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def _latent(text: str) -> int:
+    from .config import check_latent
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"latent must be an integer in [1, 512]; got {text!r}") from None
+    try:
+        return check_latent(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _train_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    """Parse ``--set key=value`` pairs (values as JSON, else strings) into TrainConfig fields."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--set expects key=value (e.g. --set epochs=10); got {pair!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def _variant_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--latent", type=_latent, default=32, help="latent size N, 1..512 (default: 32)")
+    p.add_argument("--seed", type=int, default=0, help="training/encoding seed (default: 0, canonical)")
+    p.add_argument("--source", default="mnist", help="raw data source (default: mnist)")
+    p.add_argument(
+        "--mnist-dir", dest="data_dir", default=None,
+        help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR, else download into the cache)",
+    )
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a training-recipe field of ldmnist_hub.config.TrainConfig, e.g. --set epochs=10",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ldmnist", description="Build and inspect LD-MNIST (Low-Dimensional MNIST) variants."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="train the VAEs, encode MNIST and cache the variant")
+    _variant_args(b)
+    b.add_argument("--force", action="store_true", help="rebuild even if the variant is cached")
+    b.add_argument("--quiet", action="store_true", help="no progress bars")
+    i = sub.add_parser("info", help="print a built variant's stats and where it lives")
+    _variant_args(i)
+    i.add_argument("--json", action="store_true", help="print the full stats record as JSON")
+    return parser
+
+
+def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
+    import numpy as np
+
+    sc, tr = stats["scores"], stats["splits"]["train"]
+    xm, xs = np.array(tr["x"]["mean"]), np.array(tr["x"]["std"])
+    ys = np.array(tr["y"]["std"])
+    lines = [
+        f"variant            {cid}",
+        f"latent / seed      {stats['variant']['latent']} / {stats['variant']['seed']}",
+        f"source             {stats['variant']['source']} (official files: {stats['official_source']})",
+        f"rows               train {tr['rows']}, test {stats['splits']['test']['rows']}",
+        f"x mean             {xm.min():+.3f} .. {xm.max():+.3f}   std {xs.min():.3f} .. {xs.max():.3f}",
+        f"y std              {ys.min():.3f} .. {ys.max():.3f}",
+        f"class-VAE accuracy {sc['class_vae_accuracy']:.4%} (test)",
+        f"image-VAE rec loss {sc['image_vae_reconstruction_loss']:.4f} (test, per-pixel BCE)",
+        f"middle-layers acc  {sc['middle_layers_accuracy']:.4%} (test)",
+        f"oracle MSE floor   {stats['splits']['test']['oracle_mse']:.4f} (test)",
+        f"training           {stats['training']['epochs']} epochs, {stats['training']['seconds']:.1f} s",
+    ]
+    lines += [f"{k:<19}{v}" for k, v in where.items()]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ldmnist`` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from . import store
+    from .loading import get_builder, load_dataset, resolve_variant, variant_cache_id
+
+    try:
+        variant = resolve_variant(
+            latent=args.latent, seed=args.seed, source=args.source, train=_train_overrides(args.overrides)
+        )
+        cid = variant_cache_id(variant, args.data_dir)
+        files = store.variant_files(cid)
+        if args.command == "build":
+            if args.force:
+                builder = get_builder(variant, args.data_dir, progress=not args.quiet, cache_id=cid)
+                import shutil
+
+                shutil.rmtree(files.root, ignore_errors=True)
+                builder.download_and_prepare(download_mode="force_redownload")
+            else:
+                load_dataset("ldmnist", latent=variant.latent, seed=variant.seed, source=variant.source,
+                             train=variant.train, data_dir=args.data_dir, progress=not args.quiet)
+        elif not files.is_complete():
+            print(f"ldmnist: variant {cid!r} is not built; run: ldmnist build --latent {variant.latent}",
+                  file=sys.stderr)
+            return 1
+        builder = get_builder(variant, args.data_dir, progress=False, cache_id=cid)
+        stats = files.stats()
+        if getattr(args, "json", False):
+            print(json.dumps(stats, indent=2))
+        else:
+            print(_summary(cid, stats, {"weights": str(files.root / "weights"), "arrow cache": builder.cache_dir}))
+        return 0
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        print(f"ldmnist: error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:  # SourceError and other data problems
+        print(f"ldmnist: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""What defines an LD-MNIST variant: latent size, seed, source and training recipe.
+
+Every field that changes the produced bytes lives here, so a variant is fully
+named by a :class:`VariantConfig`. The canonical variants (``latent-N``) are
+seed 0, source ``mnist`` and the default :class:`TrainConfig`; anything else
+gets a longer name that carries a digest of its settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+MIN_LATENT = 1
+MAX_LATENT = 512
+CANONICAL_SEED = 0
+CANONICAL_SOURCE = "mnist"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training recipe of the image VAE, class VAE and middle layers.
+
+    Defaults are the *canonical* recipe: the original LD-MNIST (v3) architecture
+    on a schedule that fits minutes on a 2-core CPU. Each deviation from the
+    original is one field, so the original is one flag away.
+
+    Attributes:
+        epochs: passes over the 60k training images. Original: 5000 (GPU).
+        batch_size: images per step. Original: 10000 (500 in earlier versions).
+        lr: peak Adam learning rate. Original: 1e-3.
+        lr_schedule: ``"onecycle"`` (warm-up then cosine decay to ~0, which
+            reaches a converged-looking model in few epochs) or ``"plateau"``
+            (the original: x0.9 after ``plateau_patience`` epochs without
+            improvement of the training loss).
+        plateau_patience: epochs without improvement before ``"plateau"`` decays.
+        hidden: widths of the image encoder's hidden layers (the decoder mirrors them).
+        dropout: dropout rate in the image VAE. Original: 0.9, which collapses
+            the image VAE to the mean image in a short run.
+        code_dropout: dropout applied to the code at the decoder input. Original: 0.9.
+        middle_dropout: dropout rate in the middle layers. Original: 0.9.
+        logvar_quirk: sample the code as ``mean + exp(logvar) * eps`` as the
+            original does, instead of the textbook ``exp(logvar / 2)``.
+        kl_weight: weight of ``-mean(1 + logvar - mean^2 - exp(logvar))``. Original: 0.1.
+        joint_weight: how much of the classification loss's gradient reaches the
+            image encoder and the class decoder (1.0 = the original, 0.0 = the
+            middle layers learn alone). The middle layers always get all of it.
+        leaky_slope: negative slope of LeakyReLU (Keras default 0.3).
+        bn_momentum: BatchNorm running-average momentum in torch convention
+            (Keras 0.99 == torch 0.01).
+        bn_eps: BatchNorm epsilon (Keras default 1e-3).
+    """
+
+    epochs: int = 60
+    batch_size: int = 500
+    lr: float = 3e-3
+    lr_schedule: str = "onecycle"
+    plateau_patience: int = 50
+    hidden: tuple[int, ...] = (128, 64)
+    dropout: float = 0.3
+    code_dropout: float = 0.3
+    middle_dropout: float = 0.3
+    logvar_quirk: bool = True
+    kl_weight: float = 0.1
+    joint_weight: float = 1.0
+    leaky_slope: float = 0.3
+    bn_momentum: float = 0.01
+    bn_eps: float = 1e-3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        _check_int("epochs", self.epochs, 1, 100_000)
+        _check_int("batch_size", self.batch_size, 1, 1_000_000)
+        for name in ("dropout", "code_dropout", "middle_dropout", "joint_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0 or (
+                name != "joint_weight" and value == 1.0
+            ):
+                raise ValueError(f"{name} must be a number in [0, 1) (joint_weight: [0, 1]); got {name}={value!r}")
+        if self.lr_schedule not in ("onecycle", "plateau"):
+            raise ValueError(f"lr_schedule must be 'onecycle' or 'plateau'; got lr_schedule={self.lr_schedule!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0; got lr={self.lr!r}")
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden must be a non-empty tuple of positive widths; got hidden={self.hidden!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (tuples become lists)."""
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    def overrides(self) -> dict[str, Any]:
+        """Fields that differ from the canonical defaults."""
+        default = TrainConfig().to_dict()
+        return {k: v for k, v in self.to_dict().items() if default[k] != v}
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
+    # bool is an int subclass, and "32" or 3.5 must not slip through as a size.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]; got {name}={value!r} ({type(value).__name__})")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]; got {name}={value!r}")
+
+
+def check_latent(latent: Any) -> int:
+    """Validate a latent size and return it as ``int``.
+
+    Raises:
+        ValueError: if ``latent`` is not an integer in [1, 512] (``"32"`` and
+            ``3.5`` are rejected rather than silently converted).
+
+    Example:
+        >>> check_latent(32)
+        32
+    """
+    _check_int("latent", latent, MIN_LATENT, MAX_LATENT)
+    return int(latent)
+
+
+@dataclass(frozen=True)
+class VariantConfig:
+    """Everything that determines the bytes of one LD-MNIST variant.
+
+    Example:
+        >>> VariantConfig(latent=32).name
+        'latent-32'
+        >>> VariantConfig(latent=16, seed=1).name
+        'latent-16-seed-1'
+    """
+
+    latent: int = 32
+    seed: int = CANONICAL_SEED
+    source: str = CANONICAL_SOURCE
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        check_latent(self.latent)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        if not isinstance(self.source, str) or not self.source:
+            raise ValueError(f"source must be a source name such as 'mnist'; got source={self.source!r}")
+
+    @property
+    def is_canonical(self) -> bool:
+        """True for the published settings: seed 0, MNIST, default training recipe."""
+        return self.seed == CANONICAL_SEED and self.source == CANONICAL_SOURCE and not self.train.overrides()
+
+    @property
+    def name(self) -> str:
+        """Config name: ``latent-N`` for canonical variants, longer otherwise."""
+        parts = [f"latent-{self.latent}"]
+        if self.seed != CANONICAL_SEED:
+            parts.append(f"seed-{self.seed}")
+        if self.source != CANONICAL_SOURCE:
+            parts.append(self.source.replace("_", "-"))
+        overrides = self.train.overrides()
+        if overrides:
+            blob = json.dumps(overrides, sort_keys=True).encode()
+            parts.append("train-" + hashlib.sha256(blob).hexdigest()[:8])
+        return "-".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form, stored in weight metadata and stats."""
+        return {"latent": self.latent, "seed": self.seed, "source": self.source, "train": self.train.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VariantConfig:
+        """Inverse of :meth:`to_dict`."""
+        return cls(latent=d["latent"], seed=d["seed"], source=d["source"], train=TrainConfig(**d.get("train", {})))
+
+
+def parse_config_name(name: str) -> int:
+    """Latent size of a canonical config name such as ``"latent-32"``.
+
+    Raises:
+        ValueError: if ``name`` is not of the form ``latent-N``.
+    """
+    prefix = "latent-"
+    if not isinstance(name, str) or not name.startswith(prefix) or not name[len(prefix):].isdigit():
+        raise ValueError(f"config name must look like 'latent-32'; got name={name!r}")
+    return check_latent(int(name[len(prefix):]))
