@@ -79,7 +79,9 @@ class Ldmnist(datasets.ArrowBasedBuilder):
         from ldmnist_hub.build import produce_splits, resolve_source
 
         data = resolve_source(self.config.source, self.config.data_dir)
-        encoded = produce_splits(self.config.variant, data, self.config.name, progress=self.config.progress)
+        encoded = produce_splits(
+            self.config.variant, data, self.config.name, self.hash, progress=self.config.progress
+        )
         return [
             datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"arrays": encoded["train"]}),
             datasets.SplitGenerator(name=datasets.Split.TEST, gen_kwargs={"arrays": encoded["test"]}),

@@ -74,20 +74,23 @@ def produce_splits(
     variant: VariantConfig,
     data: SourceData,
     cid: str,
+    code_hash: str,
     *,
     progress: bool = True,
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Encoded splits of a variant: ``{split: (x, y, labels)}`` in original MNIST order.
 
     Trains the models unless the store already holds weights under the cache
-    id ``cid``, and writes weights and stats there.
+    id ``cid`` made by the same code (``code_hash``), and writes weights and
+    stats there.
     """
     from .encode import encode_split, score_models
     from .train import train
 
     raw = {split: sources.load_split(data.name, split, data.directory) for split in SPLITS}
     files = store.variant_files(cid)
-    if files.is_complete():
+    reuse = files.is_current(code_hash)
+    if reuse:
         models = load_models(files)
         train_info = files.stats()["training"]
     else:
@@ -100,10 +103,11 @@ def produce_splits(
     encoded = {split: (*encode_split(models, *raw[split], variant.seed, split), raw[split][1]) for split in SPLITS}
     encode_seconds = time.perf_counter() - start
 
-    if not files.is_complete():
+    if not reuse:
         x_test, y_test, labels_test = encoded["test"]
         stats = {
             "config_id": cid,
+            "code_hash": code_hash,
             "variant": variant.to_dict(),
             "package_version": __version__,
             "source_sha256": data.fingerprint,
@@ -115,7 +119,7 @@ def produce_splits(
         }
         state = {part: {k: v.detach().cpu().numpy() for k, v in getattr(models, part).state_dict().items()}
                  for part in store.PARTS}
-        store.write_variant(cid, state, _metadata(variant, data, cid), stats)
+        store.write_variant(cid, state, {**_metadata(variant, data, cid), "code_hash": code_hash}, stats)
     return {split: (x, y, labels.astype(np.int64)) for split, (x, y, labels) in encoded.items()}
 
 

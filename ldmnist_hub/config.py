@@ -46,6 +46,10 @@ class TrainConfig:
         logvar_quirk: sample the code as ``mean + exp(logvar) * eps`` as the
             original does, instead of the textbook ``exp(logvar / 2)``.
         kl_weight: weight of ``-mean(1 + logvar - mean^2 - exp(logvar))``. Original: 0.1.
+        kl_warmup: fraction of the training steps over which the KL weight ramps
+            linearly from 0 to ``kl_weight`` (0 = the original's constant weight).
+            Avoids the early collapse of latent components in a short run; the
+            final objective is unchanged.
         joint_weight: how much of the classification loss's gradient reaches the
             image encoder and the class decoder (1.0 = the original, 0.0 = the
             middle layers learn alone). The middle layers always get all of it.
@@ -66,6 +70,7 @@ class TrainConfig:
     middle_dropout: float = 0.3
     logvar_quirk: bool = True
     kl_weight: float = 0.1
+    kl_warmup: float = 0.0
     joint_weight: float = 1.0
     leaky_slope: float = 0.3
     bn_momentum: float = 0.01
@@ -75,12 +80,12 @@ class TrainConfig:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         _check_int("epochs", self.epochs, 1, 100_000)
         _check_int("batch_size", self.batch_size, 1, 1_000_000)
-        for name in ("dropout", "code_dropout", "middle_dropout", "joint_weight"):
+        for name in ("dropout", "code_dropout", "middle_dropout", "joint_weight", "kl_warmup"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0 or (
-                name != "joint_weight" and value == 1.0
+                "dropout" in name and value == 1.0
             ):
-                raise ValueError(f"{name} must be a number in [0, 1) (joint_weight: [0, 1]); got {name}={value!r}")
+                raise ValueError(f"{name} must be a number in [0, 1] (dropouts: [0, 1)); got {name}={value!r}")
         if self.lr_schedule not in ("onecycle", "plateau"):
             raise ValueError(f"lr_schedule must be 'onecycle' or 'plateau'; got lr_schedule={self.lr_schedule!r}")
         if not self.lr > 0:

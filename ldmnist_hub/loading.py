@@ -78,9 +78,9 @@ def _check_split(split: Any) -> None:
         return
     names = split if isinstance(split, (list, tuple)) else [split]
     for s in names:
-        # Accept datasets' slicing syntax ("train[:100]") but only our two splits.
-        base = str(s).split("[", 1)[0].split("+", 1)[0].strip()
-        if base not in SPLITS:
+        # Accept datasets' split syntax ("train[:100]", "train+test") but only our two splits.
+        bases = [part.split("[", 1)[0].strip() for part in str(s).split("+")]
+        if any(base not in SPLITS for base in bases):
             raise ValueError(
                 f"unknown split {s!r} for ldmnist; allowed: 'train', 'test' (or slices like 'train[:1000]')"
             )
@@ -226,7 +226,7 @@ def load_dataset(
     cid = variant_cache_id(variant, data_dir)
     builder = get_builder(variant, data_dir, progress=progress, cache_id=cid)
     prepared = os.path.exists(os.path.join(builder.cache_dir, "dataset_info.json"))
-    complete = prepared and store.variant_files(cid).is_complete()
+    complete = prepared and store.variant_files(cid).is_current(builder_hash())
     if not complete:
         if not build:
             raise FileNotFoundError(

@@ -176,8 +176,13 @@ class LDMNISTModels(nn.Module):
             if isinstance(module, SeededDropout):
                 module.generator = generator
 
-    def losses(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """All loss terms for one batch (images in [0, 1], labels int64)."""
+    def losses(
+        self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, kl_scale: float = 1.0
+    ) -> dict[str, torch.Tensor]:
+        """All loss terms for one batch (images in [0, 1], labels int64).
+
+        ``kl_scale`` multiplies ``cfg.kl_weight`` (the warm-up schedule).
+        """
         cfg = self.cfg
         onehot = nn.functional.one_hot(labels, NUM_CLASSES).to(images.dtype)
         flat = images.reshape(images.shape[0], IMAGE_PIXELS)
@@ -185,13 +190,13 @@ class LDMNISTModels(nn.Module):
         x_mean, x_logvar = self.image_encoder(flat)
         x = sample_code(x_mean, x_logvar, cfg.logvar_quirk, generator)
         image_rec = nn.functional.binary_cross_entropy_with_logits(self.image_decoder(x), flat)
-        image_kl = cfg.kl_weight * kl_term(x_mean, x_logvar)
+        image_kl = kl_scale * cfg.kl_weight * kl_term(x_mean, x_logvar)
 
         y_mean, y_logvar = self.class_encoder(onehot)
         y = sample_code(y_mean, y_logvar, cfg.logvar_quirk, generator)
         class_logits = self.class_decoder(y)
         class_rec = _softmax_bce(class_logits, onehot)
-        class_kl = cfg.kl_weight * kl_term(y_mean, y_logvar)
+        class_kl = kl_scale * cfg.kl_weight * kl_term(y_mean, y_logvar)
 
         # The classification term trains the middle layers fully; joint_weight
         # decides how much of it also shapes the image encoder and class decoder.

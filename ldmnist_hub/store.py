@@ -49,6 +49,14 @@ class VariantFiles:
         """True if the stats and all five weight files are present."""
         return self.stats_path.is_file() and all(self.weights_path(p).is_file() for p in PARTS)
 
+    def is_current(self, code_hash: str) -> bool:
+        """True if complete and produced by the code whose hash is ``code_hash``.
+
+        Weights from older code are never reused or served: a change in the
+        training code changes the bytes a variant should have.
+        """
+        return self.is_complete() and self.stats().get("code_hash") == code_hash
+
     def stats(self) -> dict[str, Any]:
         """The stats record (see :func:`ldmnist_hub.stats.variant_stats`)."""
         return json.loads(self.stats_path.read_text())

@@ -99,7 +99,9 @@ def train(
             if plateau is None:
                 for group in optimizer.param_groups:
                     group["lr"] = _lr_at(cfg, step, total_steps)
-            terms = models.losses(data[idx], targets[idx], gen)
+            warm = cfg.kl_warmup * total_steps
+            kl_scale = min(1.0, step / warm) if warm > 0 else 1.0
+            terms = models.losses(data[idx], targets[idx], gen, kl_scale)
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
             optimizer.step()

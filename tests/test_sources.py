@@ -234,7 +234,8 @@ def test_find_local_accepts_uncompressed_files(tmp_path: Path) -> None:
 
 def test_find_local_lists_missing_files(tmp_path: Path) -> None:
     shutil.copy(fixture_path("test", "labels"), tmp_path)
-    with pytest.raises(FileNotFoundError, match=r"lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz \("):
+    missing = r"lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz \("
+    with pytest.raises(FileNotFoundError, match=missing):
         find_local(MNIST, tmp_path)
 
 

@@ -1,0 +1,22 @@
+"""Smoke test of an installed wheel: run from outside the repository.
+
+Builds a tiny variant from the test fixture and loads it back, proving that the
+builder and card templates ship inside the wheel.
+
+Usage: python smoke_wheel.py PATH/TO/tests/data/mnist-tiny
+"""
+
+import os
+import sys
+import tempfile
+
+os.environ["LDMNIST_HOME"] = tempfile.mkdtemp()
+import ldmnist_hub  # noqa: E402
+from ldmnist_hub import cards, load_dataset  # noqa: E402
+
+assert "site-packages" in ldmnist_hub.__file__, f"not the installed wheel: {ldmnist_hub.__file__}"
+assert "LD-MNIST" in cards.template(), "card template missing from the wheel"
+ds = load_dataset("ldmnist", latent=2, data_dir=sys.argv[1], train={"epochs": 1, "batch_size": 100}, progress=False)
+assert ds["train"].num_rows == 300 and ds["test"].num_rows == 100, ds
+assert ds["train"].features["x"].length == 2
+print("wheel smoke test passed:", ldmnist_hub.__file__)

@@ -1,0 +1,165 @@
+"""Specification of the ``ldmnist`` command line (build, info, argument errors)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ldmnist_hub.cli import main
+
+TINY_DIR = Path(__file__).parent / "data" / "mnist-tiny"
+VARIANT_ARGS = ["--latent", "4", "--mnist-dir", str(TINY_DIR), "--set", "epochs=1", "--set", "batch_size=100"]
+
+
+@pytest.fixture(scope="module")
+def cli_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int, str]]:
+    """``(home, exit code, stdout)`` of one ``ldmnist build`` of a 1-epoch latent-4 variant."""
+    home = tmp_path_factory.mktemp("cli") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LDMNIST_HOME", str(home))
+        for var in ("LDMNIST_MNIST_DIR", "LDMNIST_OFFLINE", "HF_HUB_OFFLINE"):
+            mp.delenv(var, raising=False)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = main(["build", *VARIANT_ARGS, "--quiet"])
+        yield home, code, out.getvalue()
+
+
+@pytest.fixture
+def cli_home(cli_build: tuple[Path, int, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    home, _, _ = cli_build
+    monkeypatch.setenv("LDMNIST_HOME", str(home))
+    return home
+
+
+def test_build_returns_0_and_prints_the_variant_summary(cli_build: tuple[Path, int, str]) -> None:
+    home, code, out = cli_build
+    assert code == 0
+    cid = out.splitlines()[0].split()[1]
+    assert cid.startswith("latent-4-train-")
+    assert (home / "variants" / cid / "stats.json").is_file()
+    assert "latent / seed      4 / 0" in out
+    assert "rows               train 300, test 100" in out
+    assert "training           1 epochs" in out
+    assert "class-VAE accuracy" in out
+    assert str(home / "variants" / cid / "weights") in out
+
+
+def test_info_of_a_built_variant_returns_0_and_shows_scores(
+    cli_build: tuple[Path, int, str], cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["info", *VARIANT_ARGS]) == 0
+    out = capsys.readouterr().out
+    assert "class-VAE accuracy" in out
+    assert out.splitlines()[0] == cli_build[2].splitlines()[0]
+
+
+def test_info_json_prints_the_stats_record(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", *VARIANT_ARGS, "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["variant"]["latent"] == 4
+    assert stats["variant"]["train"]["epochs"] == 1
+    assert stats["splits"]["test"]["rows"] == 100
+
+
+def test_build_of_a_built_variant_does_not_train_again(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a built variant must not be trained again")
+
+    monkeypatch.setattr("ldmnist_hub.train.train", no_training)
+    assert main(["build", *VARIANT_ARGS, "--quiet"]) == 0
+    assert "rows               train 300, test 100" in capsys.readouterr().out
+
+
+def test_info_of_an_unbuilt_variant_returns_1_naming_ldmnist_build(
+    ldmnist_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["info", "--latent", "7", "--mnist-dir", str(TINY_DIR)]) == 1
+    err = capsys.readouterr().err
+    assert "not built" in err
+    assert "ldmnist build --latent 7" in err
+    assert not (ldmnist_home / "variants").exists()
+
+
+@pytest.mark.parametrize("command", ["build", "info"])
+@pytest.mark.parametrize("latent", ["0", "abc", "513", "3.5"])
+def test_bad_latent_exits_2_naming_the_range(
+    command: str, latent: str, ldmnist_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--latent", latent, "--mnist-dir", str(TINY_DIR)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "[1, 512]" in err
+    assert repr(latent) in err or latent in err
+    assert not ldmnist_home.exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("epochs", "--set expects key=value"),
+        ("epoch=3", "epoch"),
+        ("dropout=1.0", "dropout=1.0"),
+        ("lr_schedule=cosine", "lr_schedule='cosine'"),
+    ],
+)
+def test_bad_set_override_returns_2_with_a_clear_message(
+    override: str, message: str, ldmnist_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["build", "--latent", "4", "--mnist-dir", str(TINY_DIR), "--set", override, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ldmnist: error: ")
+    assert message in err
+    assert not ldmnist_home.exists()
+
+
+def test_missing_mnist_dir_returns_2_naming_the_folder(
+    tmp_path: Path, ldmnist_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope"
+    assert main(["build", "--latent", "4", "--mnist-dir", str(missing), "--quiet"]) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_console_script_help_exits_0() -> None:
+    script = shutil.which("ldmnist", path=str(Path(sys.executable).parent)) or shutil.which("ldmnist")
+    assert script, "the ldmnist console script is not installed next to this Python"
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "usage: ldmnist" in result.stdout
+    for command in ("build", "info"):
+        assert command in result.stdout
+
+
+def test_build_force_trains_again_and_keeps_a_complete_variant(
+    ldmnist_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ldmnist_hub.train
+
+    calls = []
+    real_train = ldmnist_hub.train.train
+
+    def counting_train(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(ldmnist_hub.train, "train", counting_train)
+    assert main(["build", *VARIANT_ARGS, "--quiet"]) == 0
+    first = capsys.readouterr().out
+    assert main(["build", *VARIANT_ARGS, "--quiet", "--force"]) == 0
+    second = capsys.readouterr().out
+    assert len(calls) == 2
+    assert first.splitlines()[0] == second.splitlines()[0]
+    assert sorted(p.name for p in (ldmnist_home / "variants").iterdir()) == [first.splitlines()[0].split()[1]]
+    assert main(["info", *VARIANT_ARGS]) == 0
