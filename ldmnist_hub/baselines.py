@@ -39,7 +39,7 @@ def mlp_regression(
 
     from .config import TrainConfig
     from .models import MiddleLayers
-    from .train import _lr_at, make_generator
+    from .train import make_generator, one_cycle
 
     gen = make_generator(seed, 7)
     cfg = TrainConfig(middle_dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr)
@@ -65,7 +65,7 @@ def mlp_regression(
         for i in range(steps):
             idx = order[i * batch_size:(i + 1) * batch_size]
             for g in opt.param_groups:
-                g["lr"] = _lr_at(cfg, step, total)
+                g["lr"] = lr * one_cycle(step, total)
             loss = torch.nn.functional.mse_loss(model(xt[idx]), yt[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -43,13 +43,13 @@ def make_generator(seed: int, stream: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 2_000_003 + stream)
 
 
-def _lr_at(cfg: TrainConfig, step: int, total: int) -> float:
-    # One-cycle: linear warm-up over the first 10% of steps, cosine decay after.
+def one_cycle(step: int, total: int) -> float:
+    """Learning-rate factor at ``step`` of ``total``: linear warm-up over 10%, then cosine decay to 0."""
     warm = max(1, total // 10)
     if step < warm:
-        return cfg.lr * (0.1 + 0.9 * step / warm)
+        return 0.1 + 0.9 * step / warm
     progress = (step - warm) / max(1, total - warm)
-    return cfg.lr * 0.5 * (1.0 + np.cos(np.pi * progress))
+    return 0.5 * (1.0 + float(np.cos(np.pi * progress)))
 
 
 def train(
@@ -81,7 +81,14 @@ def train(
     n = len(data)
     steps_per_epoch = (n + cfg.batch_size - 1) // cfg.batch_size
     total_steps = cfg.epochs * steps_per_epoch
-    optimizer = torch.optim.Adam(models.parameters(), lr=cfg.lr)
+    class_params = [*models.class_encoder.parameters(), *models.class_decoder.parameters()]
+    class_ids = {id(p) for p in class_params}
+    other_params = [p for p in models.parameters() if id(p) not in class_ids]
+    optimizer = torch.optim.Adam(
+        [{"params": other_params, "peak": cfg.lr}, {"params": class_params, "peak": cfg.class_lr}], lr=cfg.lr
+    )
+    for group in optimizer.param_groups:
+        group["lr"] = group["peak"]
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=0.9, patience=cfg.plateau_patience
     ) if cfg.lr_schedule == "plateau" else None
@@ -98,7 +105,7 @@ def train(
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
             if plateau is None:
                 for group in optimizer.param_groups:
-                    group["lr"] = _lr_at(cfg, step, total_steps)
+                    group["lr"] = group["peak"] * one_cycle(step, total_steps)
             warm = cfg.kl_warmup * total_steps
             kl_scale = min(1.0, step / warm) if warm > 0 else 1.0
             terms = models.losses(data[idx], targets[idx], gen, kl_scale)
