@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--latent", type=int, default=32)
     parser.add_argument("--repeat", action="store_true", help="build twice to check determinism")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--mlp-epochs", type=int, default=60)
+    parser.add_argument("--mlp-epochs", type=int, default=150)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
     if not os.environ.get("LDMNIST_MNIST_DIR"):

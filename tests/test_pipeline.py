@@ -251,3 +251,13 @@ def test_deleted_weights_make_the_variant_unservable_and_a_load_rebuilds_it(
     rebuilt = ldmnist_hub.load_dataset("ldmnist", **tiny_kwargs)
     assert files.is_complete()
     assert_same_rows(tiny_build[1], rebuilt)
+
+
+@pytest.mark.parametrize("latent", [1, 512])
+def test_extreme_latent_sizes_build_and_load(ldmnist_home: Path, tiny_dir: Path, latent: int) -> None:
+    ds = ldmnist_hub.load_dataset(
+        "ldmnist", latent=latent, train={"epochs": 1, "batch_size": 150}, data_dir=tiny_dir, progress=False
+    )
+    x = columns(ds, "test")["x"]
+    assert x.shape == (FIXTURE_SIZES["test"], latent) and x.dtype == np.float32
+    assert np.isfinite(x).all()
