@@ -36,7 +36,8 @@ class TrainConfig:
         class_lr: peak learning rate of the class VAE (encoder and decoder). The
             original used ``lr`` for everything; the tiny class VAE converges
             slowest (99.67% after 7,200 steps at 3e-3, 99.82% at 1e-2), so in a
-            short run it gets its own, larger rate.
+            short run it gets its own, larger rate. Its convergence also shapes
+            the ``y`` geometry that decides how well linear models score.
         lr_schedule: ``"onecycle"`` (warm-up then cosine decay to ~0, which
             reaches a converged-looking model in few epochs) or ``"plateau"``
             (the original: x0.9 after ``plateau_patience`` epochs without
@@ -55,8 +56,9 @@ class TrainConfig:
             Avoids the early collapse of latent components in a short run; the
             final objective is unchanged.
         joint_weight: how much of the classification loss's gradient reaches the
-            image encoder and the class decoder (1.0 = the original, 0.0 = the
-            middle layers learn alone). The middle layers always get all of it.
+            image encoder (1.0 = the original, 0.0 = the middle layers learn
+            alone). The middle layers always get all of it.
+        joint_decoder_weight: the same for the class decoder (original: 1.0).
         leaky_slope: negative slope of LeakyReLU (Keras default 0.3).
         bn_momentum: BatchNorm running-average momentum in torch convention
             (Keras 0.99 == torch 0.01).
@@ -66,17 +68,18 @@ class TrainConfig:
     epochs: int = 60
     batch_size: int = 500
     lr: float = 3e-3
-    class_lr: float = 2e-2
+    class_lr: float = 0.1
     lr_schedule: str = "onecycle"
     plateau_patience: int = 50
     hidden: tuple[int, ...] = (128, 64)
     dropout: float = 0.0
     code_dropout: float = 0.0
-    middle_dropout: float = 0.0
+    middle_dropout: float = 0.9
     logvar_quirk: bool = True
     kl_weight: float = 0.1
     kl_warmup: float = 0.3
-    joint_weight: float = 0.03
+    joint_weight: float = 0.3
+    joint_decoder_weight: float = 0.3
     leaky_slope: float = 0.3
     bn_momentum: float = 0.01
     bn_eps: float = 1e-3
@@ -85,12 +88,14 @@ class TrainConfig:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         _check_int("epochs", self.epochs, 1, 100_000)
         _check_int("batch_size", self.batch_size, 1, 1_000_000)
-        for name in ("dropout", "code_dropout", "middle_dropout", "joint_weight", "kl_warmup"):
+        for name in ("dropout", "code_dropout", "middle_dropout", "joint_weight", "joint_decoder_weight", "kl_warmup"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0 or (
                 "dropout" in name and value == 1.0
             ):
-                raise ValueError(f"{name} must be a number in [0, 1] (dropouts: [0, 1)); got {name}={value!r}")
+                raise ValueError(
+                    f"{name} must be a number in [0, 1] (dropouts: [0, 1)); got {name}={value!r}"
+                )
         if self.lr_schedule not in ("onecycle", "plateau"):
             raise ValueError(f"lr_schedule must be 'onecycle' or 'plateau'; got lr_schedule={self.lr_schedule!r}")
         for name in ("lr", "class_lr"):

@@ -198,9 +198,12 @@ class LDMNISTModels(nn.Module):
         class_rec = _softmax_bce(class_logits, onehot)
         class_kl = kl_scale * cfg.kl_weight * kl_term(y_mean, y_logvar)
 
-        # The classification term trains the middle layers fully; joint_weight
-        # decides how much of it also shapes the image encoder and class decoder.
-        pred_logits = self.class_decoder(self.middle_layers(_scale_grad(x, cfg.joint_weight)), cfg.joint_weight)
+        # The classification term trains the middle layers fully; joint_weight and
+        # joint_decoder_weight decide how much of it also shapes the image
+        # encoder and the class decoder.
+        pred_logits = self.class_decoder(
+            self.middle_layers(_scale_grad(x, cfg.joint_weight)), cfg.joint_decoder_weight
+        )
         classification = _softmax_bce(pred_logits, onehot)
 
         total = image_rec + image_kl + class_rec + class_kl + classification
