@@ -44,19 +44,13 @@ def mlp_regression(
     import torch
 
     from .config import TrainConfig
-    from .models import MiddleLayers
+    from .models import MiddleLayers, seed_module
     from .train import make_generator, one_cycle
 
     gen = make_generator(seed, 7)
     cfg = TrainConfig(middle_dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr)
     latent = train_x.shape[1]
-    model = MiddleLayers(latent, cfg)
-    for m in model.modules():
-        if isinstance(m, torch.nn.Linear):
-            torch.nn.init.xavier_uniform_(m.weight, generator=gen)
-            torch.nn.init.zeros_(m.bias)
-        if hasattr(m, "generator"):
-            m.generator = gen
+    model = seed_module(MiddleLayers(latent, cfg), gen)
     xt, yt = torch.from_numpy(train_x), torch.from_numpy(train_y)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     n = len(xt)

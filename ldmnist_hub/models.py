@@ -138,6 +138,18 @@ class MiddleLayers(nn.Module):
         return self.body(code)
 
 
+def seed_module(module: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Keras-style init (Glorot-uniform weights, zero biases) from ``generator``,
+    and make every :class:`SeededDropout` inside draw its masks from it."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight, generator=generator)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, SeededDropout):
+            m.generator = generator
+    return module
+
+
 def _scale_grad(t: torch.Tensor, scale: float) -> torch.Tensor:
     """Identity in the forward pass; multiplies the gradient by ``scale``."""
     if scale == 0.0:
@@ -160,21 +172,7 @@ class LDMNISTModels(nn.Module):
         self.class_decoder = ClassDecoder(latent)
         self.middle_layers = MiddleLayers(latent, cfg)
         if generator is not None:
-            self.reset_parameters(generator)
-            self.set_generator(generator)
-
-    def reset_parameters(self, generator: torch.Generator) -> None:
-        """Keras-style init (Glorot-uniform weights, zero biases) from ``generator``."""
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight, generator=generator)
-                nn.init.zeros_(module.bias)
-
-    def set_generator(self, generator: torch.Generator) -> None:
-        """Make every dropout mask come from ``generator``."""
-        for module in self.modules():
-            if isinstance(module, SeededDropout):
-                module.generator = generator
+            seed_module(self, generator)
 
     def losses(
         self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, kl_scale: float = 1.0
