@@ -51,7 +51,7 @@ def mlp_regression(
     cfg = TrainConfig(middle_dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr)
     latent = train_x.shape[1]
     model = seed_module(MiddleLayers(latent, cfg), gen)
-    xt, yt = torch.from_numpy(train_x), torch.from_numpy(train_y)
+    xt, yt = torch.tensor(train_x), torch.tensor(train_y)  # copies: Arrow-backed arrays are read-only
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     n = len(xt)
     steps = (n + batch_size - 1) // batch_size

@@ -65,7 +65,7 @@ class TrainConfig:
         bn_eps: BatchNorm epsilon (Keras default 1e-3).
     """
 
-    epochs: int = 60
+    epochs: int = 100
     batch_size: int = 500
     lr: float = 3e-3
     class_lr: float = 0.1
