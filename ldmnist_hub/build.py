@@ -35,7 +35,6 @@ class SourceData:
     official: bool
 
 
-
 def resolve_source(source: str, data_dir: str | Path | None = None) -> SourceData:
     """Locate the raw files of ``source`` (local dir, env var, cache or download) and fingerprint them."""
     directory = sources.resolve_dir(source, data_dir)
