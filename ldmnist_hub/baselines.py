@@ -73,4 +73,4 @@ def mlp_regression(
             step += 1
     model.eval()
     with torch.no_grad():
-        return model(torch.from_numpy(test_x)).numpy()
+        return model(torch.tensor(test_x)).numpy()
