@@ -22,6 +22,7 @@ Train = TrainConfig | dict[str, Any] | None
 PathArg = str | os.PathLike[str] | None
 # Weights of a variant, keyed by (variant folder, stats mtime, part): a rebuilt
 # variant (new stats file) or another LDMNIST_HOME never hits a stale entry.
+_DATASETS: dict[tuple[str, int, str, str], Any] = {}
 _WEIGHTS: dict[tuple[str, int, str], dict[str, np.ndarray]] = {}
 
 
@@ -90,10 +91,23 @@ def load_numpy(
     """
     if not isinstance(split, str):
         raise ValueError(f"split must be one string such as 'train' or 'test[:100]'; got split={split!r}")
-    ds = load_dataset(
-        "ldmnist", latent=latent, split=split, seed=seed, train=train, data_dir=data_dir,
-        build=build, progress=progress,
-    )
+    files = variant_files(variant_cache_id(resolve_variant(latent=latent, seed=seed, train=train), data_dir))
+    code_hash = builder_hash()
+    # Constructing the datasets builder costs ~10 ms, several times the copy itself;
+    # a variant already loaded in this process (same folder, same stats file) reuses
+    # its memory-mapped Dataset. A rebuilt or deleted variant misses the memo.
+    try:
+        key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
+    except FileNotFoundError:
+        key = None
+    ds = _DATASETS.get(key) if key is not None and files.is_current(code_hash) else None
+    if ds is None:
+        ds = load_dataset(
+            "ldmnist", latent=latent, split=split, seed=seed, train=train, data_dir=data_dir,
+            build=build, progress=progress,
+        )
+        key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
+        _DATASETS[key] = ds
     return dataset_arrays(ds)
 
 

@@ -161,7 +161,8 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
         model.eval()
         try:
             with torch.no_grad():
-                outs = [to_numpy(model(torch.from_numpy(x[i:i + batch_size]).to(device)))
+                # The cached x is read-only; torch wants writable memory, so each batch is copied.
+                outs = [to_numpy(model(torch.from_numpy(x[i:i + batch_size].copy()).to(device)))
                         for i in range(0, len(x), batch_size)]
         finally:
             model.train(was_training)

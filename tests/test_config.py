@@ -71,7 +71,7 @@ def test_resolve_variant_takes_latent_from_name_or_argument_default_32(
         (VariantConfig(latent=16, seed=1), "latent-16-seed-1"),
         (VariantConfig(latent=8, source="fashion_mnist"), "latent-8-fashion-mnist"),
         # Explicitly passing the default recipe is still canonical.
-        (VariantConfig(latent=2, train=TrainConfig(epochs=60, batch_size=500)), "latent-2"),
+        (VariantConfig(latent=2, train=TrainConfig(**TrainConfig().to_dict())), "latent-2"),
     ],
 )
 def test_variant_config_name(config: VariantConfig, name: str) -> None:

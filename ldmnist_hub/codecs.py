@@ -1,0 +1,185 @@
+"""Encoders and decoders of a variant, run in numpy from its safetensors weights.
+
+The forward passes mirror the torch modules in :mod:`ldmnist_hub.models` in
+eval mode: dropout is the identity and BatchNorm uses its running statistics
+with the variant's ``bn_eps``; LeakyReLU uses its ``leaky_slope``; sampling
+follows its ``logvar_quirk``. No torch is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .arrays import PathArg, Train, variant_files_for, variant_weights
+from .config import CANONICAL_SEED, TrainConfig, VariantConfig
+from .loading import DEFAULT_LATENT
+
+IMAGE_SIDE = 28
+IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+# Each hidden block of the torch modules is Linear, activation, BatchNorm, Dropout.
+_BLOCK = 4
+
+
+def _linear(h: np.ndarray, w: dict[str, np.ndarray], name: str) -> np.ndarray:
+    return h @ w[f"{name}.weight"].T + w[f"{name}.bias"]
+
+
+def _batch_norm(h: np.ndarray, w: dict[str, np.ndarray], name: str, eps: float) -> np.ndarray:
+    scale = w[f"{name}.weight"] / np.sqrt(w[f"{name}.running_var"] + np.float32(eps))
+    return (h - w[f"{name}.running_mean"]) * scale + w[f"{name}.bias"]
+
+
+def _blocks(h: np.ndarray, w: dict[str, np.ndarray], start: int, count: int, slope: float, eps: float) -> np.ndarray:
+    """``count`` hidden blocks of ``body`` from index ``start``; ``slope`` 0 is ReLU."""
+    for i in range(start, start + _BLOCK * count, _BLOCK):
+        h = _linear(h, w, f"body.{i}")
+        h = np.where(h >= 0, h, h * np.float32(slope))
+        h = _batch_norm(h, w, f"body.{i + 2}", eps)
+    return h
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _codes(values: Any, latent: int, what: str) -> np.ndarray:
+    a = np.asarray(values)
+    if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError(f"{what} must be a real numeric array; got dtype {a.dtype}")
+    if a.ndim != 2 or a.shape[1] != latent:
+        raise ValueError(f"{what} must have shape (n, {latent}) for latent {latent}; got shape {a.shape}")
+    return a.astype(np.float32, copy=False)
+
+
+def images_to_unit(images: Any) -> np.ndarray:
+    """Validate images and return them as float32 ``(n, 784)`` in [0, 1].
+
+    Accepts ``(n, 28, 28)`` or ``(n, 784)``; integer pixels in 0..255 (uint8,
+    as MNIST stores them) or float pixels in [0, 1].
+
+    Raises:
+        ValueError: another shape, a non-numeric dtype, or values outside the range.
+    """
+    a = np.asarray(images)
+    if a.ndim not in (2, 3) or a.shape[1:] not in ((IMAGE_SIDE, IMAGE_SIDE), (IMAGE_PIXELS,)):
+        raise ValueError(f"images must have shape (n, 28, 28) or (n, 784); got shape {a.shape}")
+    if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError(f"images must be uint8 in 0..255 or float in [0, 1]; got dtype {a.dtype}")
+    flat = a.reshape(len(a), IMAGE_PIXELS)
+    if a.size == 0:
+        return flat.astype(np.float32)
+    lo, hi = flat.min(), flat.max()
+    if np.issubdtype(a.dtype, np.integer):
+        if lo < 0 or hi > 255:
+            raise ValueError(f"integer images must hold pixel values in 0..255; got range [{lo}, {hi}]")
+        return flat.astype(np.float32) / np.float32(255.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"float images must be in [0, 1]; got range [{lo}, {hi}] "
+            "(for 0..255 pixel values pass uint8, or divide by 255)"
+        )
+    return flat.astype(np.float32, copy=False)
+
+
+def _variant(latent: int, seed: int, train: Train, data_dir: PathArg, build: bool, progress: bool):
+    files = variant_files_for(latent, seed, train, data_dir, build, progress)
+    return files, VariantConfig.from_dict(files.stats()["variant"]).train
+
+
+def decode_images(
+    x: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Decode image codes ``x`` ``(n, N)`` into images with the variant's image decoder.
+
+    Returns:
+        float32 ``(n, 28, 28)`` with pixel values in [0, 1] (sigmoid of the logits).
+
+    Example:
+        >>> x, _, _ = load_numpy(latent=32, split="test")  # doctest: +SKIP
+        >>> decode_images(x[:16], latent=32).shape  # doctest: +SKIP
+        (16, 28, 28)
+    """
+    codes = _codes(x, latent, "x")
+    files, cfg = _variant(latent, seed, train, data_dir, build, progress)
+    w = variant_weights(files, "image_decoder")
+    h = _blocks(codes, w, 1, len(cfg.hidden), cfg.leaky_slope, cfg.bn_eps)  # body.0 is dropout
+    logits = _linear(h, w, f"body.{1 + _BLOCK * len(cfg.hidden)}")
+    pixels = 1.0 / (1.0 + np.exp(-logits))
+    return pixels.astype(np.float32, copy=False).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+
+
+def decode_labels(
+    y: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Class probabilities ``(n, 10)`` of label codes ``y`` ``(n, N)`` (the class decoder + softmax).
+
+    Example:
+        >>> _, y, label = load_numpy(latent=32, split="test")  # doctest: +SKIP
+        >>> (decode_labels(y, latent=32).argmax(1) == label).mean()  # doctest: +SKIP
+        0.998
+    """
+    codes = _codes(y, latent, "y")
+    files, _ = _variant(latent, seed, train, data_dir, build, progress)
+    return _softmax(_linear(codes, variant_weights(files, "class_decoder"), "linear")).astype(np.float32, copy=False)
+
+
+def encode_images(
+    images: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    sample: bool = True,
+    seed: int | np.random.Generator = 0,
+    variant_seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Encode images into image codes ``(n, N)`` with the variant's image encoder.
+
+    Args:
+        images: ``(n, 28, 28)`` or ``(n, 784)``; uint8 in 0..255 or float in [0, 1].
+        latent: latent size N of the variant.
+        sample: draw from the posterior (as the dataset's ``x`` is drawn);
+            ``False`` returns the posterior means.
+        seed: seed of the noise (``np.random.default_rng(seed)``) or a
+            ``np.random.Generator`` to draw it from.
+        variant_seed: the variant's seed (0 is canonical).
+        train, data_dir, build, progress: select the variant, as in :func:`ldmnist_hub.load_numpy`.
+
+    Raises:
+        ValueError: images of a wrong shape, dtype or value range.
+
+    Example:
+        >>> codes = encode_images(decode_images(x[:16], latent=32), latent=32)  # doctest: +SKIP
+    """
+    flat = images_to_unit(images)
+    files, cfg = _variant(latent, variant_seed, train, data_dir, build, progress)
+    mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
+    if not sample:
+        return mean
+    eps = np.random.default_rng(seed).standard_normal(mean.shape, dtype=np.float32)
+    scale = np.exp(logvar) if cfg.logvar_quirk else np.exp(np.float32(0.5) * logvar)
+    return (mean + scale * eps).astype(np.float32, copy=False)
+
+
+def _image_posterior(flat: np.ndarray, w: dict[str, np.ndarray], cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    h = _blocks(flat, w, 0, len(cfg.hidden), 0.0, cfg.bn_eps)
+    return _linear(h, w, "mean").astype(np.float32, copy=False), _linear(h, w, "logvar").astype(np.float32, copy=False)
