@@ -98,8 +98,9 @@ def source_is_official(source: str, data_dir: str | os.PathLike[str] | None) -> 
     """
     from . import sources
 
-    directory = sources.resolve_dir(source, data_dir)
     src = sources.get_source(source)
+    # The memo is consulted before resolve_dir, which verifies (hashes) the files.
+    directory = Path(data_dir if data_dir is not None else os.environ[src.env_var])
     stamp = []
     for kinds in src.files.values():
         for f in kinds.values():
@@ -116,6 +117,8 @@ def source_is_official(source: str, data_dir: str | os.PathLike[str] | None) -> 
     entry = memo.get(key)
     if entry and entry["stamp"] == stamp:
         return entry["official"], entry["digest"]
+    # data_dir (None for the env var) keeps resolve_dir's error naming where the folder came from.
+    directory = sources.resolve_dir(source, data_dir)
     fingerprint = sources.source_fingerprint(source, directory)
     official = sources.is_official(source, fingerprint)
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:8]
