@@ -17,6 +17,7 @@ from .arrays import load_numpy
 from .codecs import decode_images, decode_labels, encode_images
 from .config import TrainConfig, VariantConfig
 from .evaluate import EvalResult, evaluate, evaluate_model
+from .leaderboard import BenchmarkResult, benchmark
 from .loading import load_dataset
 
 # Names whose module imports a framework: resolved on first attribute access.
@@ -36,10 +37,12 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BenchmarkResult",
     "EvalResult",
     "TrainConfig",
     "VariantConfig",
     "__version__",
+    "benchmark",
     "decode_images",
     "decode_labels",
     "encode_images",

@@ -1,4 +1,4 @@
-"""``ldmnist`` command line: build variants and show what is built.
+"""``ldmnist`` command line: build variants, show what is built, and benchmark them.
 
 Exit codes: 0 success, 2 bad arguments or input (argparse's convention),
 1 any other failure.
@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -66,7 +67,68 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="print a built variant's stats and where it lives")
     _variant_args(i)
     i.add_argument("--json", action="store_true", help="print the full stats record as JSON")
+    _benchmark_parser(sub)
     return parser
+
+
+def _benchmark_parser(sub: Any) -> None:
+    from .label_efficiency import LABEL_SIZES
+    from .leaderboard import MODELS
+
+    p = sub.add_parser(
+        "benchmark", help="train the reference models on a built variant and print the leaderboard",
+        description="Train the reference models on a built variant's train split, score them on test, and "
+                    "print the leaderboard as markdown (JSON with --json).",
+    )
+    p.add_argument("--latent", type=_latent, default=32, help="latent size N of the variant (default: 32)")
+    p.add_argument("--models", default=None,
+                   help=f"comma-separated model names (default: all): {','.join(MODELS)}")
+    p.add_argument("--seed", type=int, default=0, help="seed of the models' training (default: 0)")
+    p.add_argument("--variant-seed", type=int, default=0, help="the variant's seed (default: 0, canonical)")
+    p.add_argument("--mnist-dir", dest="data_dir", default=None,
+                   help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="the variant's training-recipe overrides, as given to ldmnist build")
+    p.add_argument("--mlp-epochs", type=int, default=150, help="epochs of the torch and Keras MLPs (default: 150)")
+    p.add_argument("--label-sizes", default=",".join(map(str, LABEL_SIZES)),
+                   help="labelled-row counts of the label-efficiency curve; empty to skip it")
+    p.add_argument("--build", action="store_true", help="build the variant first if it is not built")
+    p.add_argument("--out", default=None, help="also write <variant>.json, <variant>.md and the plot here")
+    p.add_argument("--readme", default=None, help="rewrite the leaderboard block of this README file")
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of markdown")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ValueError(f"{what} must be comma-separated integers such as 100,1000; got {text!r}") from None
+
+
+def _benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter would bury the table
+    from .leaderboard import benchmark, select_models, update_readme
+
+    select_models(args.models)  # bad names fail before anything loads
+    if args.readme and not Path(args.readme).is_file():
+        raise ValueError(f"--readme {args.readme!r} is not a file; pass the README.md to update")
+    result = benchmark(
+        args.latent, args.models, seed=args.seed, label_efficiency_sizes=_int_list(args.label_sizes, "--label-sizes"),
+        mlp_epochs=args.mlp_epochs, variant_seed=args.variant_seed, train=_train_overrides(args.overrides),
+        data_dir=args.data_dir, build=args.build, progress=not args.quiet,
+    )
+    if args.out:
+        for path in result.save(args.out).values():
+            print(f"wrote {path}", file=sys.stderr)
+    if args.readme:
+        command = "ldmnist " + " ".join(sys.argv[1:] if argv is None else argv)
+        update_readme(args.readme, result, command)
+        print(f"updated {args.readme}", file=sys.stderr)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.markdown())
+    return 0
 
 
 def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
@@ -96,6 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ldmnist`` command."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "benchmark":
+        try:
+            return _benchmark(args, argv)
+        except (ValueError, TypeError, FileNotFoundError, ImportError) as e:
+            print(f"ldmnist: error: {e}", file=sys.stderr)
+            return 2
     from . import store
     from .loading import get_builder, load_dataset, resolve_variant, variant_cache_id
 

@@ -183,3 +183,50 @@ def encode_images(
 def _image_posterior(flat: np.ndarray, w: dict[str, np.ndarray], cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     h = _blocks(flat, w, 0, len(cfg.hidden), 0.0, cfg.bn_eps)
     return _linear(h, w, "mean").astype(np.float32, copy=False), _linear(h, w, "logvar").astype(np.float32, copy=False)
+
+
+def apply_middle_layers(
+    x: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Predict ``y`` ``(n, N)`` from ``x`` with the middle layers trained during the build.
+
+    These are the original's example model (3 x Dense(N) trained jointly with
+    the VAEs on the class decoder's loss), run in eval mode from the variant's
+    safetensors.
+
+    Example:
+        >>> x, _, _ = load_numpy(latent=32, split="test")  # doctest: +SKIP
+        >>> apply_middle_layers(x, latent=32).shape  # doctest: +SKIP
+        (10000, 32)
+    """
+    codes = _codes(x, latent, "x")
+    files, cfg = _variant(latent, seed, train, data_dir, build, progress)
+    w = variant_weights(files, "middle_layers")
+    h = _blocks(codes, w, 0, 2, cfg.leaky_slope, cfg.bn_eps)
+    return _linear(h, w, f"body.{2 * _BLOCK}").astype(np.float32, copy=False)
+
+
+def class_means(
+    latent: int = DEFAULT_LATENT,
+    *,
+    seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """The class VAE's posterior mean of every class, ``(10, N)``.
+
+    ``y`` of a row is a sample around the mean of its class, so predicting
+    ``class_means(...)[label]`` is the best any model can do (the oracle).
+    """
+    files, _ = _variant(latent, seed, train, data_dir, build, progress)
+    w = variant_weights(files, "class_encoder")
+    return (w["mean.weight"].T + w["mean.bias"]).astype(np.float32, copy=False)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ldmnist_hub.arrays import load_numpy, variant_files_for
-from ldmnist_hub.codecs import decode_images, decode_labels, encode_images
+from ldmnist_hub.codecs import apply_middle_layers, class_means, decode_images, decode_labels, encode_images
 
 torch = pytest.importorskip("torch")
 
@@ -51,6 +51,29 @@ def test_decode_labels_equals_the_torch_class_decoder(models: Any, tiny_home: Pa
     with torch.no_grad():
         expected = torch.softmax(models.class_decoder(torch.from_numpy(y)), 1).numpy()
     np.testing.assert_allclose(probs, expected, atol=1e-5)
+
+
+def test_apply_middle_layers_equals_the_torch_middle_layers(
+    models: Any, tiny_home: Path, variant: dict[str, Any]
+) -> None:
+    x, _, _ = load_numpy(split="test", **variant)
+    out = apply_middle_layers(x, **variant)
+    with torch.no_grad():
+        expected = models.middle_layers(torch.from_numpy(x)).numpy()
+    assert out.shape == (100, 4) and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_class_means_are_the_class_encoders_means(models: Any, tiny_home: Path, variant: dict[str, Any]) -> None:
+    means = class_means(**variant)
+    with torch.no_grad():
+        expected, _ = models.class_encoder(torch.eye(10))
+    np.testing.assert_allclose(means, expected.numpy(), atol=1e-6)
+    # y is sampled around its class mean: the test rows sit closer to their own class's mean than to the others'.
+    _, y, label = load_numpy(split="test", **variant)
+    dist = ((y[:, None, :] - means[None]) ** 2).sum(-1)
+    own = dist[np.arange(len(y)), label]
+    assert own.mean() < dist.mean()
 
 
 def test_encode_images_means_equal_the_torch_encoder(
@@ -111,7 +134,7 @@ def test_images_out_of_range_are_rejected(
         encode_images(bad, **variant)
 
 
-@pytest.mark.parametrize("fn", [decode_images, decode_labels])
+@pytest.mark.parametrize("fn", [decode_images, decode_labels, apply_middle_layers])
 def test_codes_of_a_wrong_width_are_rejected(fn: Any, tiny_home: Path, variant: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"shape \(n, 4\) for latent 4; got shape \(3, 5\)"):
         fn(np.zeros((3, 5), np.float32), **variant)
