@@ -96,7 +96,10 @@ def load_numpy(
         key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
     except FileNotFoundError:
         key = None
-    ds = _DATASETS.get(key) if key is not None and files.is_current(code_hash) else None
+    from .pull import published_files
+
+    usable = key is not None and (files.is_current(code_hash) or published_files(files) is not None)
+    ds = _DATASETS.get(key) if usable else None
     if ds is None:
         ds = load_dataset(
             "ldmnist", latent=latent, split=split, seed=seed, train=train, data_dir=data_dir,

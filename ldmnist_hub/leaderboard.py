@@ -40,6 +40,7 @@ PUBLISHED = {
     "mlp-keras": (0.8347, 0.9577),
     "middle-layers": (44.77, 0.9710),
 }
+LEADERBOARD_FILE = "leaderboard.json"  # the last full run, beside the variant's weights
 README_START = "<!-- leaderboard:start -->"
 README_END = "<!-- leaderboard:end -->"
 
@@ -404,7 +405,7 @@ def benchmark(
     if label_efficiency_sizes:
         curve = _label_curve(run, variant.source, label_efficiency_sizes)
     stats = files.stats()
-    return BenchmarkResult(
+    result = BenchmarkResult(
         variant={"name": variant.name, "cache_id": cid, "latent": latent, "variant_seed": variant_seed,
                  "source": variant.source, "official_source": stats.get("official_source"),
                  "code_hash": builder_hash()},
@@ -417,6 +418,11 @@ def benchmark(
                   "label_efficiency_sizes": list(label_efficiency_sizes or []),
                   "ldmnist_hub": __version__, "python": platform.python_version(), "machine": platform.machine()},
     )
+    if models is None:  # a full run is kept with the variant: `ldmnist push` puts it on the dataset card
+        tmp = files.root / f".{LEADERBOARD_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        os.replace(tmp, files.root / LEADERBOARD_FILE)
+    return result
 
 
 def _label_curve(run: _Run, source: str, sizes: Sequence[int]) -> list[LabelEfficiencyRow]:

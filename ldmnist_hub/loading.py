@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,7 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     build: bool = True,
     progress: bool = True,
+    repo: str | None = None,
     **kwargs: Any,
 ):
     """Load LD-MNIST (or any dataset) with ``datasets.load_dataset``'s shape and return types.
@@ -199,6 +201,9 @@ def load_dataset(
             else a verified download into the cache.
         build: build the variant if it is not cached (otherwise raise).
         progress: show progress bars while building.
+        repo: published repo to try before building (a Hub dataset repo id or
+            a local folder); default ``$LDMNIST_REPO``, none if unset. Pulled
+            files are verified against the repo's sha256 manifest.
         **kwargs: for ``"ldmnist"``, ``keep_in_memory``; otherwise anything
             ``datasets.load_dataset`` accepts.
 
@@ -207,8 +212,9 @@ def load_dataset(
 
     Raises:
         ValueError: bad latent, name/latent conflict, unknown split.
-        FileNotFoundError: the variant is not built and ``build=False``, or the
-            raw data folder is missing.
+        FileNotFoundError: the variant is not built (nor published) and
+            ``build=False``, or the raw data folder is missing.
+        ldmnist_hub.pull.IntegrityError: a pulled file does not match the manifest.
 
     Example:
         >>> ds = load_dataset("ldmnist", latent=32)  # doctest: +SKIP
@@ -229,13 +235,41 @@ def load_dataset(
     cid = variant_cache_id(variant, data_dir)
     builder = get_builder(variant, data_dir, progress=progress, cache_id=cid)
     prepared = os.path.exists(os.path.join(builder.cache_dir, "dataset_info.json"))
-    complete = prepared and store.variant_files(cid).is_current(builder_hash())
+    keep = kwargs.get("keep_in_memory", False)
+    files = store.variant_files(cid)
+    complete = prepared and files.is_current(builder_hash())
     if not complete:
+        from . import pull
+
+        if pull.published_files(files) is not None:
+            return pull.load_published(files, split, keep)
+        why = _pull(variant, cid, pull.configured_repo(repo), build)
+        if why is None:
+            return pull.load_published(files, split, keep)
         if not build:
             raise FileNotFoundError(
-                f"LD-MNIST variant {cid!r} is not built yet; run `ldmnist build --latent {variant.latent}` "
+                f"LD-MNIST variant {cid!r} is not built yet{why}; run `ldmnist build --latent {variant.latent}` "
                 "or call load_dataset(..., build=True)"
             )
         # A prepared dataset whose weights were deleted is rebuilt from scratch.
         builder.download_and_prepare(download_mode="force_redownload" if prepared else None)
-    return builder.as_dataset(split=split, in_memory=kwargs.get("keep_in_memory", False))
+    return builder.as_dataset(split=split, in_memory=keep)
+
+
+def _pull(variant: VariantConfig, cid: str, repo: str | None, build: bool) -> str | None:
+    """Try the published repo; None if the variant was pulled, else why not (for messages)."""
+    from . import pull
+
+    # Only variants of the official raw files are published under their plain name.
+    if repo is None or cid != variant.name:
+        return ""
+    if pull.offline():
+        return f" (offline: not looking in {repo})"
+    try:
+        if pull.pull_variant(variant, cid, repo) is not None:
+            return None
+        return f" and {repo} does not publish it"
+    except pull.PullUnavailable as err:
+        if build:
+            warnings.warn(f"{err}; building {variant.name} locally instead", stacklevel=3)
+        return f" and pulling it failed: {err}"

