@@ -19,6 +19,7 @@ from .config import TrainConfig, VariantConfig
 from .evaluate import EvalResult, evaluate, evaluate_model
 from .leaderboard import BenchmarkResult, benchmark
 from .loading import load_dataset
+from .publish import PushResult, push
 
 # Names whose module imports a framework: resolved on first attribute access.
 _LAZY = {"torch_dataset": "torch_adapter", "torch_loader": "torch_adapter", "tf_dataset": "tf_adapter"}
@@ -39,6 +40,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "BenchmarkResult",
     "EvalResult",
+    "PushResult",
     "TrainConfig",
     "VariantConfig",
     "__version__",
@@ -50,6 +52,7 @@ __all__ = [
     "evaluate_model",
     "load_dataset",
     "load_numpy",
+    "push",
     "tf_dataset",
     "torch_dataset",
     "torch_loader",

@@ -1,4 +1,4 @@
-"""``ldmnist`` command line: build variants, show what is built, and benchmark them.
+"""``ldmnist`` command line: build, inspect, benchmark and publish variants.
 
 Exit codes: 0 success, 2 bad arguments or input (argparse's convention),
 1 any other failure.
@@ -68,7 +68,50 @@ def _parser() -> argparse.ArgumentParser:
     _variant_args(i)
     i.add_argument("--json", action="store_true", help="print the full stats record as JSON")
     _benchmark_parser(sub)
+    _push_parser(sub)
     return parser
+
+
+def _push_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "push", help="publish a variant (data, weights, card) to a Hub dataset repo or a local folder",
+        description="Add or replace one variant in a Hub dataset repo (or a local folder with the same layout), "
+                    "building it first if needed. The card is regenerated and lists every variant in the repo.",
+    )
+    _variant_args(p)
+    p.add_argument("--repo", required=True,
+                   help="Hub dataset repo id (my-org/ldmnist) or a local folder (./hub-mirror)")
+    p.add_argument("--private", action="store_true", help="create the Hub repo private")
+    p.add_argument("--revision", default=None, help="branch to push to (default: main)")
+    p.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
+    p.add_argument("--card-template", default=None, help="custom card body template (default: cards/dataset_card.md)")
+    p.add_argument("--allow-unofficial-source", action="store_true",
+                   help="publish a variant built from raw files that are not the official MNIST (marked as such)")
+    p.add_argument("--no-build", dest="build", action="store_false", help="fail instead of building")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _push(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .publish import push
+
+    result = push(
+        args.latent, args.repo, seed=args.seed, train=_train_overrides(args.overrides), data_dir=args.data_dir,
+        build=args.build, private=args.private, revision=args.revision, create_pr=args.create_pr,
+        card_template=args.card_template, allow_unofficial_source=args.allow_unofficial_source,
+        progress=not args.quiet,
+    )
+    if args.json:
+        print(json.dumps(asdict(result), indent=2))
+    elif not result.changed:
+        print(f"{result.repo}: {result.config} is already published with identical files and card; nothing to do")
+    else:
+        where = result.pull_request_url or result.commit_url or result.repo
+        print(f"pushed {result.config} to {where}: {len(result.files)} files, {len(result.deleted)} deleted")
+        print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in result.seconds.items()))
+    return 0
 
 
 def _benchmark_parser(sub: Any) -> None:
@@ -158,12 +201,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ldmnist`` command."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "benchmark":
+    if args.command in ("benchmark", "push"):
         try:
-            return _benchmark(args, argv)
+            return _benchmark(args, argv) if args.command == "benchmark" else _push(args)
         except (ValueError, TypeError, FileNotFoundError, ImportError) as e:
             print(f"ldmnist: error: {e}", file=sys.stderr)
             return 2
+        except (RuntimeError, OSError) as e:  # the Hub refused or is unreachable; integrity errors
+            print(f"ldmnist: error: {e}", file=sys.stderr)
+            return 1
     from . import store
     from .loading import get_builder, load_dataset, resolve_variant, variant_cache_id
 

@@ -15,7 +15,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 TINY_DIR = Path(__file__).parent / "data" / "mnist-tiny"
 # Variables that would redirect the cache, the raw data or the network policy.
-ISOLATED_VARS = ("LDMNIST_MNIST_DIR", "LDMNIST_FASHION_MNIST_DIR", "LDMNIST_OFFLINE", "HF_HUB_OFFLINE")
+ISOLATED_VARS = ("LDMNIST_MNIST_DIR", "LDMNIST_FASHION_MNIST_DIR", "LDMNIST_OFFLINE", "HF_HUB_OFFLINE", "LDMNIST_REPO")
 TINY_LATENT = 4
 TINY_TRAIN = {"epochs": 2, "batch_size": 100}
 

@@ -1,0 +1,195 @@
+"""Specification of publishing to a local folder (the Hub layout without a server) and pulling back from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ldmnist_hub import cli, hub_layout
+from ldmnist_hub.arrays import load_numpy
+from ldmnist_hub.card import CardTemplateError, check_card
+from ldmnist_hub.loading import load_dataset
+from ldmnist_hub.publish import push
+from ldmnist_hub.pull import IntegrityError
+
+CONFIG = "latent-4-train-51d7e6e5"  # the tiny variant's name (2 epochs, batch 100)
+
+
+@pytest.fixture
+def variant(tiny_kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: tiny_kwargs[k] for k in ("train", "data_dir", "progress")}
+
+
+@pytest.fixture
+def mirror(tmp_path: Path, tiny_home: Path, variant: dict[str, Any]) -> Path:
+    """A local repo holding the tiny variant."""
+    folder = tmp_path / "mirror"
+    push(4, str(folder), build=False, allow_unofficial_source=True, **variant)
+    return folder
+
+
+def _pull_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repo: str) -> Path:
+    """A fresh, empty LDMNIST_HOME whose load_dataset looks in ``repo`` (no raw MNIST anywhere)."""
+    home = tmp_path / "fresh-home"
+    monkeypatch.setenv("LDMNIST_HOME", str(home))
+    monkeypatch.setenv("LDMNIST_REPO", repo)
+    return home
+
+
+def test_push_writes_the_hub_layout_with_a_manifest_of_true_checksums(mirror: Path) -> None:
+    manifest = json.loads((mirror / hub_layout.MANIFEST).read_text())
+    assert manifest["default"] == CONFIG and list(manifest["variants"]) == [CONFIG]
+    files = manifest["variants"][CONFIG]["files"]
+    assert sorted(files) == sorted([
+        f"{CONFIG}/train-00000-of-00001.parquet", f"{CONFIG}/test-00000-of-00001.parquet",
+        *(f"weights/{CONFIG}/{p}.safetensors" for p in
+          ("image_encoder", "image_decoder", "class_encoder", "class_decoder", "middle_layers")),
+        f"weights/{CONFIG}/stats.json",
+    ])
+    for path, entry in files.items():
+        assert hub_layout.file_entry(mirror / path) == entry
+    card = (mirror / hub_layout.CARD).read_text()
+    check_card(card, [CONFIG])
+    assert "license: cc-by-sa-3.0" in card and "length: 4" in card and "class_label" in card
+    assert files[f"weights/{CONFIG}/stats.json"]["sha256"] in card  # checksums table
+    assert "dimitree54/ld_mnist" in card and "LeCun" in card
+
+
+def test_plain_datasets_loads_the_folder_as_pushed(mirror: Path, tiny_home: Path, variant: dict[str, Any]) -> None:
+    import datasets
+
+    ds = datasets.load_dataset(str(mirror), CONFIG)
+    assert ds["train"].features["label"].names == [str(d) for d in range(10)]
+    assert ds["test"].features["x"].length == 4
+    for split in ("train", "test"):
+        x, y, label = load_numpy(4, split, build=False, **variant)
+        got = ds[split].with_format("numpy")
+        np.testing.assert_array_equal(np.stack(got["x"]), x)
+        np.testing.assert_array_equal(np.stack(got["y"]), y)
+        np.testing.assert_array_equal(got["label"], label)
+
+
+def test_repush_is_a_no_op_and_a_second_variant_leaves_the_first(
+    mirror: Path, tiny_home: Path, variant: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = {p: p.stat().st_mtime_ns for p in mirror.rglob("*") if p.is_file()}
+    again = push(4, str(mirror), build=False, allow_unofficial_source=True, **variant)
+    assert not again.changed
+    assert {p: p.stat().st_mtime_ns for p in mirror.rglob("*") if p.is_file()} == before
+
+    # A second variant (latent 3) is built in a writable copy of the home, then pushed beside the first.
+    import shutil
+
+    home = tmp_path / "home-copy"
+    shutil.copytree(tiny_home, home)
+    monkeypatch.setenv("LDMNIST_HOME", str(home))
+    second = push(3, str(mirror), allow_unofficial_source=True, **variant)
+    assert second.changed and second.config == "latent-3-train-51d7e6e5"
+    manifest = json.loads((mirror / hub_layout.MANIFEST).read_text())
+    assert sorted(manifest["variants"]) == ["latent-3-train-51d7e6e5", CONFIG]
+    assert manifest["default"] == CONFIG  # the default does not move
+    first_files = [p for p in before if CONFIG in str(p)]
+    assert all(p.stat().st_mtime_ns == before[p] for p in first_files)
+    check_card((mirror / hub_layout.CARD).read_text(), sorted(manifest["variants"]))
+
+
+def test_load_dataset_pulls_a_published_variant_into_a_fresh_cache(
+    mirror: Path, tiny_home: Path, variant: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = [load_numpy(4, s, build=False, **variant) for s in ("train", "test")]
+    _pull_home(monkeypatch, tmp_path, str(mirror))
+    # No data_dir and no raw MNIST: the only way to get this variant is the repo.
+    ds = load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+    assert ds["train"].num_rows == 300 and ds["test"].features["label"].names[3] == "3"
+    for split, (x, y, label) in zip(("train", "test"), expected, strict=True):
+        got = load_numpy(4, split, train=variant["train"], build=False, progress=False)
+        for a, b in zip(got, (x, y, label), strict=True):
+            np.testing.assert_array_equal(a, b)
+    from ldmnist_hub import decode_labels, evaluate
+
+    assert evaluate(expected[1][1], 4, train=variant["train"], build=False).mse == 0.0
+    assert decode_labels(expected[1][1][:5], 4, train=variant["train"], build=False).shape == (5, 10)
+
+
+def test_a_tampered_weight_file_is_detected_and_never_installed(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: dict[str, Any]
+) -> None:
+    weights = mirror / "weights" / CONFIG / "class_decoder.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0x01
+    weights.write_bytes(bytes(data))
+    home = _pull_home(monkeypatch, tmp_path, str(mirror))
+    with pytest.raises(IntegrityError, match="class_decoder.safetensors does not match the manifest"):
+        load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+    assert not (home / "variants" / CONFIG).exists()
+
+
+def test_a_variant_the_repo_does_not_publish_falls_through_to_the_build(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: dict[str, Any]
+) -> None:
+    _pull_home(monkeypatch, tmp_path, str(mirror))
+    with pytest.raises(FileNotFoundError, match="does not publish it; run `ldmnist build --latent 4`"):
+        load_dataset("ldmnist", latent=4, train={**variant["train"], "epochs": 3}, build=False, progress=False)
+
+
+def test_offline_skips_the_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: dict[str, Any]) -> None:
+    _pull_home(monkeypatch, tmp_path, "my-org/ldmnist")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match="offline: not looking in my-org/ldmnist"):
+        load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+
+
+@pytest.mark.parametrize("repo", ["bad repo!!", "a/b/c", "-org/name", ""])
+def test_a_malformed_repo_id_is_rejected_before_anything_happens(repo: str, tiny_home: Path,
+                                                                 variant: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="not a valid Hub repo id|repo is empty"):
+        push(4, repo, build=False, allow_unofficial_source=True, **variant)
+
+
+def test_nothing_to_push_names_the_build_command(tiny_home: Path, tmp_path: Path, variant: dict[str, Any]) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nothing to push for latent 5: .*ldmnist build --latent 5"):
+        push(5, str(tmp_path / "out"), build=False, allow_unofficial_source=True, **variant)
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_token_is_a_clear_error(tiny_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   variant: dict[str, Any]) -> None:
+    from huggingface_hub import constants
+
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    with pytest.raises(ValueError, match="no Hugging Face token found: run `hf auth login`, set HF_TOKEN"):
+        push(4, "my-org/ldmnist", build=False, allow_unofficial_source=True, **variant)
+
+
+def test_a_card_template_error_publishes_nothing(tiny_home: Path, tmp_path: Path, variant: dict[str, Any]) -> None:
+    template = tmp_path / "card.md"
+    template.write_text("# $repo_id\n\n$no_such_field\n")
+    with pytest.raises(CardTemplateError, match=r"unknown placeholder \$no_such_field; known: \$repo_id"):
+        push(4, str(tmp_path / "out"), build=False, allow_unofficial_source=True, card_template=template, **variant)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unofficial_source_needs_an_explicit_flag(tiny_home: Path, tmp_path: Path,
+                                                     variant: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="not the official MNIST.*--allow-unofficial-source"):
+        push(4, str(tmp_path / "out"), build=False, **variant)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_push_to_a_folder_and_its_bad_input(tiny_home: Path, tiny_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["push", "--latent", "4", "--set", "epochs=2", "--set", "batch_size=100", "--mnist-dir", str(tiny_dir),
+            "--no-build", "--quiet", "--allow-unofficial-source"]
+    assert cli.main([*base, "--repo", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert f"pushed {CONFIG} to {tmp_path / 'm'}: 10 files, 0 deleted" in out
+    assert cli.main([*base, "--repo", str(tmp_path / "m")]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert cli.main([*base, "--repo", "not a repo"]) == 2
+    assert "not a valid Hub repo id" in capsys.readouterr().err
