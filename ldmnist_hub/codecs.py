@@ -230,3 +230,25 @@ def class_means(
     files, _ = _variant(latent, seed, train, data_dir, build, progress)
     w = variant_weights(files, "class_encoder")
     return (w["mean.weight"].T + w["mean.bias"]).astype(np.float32, copy=False)
+
+
+def image_posterior(
+    images: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    variant_seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior ``(mean, std)`` of the image codes, each ``(n, N)``.
+
+    ``std`` is the noise scale the dataset's ``x`` was drawn with: ``exp(logvar)``
+    under the original's sampling quirk, ``exp(logvar / 2)`` otherwise.
+    """
+    flat = images_to_unit(images)
+    files, cfg = _variant(latent, variant_seed, train, data_dir, build, progress)
+    mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
+    std = np.exp(logvar) if cfg.logvar_quirk else np.exp(np.float32(0.5) * logvar)
+    return mean, std.astype(np.float32, copy=False)
