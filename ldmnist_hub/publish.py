@@ -192,24 +192,31 @@ class _HubTarget(_Target):
         self.exists = False
 
     def read(self, path: str) -> str | None:
-        from huggingface_hub.errors import EntryNotFoundError, RepoNotFoundError, RevisionNotFoundError
+        from huggingface_hub.errors import (
+            LocalEntryNotFoundError,
+            RemoteEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
 
         try:
             local = self.api.hf_hub_download(self.name, path, repo_type="dataset", revision=self.revision)
-        except (RepoNotFoundError, RevisionNotFoundError):
+        except (RepositoryNotFoundError, RevisionNotFoundError):
             return None
-        except EntryNotFoundError:
+        except RemoteEntryNotFoundError:
             self.exists = True
             return None
+        except LocalEntryNotFoundError as err:  # raised when the Hub cannot be reached at all
+            raise ConnectionError(f"cannot reach the Hub at {self.api.endpoint} to read {self.name}: {err}") from err
         self.exists = True
         return Path(local).read_text()
 
     def list_files(self) -> list[str]:
-        from huggingface_hub.errors import RepoNotFoundError, RevisionNotFoundError
+        from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
         try:
             return sorted(self.api.list_repo_files(self.name, repo_type="dataset", revision=self.revision))
-        except (RepoNotFoundError, RevisionNotFoundError):
+        except (RepositoryNotFoundError, RevisionNotFoundError):
             return []
 
     def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]:

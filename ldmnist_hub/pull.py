@@ -72,12 +72,20 @@ class _Reader:
         if self.folder is not None:
             p = self.folder / path
             return p if p.is_file() else None
-        from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepoNotFoundError, RevisionNotFoundError
+        from huggingface_hub.errors import (
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            RemoteEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
 
         try:
             return Path(self.api.hf_hub_download(self.repo, path, repo_type="dataset", revision=self.revision))
-        except (EntryNotFoundError, RepoNotFoundError, RevisionNotFoundError):
+        except (RemoteEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError):
             return None
+        except LocalEntryNotFoundError as err:  # the Hub could not be reached and nothing is cached
+            raise PullUnavailable(f"cannot reach the Hub at {self.api.endpoint} for {self.repo}: {err}") from err
         except HfHubHTTPError as err:
             raise PullUnavailable(f"the Hub refused {self.repo}/{path}: {err}") from err
         except OSError as err:  # connection refused, DNS, timeouts (requests/httpx errors subclass OSError or wrap it)

@@ -19,4 +19,9 @@ assert "LD-MNIST" in cards.template(), "card template missing from the wheel"
 ds = load_dataset("ldmnist", latent=2, data_dir=sys.argv[1], train={"epochs": 1, "batch_size": 100}, progress=False)
 assert ds["train"].num_rows == 300 and ds["test"].num_rows == 100, ds
 assert ds["train"].features["x"].length == 2
+# Publishing renders the shipped card template and writes the Hub layout.
+mirror = os.path.join(tempfile.mkdtemp(), "mirror")
+pushed = ldmnist_hub.push(2, mirror, data_dir=sys.argv[1], train={"epochs": 1, "batch_size": 100}, progress=False,
+                          allow_unofficial_source=True)
+assert pushed.changed and os.path.isfile(os.path.join(mirror, "README.md")), pushed
 print("wheel smoke test passed:", ldmnist_hub.__file__)
