@@ -69,7 +69,38 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print the full stats record as JSON")
     _benchmark_parser(sub)
     _push_parser(sub)
+    _explore_parser(sub)
     return parser
+
+
+def _explore_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "explore", help="write a self-contained HTML latent explorer (sliders, live decoded digit)",
+        description="Write one self-contained HTML file (no network; decoder weights embedded) with a slider per "
+                    "latent component, ordered by importance, and the decoded 28x28 image computed in the page.",
+    )
+    p.add_argument("--latent", type=_latent, default=32, help="latent size N of the variant (default: 32)")
+    p.add_argument("--out", default="explorer.html", help="the HTML file to write (default: explorer.html)")
+    p.add_argument("--seed", type=int, default=0, help="the variant's seed (default: 0, canonical)")
+    p.add_argument("--mnist-dir", dest="data_dir", default=None,
+                   help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="the variant's training-recipe overrides, as given to ldmnist build")
+    p.add_argument("--samples", type=int, default=200, help="real test codes embedded for 'random test sample'")
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of the embedded sample choice")
+    p.add_argument("--build", action="store_true", help="build the variant first if it is not built")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from .explorer import write_explorer
+
+    path = write_explorer(
+        args.latent, args.out, seed=args.seed, train=_train_overrides(args.overrides), data_dir=args.data_dir,
+        build=args.build, n_samples=args.samples, sample_seed=args.sample_seed, progress=not args.quiet,
+    )
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a browser")
+    return 0
 
 
 def _push_parser(sub: Any) -> None:
@@ -201,9 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ldmnist`` command."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command in ("benchmark", "push"):
+    if args.command in ("benchmark", "push", "explore"):
+        handler = {"benchmark": lambda: _benchmark(args, argv), "push": lambda: _push(args),
+                   "explore": lambda: _explore(args)}[args.command]
         try:
-            return _benchmark(args, argv) if args.command == "benchmark" else _push(args)
+            return handler()
         except (ValueError, TypeError, FileNotFoundError, ImportError) as e:
             print(f"ldmnist: error: {e}", file=sys.stderr)
             return 2

@@ -12,6 +12,7 @@ import tempfile
 
 os.environ["LDMNIST_HOME"] = tempfile.mkdtemp()
 import ldmnist_hub  # noqa: E402
+import ldmnist_hub.explorer  # noqa: E402
 from ldmnist_hub import cards, load_dataset  # noqa: E402
 
 assert "site-packages" in ldmnist_hub.__file__, f"not the installed wheel: {ldmnist_hub.__file__}"
@@ -24,4 +25,8 @@ mirror = os.path.join(tempfile.mkdtemp(), "mirror")
 pushed = ldmnist_hub.push(2, mirror, data_dir=sys.argv[1], train={"epochs": 1, "batch_size": 100}, progress=False,
                           allow_unofficial_source=True)
 assert pushed.changed and os.path.isfile(os.path.join(mirror, "README.md")), pushed
+# The explorer's page template ships as package data.
+page = ldmnist_hub.explorer.write_explorer(2, os.path.join(mirror, "explorer.html"), data_dir=sys.argv[1],
+                                           train={"epochs": 1, "batch_size": 100}, n_samples=10)
+assert page.stat().st_size > 1000, page
 print("wheel smoke test passed:", ldmnist_hub.__file__)
