@@ -70,7 +70,49 @@ def _parser() -> argparse.ArgumentParser:
     _benchmark_parser(sub)
     _push_parser(sub)
     _explore_parser(sub)
+    _plots_parser(sub)
     return parser
+
+
+def _plots_parser(sub: Any) -> None:
+    from .plots import PLOTS, TSNE_POINTS
+
+    p = sub.add_parser(
+        "plots", help="write PNG pictures of a variant's latent space",
+        description="Write PNGs: histograms, component stats and importance, reconstructions, a manifold sweep, "
+                    "projections (PCA, LDA, t-SNE, UMAP), loss against latent size, class-conditional synthesis.",
+    )
+    p.add_argument("--latent", type=_latent, default=32, help="latent size N of the variant (default: 32)")
+    p.add_argument("--out", default="plots", help="output folder (default: plots)")
+    p.add_argument("--plots", default=None, help=f"comma-separated plot names (default: all): {','.join(PLOTS)}")
+    p.add_argument("--components", default=None, metavar="I,J",
+                   help="the two components the manifold varies (default: the two most important)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the t-SNE subsample and the synthesis samples")
+    p.add_argument("--variant-seed", type=int, default=0, help="the variant's seed (default: 0, canonical)")
+    p.add_argument("--mnist-dir", dest="data_dir", default=None,
+                   help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="the variant's training-recipe overrides, as given to ldmnist build")
+    p.add_argument("--tsne-points", type=int, default=TSNE_POINTS, help="points in the t-SNE and UMAP panels")
+    p.add_argument("--build", action="store_true", help="build the variant first if it is not built")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _plots(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")  # files only; never open a window
+    from .plots import make_plots
+
+    components = None if args.components is None else _int_list(args.components, "--components")
+    written = make_plots(
+        args.latent, args.out, plots=args.plots, seed=args.seed, components=components,
+        tsne_points=args.tsne_points, variant_seed=args.variant_seed, train=_train_overrides(args.overrides),
+        data_dir=args.data_dir, build=args.build, progress=not args.quiet,
+    )
+    for path in written.values():
+        print(f"wrote {path}")
+    return 0
 
 
 def _explore_parser(sub: Any) -> None:
@@ -232,9 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ldmnist`` command."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command in ("benchmark", "push", "explore"):
+    if args.command in ("benchmark", "push", "explore", "plots"):
         handler = {"benchmark": lambda: _benchmark(args, argv), "push": lambda: _push(args),
-                   "explore": lambda: _explore(args)}[args.command]
+                   "explore": lambda: _explore(args), "plots": lambda: _plots(args)}[args.command]
         try:
             return handler()
         except (ValueError, TypeError, FileNotFoundError, ImportError) as e:

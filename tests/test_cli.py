@@ -163,3 +163,42 @@ def test_build_force_trains_again_and_keeps_a_complete_variant(
     assert first.splitlines()[0] == second.splitlines()[0]
     assert sorted(p.name for p in (ldmnist_home / "variants").iterdir()) == [first.splitlines()[0].split()[1]]
     assert main(["info", *VARIANT_ARGS]) == 0
+
+
+TINY_SELECT = ["--latent", "4", "--mnist-dir", str(TINY_DIR), "--set", "epochs=2", "--set", "batch_size=100",
+               "--quiet"]
+
+
+def test_plots_writes_the_selected_pngs(tiny_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["plots", *TINY_SELECT, "--plots", "histograms,manifold", "--components", "1,3",
+               "--out", str(tmp_path / "p")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    written = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert [n.split("-")[0] for n in written] == ["histograms", "manifold"]
+    assert all((tmp_path / "p" / n).read_bytes()[:4] == b"\x89PNG" for n in written)
+    assert out.count("wrote ") == 2
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--plots", "histograms,heatmap"], "heatmap"),
+    (["--components", "1,9"], "valid range 0..3"),
+    (["--components", "1,x"], "--components must be comma-separated integers"),
+])
+def test_plots_bad_input_exits_2(args: list[str], message: str, tiny_home: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plots", *TINY_SELECT, *args, "--out", str(tmp_path / "p")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
+def test_explore_writes_a_page_and_names_the_build_for_an_unbuilt_latent(
+    tiny_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["explore", *TINY_SELECT, "--samples", "5", "--out", str(tmp_path / "e.html")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert (tmp_path / "e.html").read_text().lstrip().lower().startswith("<!doctype html>")
+    unbuilt = ["explore", *TINY_SELECT, "--out", str(tmp_path / "f.html")]
+    unbuilt[2] = "5"
+    assert main(unbuilt) == 2
+    assert "ldmnist build --latent 5" in capsys.readouterr().err
