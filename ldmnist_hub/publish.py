@@ -83,8 +83,28 @@ def _summary(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _stage(ds: Any, files: store.VariantFiles, config: str, out: Path) -> dict[str, dict[str, Any]]:
-    """Write a config's shards, weights and stats under ``out``; return ``{repo path: file entry}``."""
+# Pictures a card shows, in this order, when ``push(pictures=DIR)`` finds them (``ldmnist plots`` names).
+CARD_PICTURES = ("histograms", "reconstructions", "projections", "synthesis", "manifold", "components")
+
+
+def _pictures(folder: str | os.PathLike[str] | None, cache_id: str) -> dict[str, Path]:
+    """``{plot: png}`` of the card pictures ``ldmnist plots`` wrote for this variant into ``folder``."""
+    if folder is None:
+        return {}
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"pictures={str(folder)!r} is not a folder; pass the --out folder of `ldmnist plots`")
+    found = {name: root / f"{name}-{cache_id}.png" for name in CARD_PICTURES}
+    found = {k: v for k, v in found.items() if v.is_file()}
+    if not found:
+        raise ValueError(f"{str(folder)!r} holds no pictures of {cache_id} (e.g. histograms-{cache_id}.png); "
+                         f"run `ldmnist plots --out {folder}` first")
+    return found
+
+
+def _stage(ds: Any, files: store.VariantFiles, config: str, out: Path,
+           pictures: dict[str, Path] | None = None) -> dict[str, dict[str, Any]]:
+    """Write a config's shards, weights, stats and pictures under ``out``; return ``{repo path: file entry}``."""
     import datasets
 
     staged = []
@@ -107,6 +127,10 @@ def _stage(ds: Any, files: store.VariantFiles, config: str, out: Path) -> dict[s
     board = files.root / LEADERBOARD_FILE
     if board.is_file():
         staged.append(Path(shutil.copy2(board, wdir / LEADERBOARD_FILE)))
+    if pictures:
+        idir = out / hub_layout.images_dir(config)
+        idir.mkdir(parents=True, exist_ok=True)
+        staged += [Path(shutil.copy2(png, idir / f"{name}.png")) for name, png in pictures.items()]
     return {p.relative_to(out).as_posix(): hub_layout.file_entry(p) for p in staged}
 
 
@@ -244,6 +268,7 @@ def push(
     token: str | None = None,
     endpoint: str | None = None,
     card_template: str | os.PathLike[str] | None = None,
+    pictures: str | os.PathLike[str] | None = None,
     allow_unofficial_source: bool = False,
     progress: bool = True,
 ) -> PushResult:
@@ -259,6 +284,9 @@ def push(
         token: Hub token; default: the usual sources (``HF_TOKEN``, ``hf auth login``).
         endpoint: Hub URL; default ``$HF_ENDPOINT`` or huggingface.co.
         card_template: a custom card body template (default: ``cards/dataset_card.md``).
+        pictures: the ``--out`` folder of ``ldmnist plots`` for this variant: its
+            histograms, reconstructions, projections and synthesis (and others)
+            go to ``images/<config>/`` and onto the card.
         allow_unofficial_source: publish a variant built from raw files that are
             not the official MNIST (e.g. a subset); the card and manifest say so.
         progress: progress bars (build, uploads).
@@ -288,6 +316,7 @@ def push(
     except FileNotFoundError as err:
         raise FileNotFoundError(f"nothing to push for latent {latent}: {err}") from err
     files = store.variant_files(variant_cache_id(variant, data_dir))
+    found_pictures = _pictures(pictures, files.root.name)
     if not files.is_complete():
         raise FileNotFoundError(f"the weights of {config} are missing under {files.root}; rebuild it with "
                                 f"`ldmnist build --latent {latent} --force`")
@@ -300,7 +329,7 @@ def push(
     with tempfile.TemporaryDirectory(prefix="ldmnist-push-") as tmp:
         staged_root = Path(tmp)
         t = time.perf_counter()
-        staged = _stage(ds, files, config, staged_root)
+        staged = _stage(ds, files, config, staged_root, found_pictures)
         timings["stage"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -319,7 +348,7 @@ def push(
 
         (staged_root / hub_layout.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (staged_root / hub_layout.CARD).write_text(card_text)
-        prefixes = (hub_layout.data_dir(config) + "/", hub_layout.weights_dir(config) + "/")
+        prefixes = tuple(d(config) + "/" for d in (hub_layout.data_dir, hub_layout.weights_dir, hub_layout.images_dir))
         deletes = [f for f in target.list_files() if f.startswith(prefixes) and f not in staged]
         adds = [*staged, hub_layout.MANIFEST, hub_layout.CARD]
         t = time.perf_counter()

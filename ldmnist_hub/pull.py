@@ -133,7 +133,9 @@ def pull_variant(
     if missing:
         raise IntegrityError(f"{repo}: the manifest entry of {config} lacks {missing}; the repo is incomplete")
     local: dict[str, Path] = {}
-    for path in sorted(expected):
+    # Data, weights and stats; pictures (images/) stay on the repo.
+    needed = tuple(d(config) + "/" for d in (hub_layout.data_dir, hub_layout.weights_dir))
+    for path in sorted(p for p in expected if p.startswith(needed)):
         try:
             got = reader.fetch(path)
         except PullUnavailable:

@@ -193,3 +193,23 @@ def test_cli_push_to_a_folder_and_its_bad_input(tiny_home: Path, tiny_dir: Path,
     assert "nothing to do" in capsys.readouterr().out
     assert cli.main([*base, "--repo", "not a repo"]) == 2
     assert "not a valid Hub repo id" in capsys.readouterr().err
+
+
+def test_pictures_go_onto_the_card_and_stay_on_the_repo(tiny_home: Path, tmp_path: Path, variant: dict[str, Any],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ldmnist_hub.plots import make_plots
+
+    pics = tmp_path / "pics"
+    make_plots(4, pics, plots=["histograms", "reconstructions"], build=False, **variant)
+    folder = tmp_path / "mirror"
+    push(4, str(folder), build=False, allow_unofficial_source=True, pictures=pics, **variant)
+    card = (folder / "README.md").read_text()
+    assert f"![histograms of {CONFIG}](images/{CONFIG}/histograms.png)" in card
+    assert card.index("histograms.png") < card.index("reconstructions.png")
+    assert (folder / "images" / CONFIG / "reconstructions.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="holds no pictures of"):
+        push(4, str(folder), build=False, allow_unofficial_source=True, pictures=tmp_path, **variant)
+    # Pulling fetches data, weights and stats only.
+    home = _pull_home(monkeypatch, tmp_path, str(folder))
+    load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+    assert not list((home / "variants").rglob("*.png"))
