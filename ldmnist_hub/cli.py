@@ -238,6 +238,8 @@ def _benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
         mlp_epochs=args.mlp_epochs, variant_seed=args.variant_seed, train=_train_overrides(args.overrides),
         data_dir=args.data_dir, build=args.build, progress=not args.quiet,
     )
+    if args.models is None:  # a full run is kept with the variant: `ldmnist push` shows it on the dataset card
+        result.keep()
     if args.out:
         for path in result.save(args.out).values():
             print(f"wrote {path}", file=sys.stderr)

@@ -235,6 +235,25 @@ class BenchmarkResult:
             out += ["", _label_table(self.label_efficiency)]
         return "\n".join(out) + "\n"
 
+    def keep(self) -> Path:
+        """Store this result beside the variant's weights, where ``ldmnist push`` puts it on the dataset card.
+
+        Only a run of every model is kept (the card shows the whole table).
+
+        Raises:
+            ValueError: the run left models out.
+        """
+        from .store import variant_files
+
+        missing = [m for m in MODELS if m not in self.settings["models"]]
+        if missing:
+            raise ValueError(f"only a run of every model is kept for the card; this one left out {missing}")
+        path = variant_files(self.variant["cache_id"]).root / LEADERBOARD_FILE
+        tmp = path.with_name(f".{LEADERBOARD_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        os.replace(tmp, path)
+        return path
+
     def save(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
         """Write ``<name>.json``, ``<name>.md`` and (with label efficiency) ``label-efficiency-<name>.png``."""
         out = _writable_dir(out_dir)
@@ -418,10 +437,6 @@ def benchmark(
                   "label_efficiency_sizes": list(label_efficiency_sizes or []),
                   "ldmnist_hub": __version__, "python": platform.python_version(), "machine": platform.machine()},
     )
-    if models is None:  # a full run is kept with the variant: `ldmnist push` puts it on the dataset card
-        tmp = files.root / f".{LEADERBOARD_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-        os.replace(tmp, files.root / LEADERBOARD_FILE)
     return result
 
 

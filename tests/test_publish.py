@@ -213,3 +213,25 @@ def test_pictures_go_onto_the_card_and_stay_on_the_repo(tiny_home: Path, tmp_pat
     home = _pull_home(monkeypatch, tmp_path, str(folder))
     load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
     assert not list((home / "variants").rglob("*.png"))
+
+
+def test_a_kept_leaderboard_is_shown_on_the_card(tiny_home: Path, tmp_path: Path, variant: dict[str, Any],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from ldmnist_hub.leaderboard import benchmark
+
+    home = tmp_path / "home-copy"
+    shutil.copytree(tiny_home, home)
+    monkeypatch.setenv("LDMNIST_HOME", str(home))
+    fast = {"mlp_epochs": 1, "label_efficiency_sizes": None, "build": False}
+    with pytest.raises(ValueError, match="left out"):
+        benchmark(4, ["linear"], **fast, **variant).keep()
+    result = benchmark(4, **fast, **variant)
+    result.keep()
+    folder = tmp_path / "mirror"
+    push(4, str(folder), build=False, allow_unofficial_source=True, **variant)
+    card = (folder / "README.md").read_text()
+    linear = next(r for r in result.rows if r.model == "linear")
+    assert f"| `linear` | numpy | {linear.mse:.4f} | {linear.excess_mse:+.4f} |" in card
+    assert (folder / "weights" / CONFIG / "leaderboard.json").is_file()
