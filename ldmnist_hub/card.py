@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from . import hub_layout
+from .leaderboard import PUBLISHED
 
 LICENSE = "cc-by-sa-3.0"
 # Order of the pictures on the card (names as `ldmnist plots` writes them).
 _PICTURE_ORDER = {n: i for i, n in enumerate(("histograms", "reconstructions", "projections", "synthesis", "manifold",
                                               "components"))}
 PRETTY_NAME = "LD-MNIST (Low-Dimensional MNIST)"
-# Published results of the original LD-MNIST (latent 32): (MSE, reconstructed accuracy).
-ORIGINAL = {"linear": (0.8701, 0.5984), "mlp-torch": (0.8347, 0.9577), "middle-layers": (44.77, 0.9710)}
 
 
 class CardTemplateError(ValueError):
@@ -112,7 +111,7 @@ def _leaderboard(manifest: dict[str, Any]) -> str:
                  "| model | framework | MSE | excess MSE | reconstructed accuracy | original |",
                  "|---|---|---|---|---|---|"]
         for r in board["rows"]:
-            orig = ORIGINAL.get(r["model"]) if e["variant"]["latent"] == 32 else None
+            orig = PUBLISHED.get(r["model"]) if e["variant"]["latent"] == 32 else None
             lines.append(f"| `{r['model']}` | {r['framework']} | {r['mse']:.4f} | {r['excess_mse']:+.4f} | "
                          f"{r['reconstructed_accuracy']:.4f} | {f'{orig[0]:g} / {orig[1]:.4f}' if orig else ''} |")
         parts.append("\n".join(lines))
