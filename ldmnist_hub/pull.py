@@ -133,9 +133,10 @@ def pull_variant(
     if missing:
         raise IntegrityError(f"{repo}: the manifest entry of {config} lacks {missing}; the repo is incomplete")
     local: dict[str, Path] = {}
-    # Data, weights and stats; pictures (images/) stay on the repo.
-    needed = tuple(d(config) + "/" for d in (hub_layout.data_dir, hub_layout.weights_dir))
-    for path in sorted(p for p in expected if p.startswith(needed)):
+    # Exactly the files we install, by name: data, weights, stats (and the leaderboard if listed).
+    # Other manifest paths (pictures, or anything odd such as "../x") are never fetched or written.
+    allowed = wanted | {f"{hub_layout.weights_dir(config)}/leaderboard.json"}
+    for path in sorted(p for p in expected if p in allowed):
         try:
             got = reader.fetch(path)
         except PullUnavailable:

@@ -235,3 +235,20 @@ def test_a_kept_leaderboard_is_shown_on_the_card(tiny_home: Path, tmp_path: Path
     linear = next(r for r in result.rows if r.model == "linear")
     assert f"| `linear` | numpy | {linear.mse:.4f} | {linear.excess_mse:+.4f} |" in card
     assert (folder / "weights" / CONFIG / "leaderboard.json").is_file()
+
+
+def test_a_manifest_cannot_make_pull_write_outside_the_variant_folder(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: dict[str, Any]
+) -> None:
+    manifest_path = mirror / hub_layout.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    evil = tmp_path / "evil.txt"
+    evil_src = mirror / "weights" / CONFIG / "stats.json"
+    manifest["variants"][CONFIG]["files"][f"weights/{CONFIG}/../../../../evil.txt"] = hub_layout.file_entry(evil_src)
+    manifest_path.write_text(json.dumps(manifest))
+    home = _pull_home(monkeypatch, tmp_path, str(mirror))
+    load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+    assert not evil.exists() and not list(tmp_path.rglob("evil.txt"))
+    assert sorted(p.name for p in (home / "variants" / CONFIG / "weights").iterdir()) == sorted(
+        f"{part}.safetensors" for part in
+        ("image_encoder", "image_decoder", "class_encoder", "class_decoder", "middle_layers"))
