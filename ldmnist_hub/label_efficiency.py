@@ -66,6 +66,13 @@ def _probe_accuracy(train_in: np.ndarray, train_labels: np.ndarray, test_in: np.
     return float(np.mean(clf.predict(test_in) == test_labels))
 
 
+def check_sizes(sizes: Sequence[int]) -> None:
+    """Raise ValueError unless ``sizes`` is a non-empty list of integers >= 10."""
+    bad = [s for s in sizes if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 10]
+    if not sizes or bad:
+        raise ValueError(f"sizes must be integers >= 10 (one class-balanced row per class at least); got {list(sizes)}")
+
+
 def label_efficiency(
     train: tuple[np.ndarray, np.ndarray, np.ndarray],
     test: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -86,9 +93,7 @@ def label_efficiency(
     """
     from tqdm.auto import tqdm
 
-    bad = [s for s in sizes if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 10]
-    if not sizes or bad:
-        raise ValueError(f"sizes must be integers >= 10 (one class-balanced row per class at least); got {list(sizes)}")
+    check_sizes(sizes)
     (x_tr, px_tr, l_tr), (x_te, px_te, l_te) = train, test
     rows = []
     for size in tqdm(sorted(int(s) for s in sizes), desc="label efficiency", disable=not progress):

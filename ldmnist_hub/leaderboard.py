@@ -30,7 +30,14 @@ from ._version import __version__
 from .arrays import PathArg, Train, load_numpy, variant_files_for
 from .config import CANONICAL_SEED
 from .evaluate import evaluate
-from .label_efficiency import CLASSIFIER, LABEL_SIZES, LabelEfficiencyRow, label_efficiency, label_efficiency_figure
+from .label_efficiency import (
+    CLASSIFIER,
+    LABEL_SIZES,
+    LabelEfficiencyRow,
+    check_sizes,
+    label_efficiency,
+    label_efficiency_figure,
+)
 from .loading import DEFAULT_LATENT, builder_hash, resolve_variant, variant_cache_id
 
 # The original LD-MNIST's published test results (latent 32): (MSE, reconstructed accuracy).
@@ -304,8 +311,8 @@ def _spread_line(s: dict[str, Any]) -> str:
     return (
         f"Model-family spread (best nonlinear minus best linear): **{s['accuracy_gap']:+.4f}** reconstructed "
         f"accuracy (`{s['best_nonlinear']}` {s['nonlinear_accuracy']:.4f} vs `{s['best_linear']}` "
-        f"{s['linear_accuracy']:.4f}); excess MSE {s['nonlinear_excess_mse']:.4f} vs {s['linear_excess_mse']:.4f} "
-        f"(linear / nonlinear = {s['excess_ratio']:.2f}x)."
+        f"{s['linear_accuracy']:.4f}); excess MSE {s['nonlinear_excess_mse']:.4f} vs {s['linear_excess_mse']:.4f}"
+        + (f" (linear / nonlinear = {s['excess_ratio']:.2f}x)." if s["excess_ratio"] is not None else ".")
     )
 
 
@@ -332,7 +339,8 @@ def family_spread(rows: Sequence[BenchmarkRow]) -> dict[str, Any] | None:
         "nonlinear_accuracy": non.reconstructed_accuracy,
         "nonlinear_excess_mse": non.excess_mse,
         "accuracy_gap": round(non.reconstructed_accuracy - lin.reconstructed_accuracy, 6),
-        "excess_ratio": round(lin.excess_mse / non.excess_mse, 4) if non.excess_mse > 0 else float("inf"),
+        # None when the nonlinear model sits on the floor (a ratio of infinity is not JSON).
+        "excess_ratio": round(lin.excess_mse / non.excess_mse, 4) if non.excess_mse > 0 else None,
     }
 
 
@@ -398,6 +406,8 @@ def benchmark(
     if isinstance(mlp_epochs, bool) or not isinstance(mlp_epochs, int) or mlp_epochs < 1:
         raise ValueError(f"mlp_epochs must be a positive integer; got {mlp_epochs!r}")
     _check_installed(names, bool(label_efficiency_sizes))
+    if label_efficiency_sizes:
+        check_sizes(label_efficiency_sizes)  # before minutes of training, not after
     variant = resolve_variant(latent=latent, seed=variant_seed, train=train)
     cid = variant_cache_id(variant, data_dir)
     try:
@@ -427,7 +437,7 @@ def benchmark(
     result = BenchmarkResult(
         variant={"name": variant.name, "cache_id": cid, "latent": latent, "variant_seed": variant_seed,
                  "source": variant.source, "official_source": stats.get("official_source"),
-                 "code_hash": builder_hash()},
+                 "code_hash": stats.get("code_hash", builder_hash())},
         seed=seed,
         floor_mse=round(floor, 6),
         rows=rows,

@@ -258,10 +258,12 @@ def load_dataset(
 
 def _pull(variant: VariantConfig, cid: str, repo: str | None, build: bool) -> str | None:
     """Try the published repo; None if the variant was pulled, else why not (for messages)."""
-    from . import pull
+    from . import pull, store
 
-    # Only variants of the official raw files are published under their plain name.
-    if repo is None or cid != variant.name:
+    if repo is None:
+        return ""
+    if store.variant_files(cid).is_current(builder_hash()):
+        # Our own current weights (only the Arrow cache is missing): re-encoding them beats replacing them.
         return ""
     if pull.offline():
         return f" (offline: not looking in {repo})"

@@ -473,8 +473,11 @@ def make_plots(
     pair = check_components(components, latent)
     if "manifold" in names and latent < 2:
         raise ValueError(f"the manifold plot varies two components; latent {latent} has one (leave out 'manifold')")
-    files = variant_files_for(latent, variant_seed, train, data_dir, build, progress)
+    for value, what in ((tsne_points, "tsne_points"), (samples_per_class, "samples_per_class")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+            raise ValueError(f"{what} must be an integer >= 2; got {value!r}")
     out = _writable_dir(out_dir)
+    files = variant_files_for(latent, variant_seed, train, data_dir, build, progress)
     cid = files.root.name
     data = _Inputs(latent, {"seed": variant_seed, "train": train, "data_dir": data_dir, "build": build,
                             "progress": progress})

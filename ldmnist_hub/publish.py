@@ -24,7 +24,7 @@ import numpy as np
 from . import card, hub_layout, store
 from ._version import __version__
 from .arrays import PathArg, Train
-from .config import CANONICAL_SEED
+from .config import CANONICAL_SEED, CANONICAL_SOURCE
 from .leaderboard import LEADERBOARD_FILE
 from .loading import DEFAULT_LATENT, load_dataset, resolve_variant, variant_cache_id
 
@@ -213,45 +213,65 @@ class _HubTarget(_Target):
                              "pushing needs write access to the repo")
         self.api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=self.token)
         self.revision, self.private, self.create_pr = revision, private, create_pr
-        self.exists = False
+        self._head: str | None = None
+        self._pinned = False
+
+    def _pin(self) -> str | None:
+        """The branch's head commit, read once: every read uses it and the commit names it as parent,
+        so a concurrent push makes ours fail (HTTP 412) instead of overwriting its manifest and card."""
+        if not self._pinned:
+            from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+            try:
+                self._head = self.api.repo_info(self.name, repo_type="dataset", revision=self.revision).sha
+            except (RepositoryNotFoundError, RevisionNotFoundError):
+                self._head = None
+            except HfHubHTTPError:
+                raise  # the Hub answered (401, 403, 5xx): its message says why
+            except Exception as err:  # no answer at all: connection refused, DNS, timeout (httpx's own classes)
+                raise ConnectionError(f"cannot reach the Hub at {self.api.endpoint} for {self.name}: {err}") from err
+            self._pinned = True
+        return self._head
 
     def read(self, path: str) -> str | None:
-        from huggingface_hub.errors import (
-            LocalEntryNotFoundError,
-            RemoteEntryNotFoundError,
-            RepositoryNotFoundError,
-            RevisionNotFoundError,
-        )
+        from huggingface_hub.errors import LocalEntryNotFoundError
 
-        try:
-            local = self.api.hf_hub_download(self.name, path, repo_type="dataset", revision=self.revision)
-        except (RepositoryNotFoundError, RevisionNotFoundError):
+        head = self._pin()
+        if head is None:
             return None
-        except RemoteEntryNotFoundError:
-            self.exists = True
+        try:
+            local = self.api.hf_hub_download(self.name, path, repo_type="dataset", revision=head)
+        except _remote_missing():
             return None
         except LocalEntryNotFoundError as err:  # raised when the Hub cannot be reached at all
             raise ConnectionError(f"cannot reach the Hub at {self.api.endpoint} to read {self.name}: {err}") from err
-        self.exists = True
         return Path(local).read_text()
 
     def list_files(self) -> list[str]:
-        from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
-
-        try:
-            return sorted(self.api.list_repo_files(self.name, repo_type="dataset", revision=self.revision))
-        except (RepositoryNotFoundError, RevisionNotFoundError):
-            return []
+        head = self._pin()
+        return [] if head is None else sorted(self.api.list_repo_files(self.name, repo_type="dataset", revision=head))
 
     def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]:
         from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-        self.api.create_repo(self.name, repo_type="dataset", private=self.private, exist_ok=True)
+        head = self._pin()
+        if head is None:
+            self.api.create_repo(self.name, repo_type="dataset", private=self.private, exist_ok=True)
         ops: list[Any] = [CommitOperationAdd(path_in_repo=a, path_or_fileobj=str(staged_root / a)) for a in adds]
         ops += [CommitOperationDelete(path_in_repo=d) for d in deletes]
         info = self.api.create_commit(self.name, ops, commit_message=message, repo_type="dataset",
-                                      revision=self.revision, create_pr=self.create_pr)
+                                      revision=self.revision, create_pr=self.create_pr, parent_commit=head)
         return {"commit_url": info.commit_url, "pull_request_url": info.pr_url}
+
+
+def _remote_missing() -> tuple[type[BaseException], ...]:
+    """huggingface_hub's "no such repo / revision / file on the server" errors (names differ across versions)."""
+    from huggingface_hub import errors
+
+    names = ("RemoteEntryNotFoundError", "RepositoryNotFoundError", "RevisionNotFoundError")
+    found = tuple(getattr(errors, n) for n in names if hasattr(errors, n))
+    # Before huggingface_hub 1.0 a missing remote file raised EntryNotFoundError itself.
+    return found if hasattr(errors, "RemoteEntryNotFoundError") else (*found, errors.EntryNotFoundError)
 
 
 def push(
@@ -259,6 +279,7 @@ def push(
     repo: str = "",
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -275,7 +296,9 @@ def push(
     """Add or replace one variant in a published repo (Hub dataset repo or local folder), card included.
 
     Args:
-        latent, seed, train, data_dir: the variant, as in :func:`ldmnist_hub.load_dataset`.
+        latent, seed, source, train, data_dir: the variant, as in :func:`ldmnist_hub.load_dataset`.
+            It is published as the config named by its cache id: ``latent-N`` for
+            the canonical recipe on the official files.
         repo: a Hub repo id (``my-org/ldmnist``) or a local folder (``./hub-mirror``).
         build: build the variant first if it is not built (else raise).
         private: create the Hub repo private (only when it does not exist yet).
@@ -288,7 +311,8 @@ def push(
             histograms, reconstructions, projections and synthesis (and others)
             go to ``images/<config>/`` and onto the card.
         allow_unofficial_source: publish a variant built from raw files that are
-            not the official MNIST (e.g. a subset); the card and manifest say so.
+            not the official MNIST (e.g. a subset), under its cache id
+            (``...-data-<digest>``); the card and manifest say so.
         progress: progress bars (build, uploads).
 
     Returns:
@@ -305,25 +329,28 @@ def push(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     template = card.load_template(card_template)
+    card.render_body(hub_layout.empty_manifest(), "check/template", template)  # template errors before any work
     target: _Target = (_FolderTarget(repo) if repo and is_local_target(repo) else
                        _HubTarget(check_repo_id(repo), token=token, endpoint=endpoint, revision=revision,
                                   private=private, create_pr=create_pr))
-    variant = resolve_variant(latent=latent, seed=seed, train=train)
-    config = variant.name
+    variant = resolve_variant(latent=latent, seed=seed, source=source, train=train)
+    # The config is named by the cache id: a build from other raw files (a subset, a modified copy) carries
+    # their digest in its name, so it can never be pulled as the official variant.
+    config = variant_cache_id(variant, data_dir)
+    if config != variant.name and not allow_unofficial_source:
+        raise ValueError(f"{variant.name} from {data_dir or 'these files'} is built from raw files that are not the "
+                         f"official {variant.source}; it would be published as {config!r}. Build from the official "
+                         "files, or pass allow_unofficial_source=True (--allow-unofficial-source)")
+    found_pictures = _pictures(pictures, config)
     try:
-        ds = load_dataset("ldmnist", latent=latent, seed=seed, train=train, data_dir=data_dir, build=build,
-                          progress=progress)
+        ds = load_dataset("ldmnist", latent=latent, seed=seed, source=source, train=train, data_dir=data_dir,
+                          build=build, progress=progress)
     except FileNotFoundError as err:
         raise FileNotFoundError(f"nothing to push for latent {latent}: {err}") from err
-    files = store.variant_files(variant_cache_id(variant, data_dir))
-    found_pictures = _pictures(pictures, files.root.name)
+    files = store.variant_files(config)
     if not files.is_complete():
         raise FileNotFoundError(f"the weights of {config} are missing under {files.root}; rebuild it with "
                                 f"`ldmnist build --latent {latent} --force`")
-    if not files.stats().get("official_source") and not allow_unofficial_source:
-        raise ValueError(f"{config} was built from raw files that are not the official MNIST; publishing it as "
-                         f"{config!r} would mislabel it. Build from the official files, or pass "
-                         "allow_unofficial_source=True (--allow-unofficial-source) to publish it marked as such")
     timings["load_or_build"] = time.perf_counter() - start
 
     with tempfile.TemporaryDirectory(prefix="ldmnist-push-") as tmp:

