@@ -194,7 +194,7 @@ def write_explorer(
 ) -> Path:
     """Write the self-contained explorer page of a variant to ``out`` (missing parent folders are created).
 
-    Arguments are those of :func:`explorer_payload`. For latent 32 the file is about 0.6 MB.
+    Arguments are those of :func:`explorer_payload`. For latent 32 the file is about 0.7 MB.
 
     Returns:
         The path written.
