@@ -229,13 +229,13 @@ def _benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter would bury the table
-    from .leaderboard import _writable_dir, benchmark, select_models, update_readme
+    from .leaderboard import benchmark, check_writable_dir, select_models, update_readme
 
     select_models(args.models)  # bad names, the output folder and the README fail before anything loads
     if args.readme and not Path(args.readme).is_file():
         raise ValueError(f"--readme {args.readme!r} is not a file; pass the README.md to update")
     if args.out:
-        _writable_dir(args.out)
+        check_writable_dir(args.out)
     result = benchmark(
         args.latent, args.models, seed=args.seed, label_efficiency_sizes=_int_list(args.label_sizes, "--label-sizes"),
         mlp_epochs=args.mlp_epochs, variant_seed=args.variant_seed, train=_train_overrides(args.overrides),

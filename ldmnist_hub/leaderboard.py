@@ -275,6 +275,24 @@ class BenchmarkResult:
         return paths
 
 
+def check_writable_dir(path: str | os.PathLike[str]) -> Path:
+    """Check, without creating anything, that ``path`` is or can become a writable folder.
+
+    Raises:
+        ValueError: it is a file, or its nearest existing parent is not a writable folder.
+    """
+    out = Path(path)
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe == out and not out.is_dir():
+        raise ValueError(f"the output folder {str(out)!r} is a file; pass a folder as --out")
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise ValueError(f"cannot create the output folder {str(out)!r}: {str(probe)!r} is not a writable folder; "
+                         "pass a writable --out")
+    return out
+
+
 def _writable_dir(path: str | os.PathLike[str]) -> Path:
     out = Path(path)
     try:

