@@ -208,10 +208,7 @@ def test_cli_checks_the_output_folder_before_training(tiny_home: Path, tiny_dir:
     assert rc == 2 and "not a writable folder" in err and out == ""
 
 
-def test_bad_label_sizes_fail_before_any_model_trains(tiny_home: Path, variant: dict[str, Any]) -> None:
-    import time
-
-    start = time.perf_counter()
+def test_bad_label_sizes_fail_before_anything_loads(tiny_home: Path, variant: dict[str, Any]) -> None:
+    # Latent 5 is not built: a check made after loading (or after training) would raise FileNotFoundError.
     with pytest.raises(ValueError, match="sizes must be integers >= 10"):
-        benchmark(**variant, mlp_epochs=50, label_efficiency_sizes=[5], progress=False)
-    assert time.perf_counter() - start < 2.0  # 50 MLP epochs would take longer: nothing trained
+        benchmark(**{**variant, "latent": 5}, label_efficiency_sizes=[5], progress=False)
