@@ -23,7 +23,9 @@ from ldmnist_hub.codecs import apply_middle_layers, decode_images, decode_labels
 from ldmnist_hub.explorer import explorer_payload, payload_array, write_explorer
 from ldmnist_hub.importance import importance_order
 
-PIXEL_TOL = 1e-3
+# The issue asks for 1e-3 per pixel; the page is measured at ~1e-7 (tiny) to 2e-6 (latent 32), and the tiny
+# decoder is nearly flat, so 1e-3 would let a 1% BatchNorm error through: test at 1e-5.
+PIXEL_TOL = 1e-5
 PROB_TOL = 1e-4
 TIMEOUT_S = 20
 CELL = 10  # canvas pixels per image pixel (280 / 28)
