@@ -137,6 +137,24 @@ def variant_files_for(
     return files
 
 
+def require_variant(
+    latent: int, seed: int, train: Train, data_dir: PathArg, build: bool, progress: bool, purpose: str
+) -> VariantFiles:
+    """:func:`variant_files_for`, with a "not built" error that says what it was needed for.
+
+    Raises:
+        FileNotFoundError: the variant is not built and ``build`` is False; the
+            message names ``purpose`` and ``ldmnist build --latent N``.
+    """
+    try:
+        return variant_files_for(latent, seed, train, data_dir, build, progress)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f"no LD-MNIST variant with latent {latent} (seed {seed}) is built, so there is nothing to {purpose}; "
+            f"run `ldmnist build --latent {latent}` first, or pass build=True ({err})"
+        ) from err
+
+
 def variant_weights(files: VariantFiles, part: str) -> dict[str, np.ndarray]:
     """Tensors of one part of a variant as float32 arrays, cached per built variant."""
     key = (str(files.root), files.stats_path.stat().st_mtime_ns, part)

@@ -28,7 +28,8 @@ def holdout_split(n: int, seed: int, fraction: float = HOLDOUT_FRACTION) -> tupl
     return np.sort(order[cut:]), np.sort(order[:cut])
 
 
-def _bar(desc: str, total: int, progress: bool) -> Any:
+def progress_bar(desc: str, total: int, progress: bool) -> Any:
+    """A tqdm bar of ``total`` steps named ``desc`` (disabled when ``progress`` is False)."""
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, disable=not progress, leave=True)
@@ -66,7 +67,7 @@ def ridge_regression(
     x, y = train_x.astype(np.float64), train_y.astype(np.float64)
     fit, held = holdout_split(len(x), seed)
     scores = []
-    with _bar("ridge", len(penalties) + 1, progress) as bar:
+    with progress_bar("ridge", len(penalties) + 1, progress) as bar:
         for a in penalties:
             coef, bias = _ridge_coef(x[fit], y[fit], a)
             scores.append(float(np.mean((x[held] @ coef + bias - y[held]) ** 2)))
@@ -116,7 +117,7 @@ def knn_regression(
                 o[start:start + step] = csum[:, k - 1] / k
         return out
 
-    with _bar("knn", 2, progress) as bar:
+    with progress_bar("knn", 2, progress) as bar:
         preds = predict(train_x[fit], train_y[fit], train_x[held], ks)
         scores = [float(np.mean((p - train_y[held]) ** 2)) for p in preds]
         best = int(np.argmin(scores))

@@ -55,6 +55,18 @@ def _variant_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _built_variant_args(p: argparse.ArgumentParser, seed_flag: str) -> None:
+    """Arguments selecting a variant to use (and build only if asked), shared by benchmark, plots and explore."""
+    p.add_argument("--latent", type=_latent, default=32, help="latent size N of the variant (default: 32)")
+    p.add_argument(seed_flag, type=int, default=0, help="the variant's seed (default: 0, canonical)")
+    p.add_argument("--mnist-dir", dest="data_dir", default=None,
+                   help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="the variant's training-recipe overrides, as given to ldmnist build")
+    p.add_argument("--build", action="store_true", help="build the variant first if it is not built")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ldmnist", description="Build and inspect LD-MNIST (Low-Dimensional MNIST) variants."
@@ -82,20 +94,13 @@ def _plots_parser(sub: Any) -> None:
         description="Write PNGs: histograms, component stats and importance, reconstructions, a manifold sweep, "
                     "projections (PCA, LDA, t-SNE, UMAP), loss against latent size, class-conditional synthesis.",
     )
-    p.add_argument("--latent", type=_latent, default=32, help="latent size N of the variant (default: 32)")
     p.add_argument("--out", default="plots", help="output folder (default: plots)")
     p.add_argument("--plots", default=None, help=f"comma-separated plot names (default: all): {','.join(PLOTS)}")
     p.add_argument("--components", default=None, metavar="I,J",
                    help="the two components the manifold varies (default: the two most important)")
     p.add_argument("--seed", type=int, default=0, help="seed of the t-SNE subsample and the synthesis samples")
-    p.add_argument("--variant-seed", type=int, default=0, help="the variant's seed (default: 0, canonical)")
-    p.add_argument("--mnist-dir", dest="data_dir", default=None,
-                   help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="the variant's training-recipe overrides, as given to ldmnist build")
     p.add_argument("--tsne-points", type=int, default=TSNE_POINTS, help="points in the t-SNE and UMAP panels")
-    p.add_argument("--build", action="store_true", help="build the variant first if it is not built")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _built_variant_args(p, seed_flag="--variant-seed")
 
 
 def _plots(args: argparse.Namespace) -> int:
@@ -121,17 +126,10 @@ def _explore_parser(sub: Any) -> None:
         description="Write one self-contained HTML file (no network; decoder weights embedded) with a slider per "
                     "latent component, ordered by importance, and the decoded 28x28 image computed in the page.",
     )
-    p.add_argument("--latent", type=_latent, default=32, help="latent size N of the variant (default: 32)")
     p.add_argument("--out", default="explorer.html", help="the HTML file to write (default: explorer.html)")
-    p.add_argument("--seed", type=int, default=0, help="the variant's seed (default: 0, canonical)")
-    p.add_argument("--mnist-dir", dest="data_dir", default=None,
-                   help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="the variant's training-recipe overrides, as given to ldmnist build")
     p.add_argument("--samples", type=int, default=200, help="real test codes embedded for 'random test sample'")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the embedded sample choice")
-    p.add_argument("--build", action="store_true", help="build the variant first if it is not built")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _built_variant_args(p, seed_flag="--seed")
 
 
 def _explore(args: argparse.Namespace) -> int:
@@ -199,23 +197,16 @@ def _benchmark_parser(sub: Any) -> None:
         description="Train the reference models on a built variant's train split, score them on test, and "
                     "print the leaderboard as markdown (JSON with --json).",
     )
-    p.add_argument("--latent", type=_latent, default=32, help="latent size N of the variant (default: 32)")
     p.add_argument("--models", default=None,
                    help=f"comma-separated model names (default: all): {','.join(MODELS)}")
     p.add_argument("--seed", type=int, default=0, help="seed of the models' training (default: 0)")
-    p.add_argument("--variant-seed", type=int, default=0, help="the variant's seed (default: 0, canonical)")
-    p.add_argument("--mnist-dir", dest="data_dir", default=None,
-                   help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="the variant's training-recipe overrides, as given to ldmnist build")
     p.add_argument("--mlp-epochs", type=int, default=150, help="epochs of the torch and Keras MLPs (default: 150)")
     p.add_argument("--label-sizes", default=",".join(map(str, LABEL_SIZES)),
                    help="labelled-row counts of the label-efficiency curve; empty to skip it")
-    p.add_argument("--build", action="store_true", help="build the variant first if it is not built")
     p.add_argument("--out", default=None, help="also write <variant>.json, <variant>.md and the plot here")
     p.add_argument("--readme", default=None, help="rewrite the leaderboard block of this README file")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of markdown")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _built_variant_args(p, seed_flag="--variant-seed")
 
 
 def _int_list(text: str, what: str) -> list[int]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import PathArg, Train, load_numpy, variant_files_for, variant_weights
+from .arrays import PathArg, Train, load_numpy, require_variant, variant_weights
 from .codecs import _BLOCK, decode_images
 from .config import CANONICAL_SEED, VariantConfig, check_latent
 from .importance import decoding_importance, importance_order
@@ -106,13 +106,7 @@ def explorer_payload(
     """
     latent = check_latent(latent)
     n_samples = _check_count(n_samples)
-    try:
-        files = variant_files_for(latent, seed, train, data_dir, build, progress)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(
-            f"no LD-MNIST variant with latent {latent} (seed {seed}) is built, so there is nothing to explore; "
-            f"run `ldmnist build --latent {latent}` first, or pass build=True ({err})"
-        ) from err
+    files = require_variant(latent, seed, train, data_dir, build, progress, "explore")
     variant = VariantConfig.from_dict(files.stats()["variant"])
     cfg = variant.train
     kw = {"seed": seed, "train": train, "data_dir": data_dir, "build": False, "progress": False}

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import baselines, codecs
 from ._version import __version__
-from .arrays import PathArg, Train, load_numpy, variant_files_for
+from .arrays import PathArg, Train, load_numpy, require_variant
 from .config import CANONICAL_SEED
 from .evaluate import evaluate
 from .label_efficiency import (
@@ -74,18 +74,21 @@ class _Run:
 Fit = tuple[np.ndarray, dict[str, Any]]
 
 
-def _mean(run: _Run) -> Fit:
-    with baselines._bar("mean", 1, run.progress) as bar:
-        pred = baselines.mean_predictor(run.train_split[0], run.train_split[1], run.test_split[0])
+def _one_step(name: str, run: _Run, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """Run a closed-form model under a one-step progress bar (every model gets a bar)."""
+    with baselines.progress_bar(name, 1, run.progress) as bar:
+        pred = compute()
         bar.update()
-    return pred, {}
+    return pred
+
+
+def _mean(run: _Run) -> Fit:
+    return _one_step("mean", run, lambda: baselines.mean_predictor(*run.train_split[:2], run.test_split[0])), {}
 
 
 def _linear(run: _Run) -> Fit:
-    with baselines._bar("linear", 1, run.progress) as bar:
-        pred = baselines.linear_least_squares(run.train_split[0], run.train_split[1], run.test_split[0])
-        bar.update()
-    return pred, {}
+    return _one_step("linear", run, lambda: baselines.linear_least_squares(*run.train_split[:2],
+                                                                           run.test_split[0])), {}
 
 
 def _ridge(run: _Run) -> Fit:
@@ -114,16 +117,14 @@ def _mlp_keras(run: _Run) -> Fit:
 
 
 def _middle_layers(run: _Run) -> Fit:
-    with baselines._bar("middle-layers", 1, run.progress) as bar:
-        pred = codecs.apply_middle_layers(run.test_split[0], run.latent, **run.variant_kwargs())
-        bar.update()
+    pred = _one_step("middle-layers", run,
+                     lambda: codecs.apply_middle_layers(run.test_split[0], run.latent, **run.variant_kwargs()))
     return pred, {"trained": "during the build, on the class decoder's loss"}
 
 
 def _oracle(run: _Run) -> Fit:
-    with baselines._bar("oracle", 1, run.progress) as bar:
-        pred = codecs.class_means(run.latent, **run.variant_kwargs())[run.test_split[2]]
-        bar.update()
+    pred = _one_step("oracle", run,
+                     lambda: codecs.class_means(run.latent, **run.variant_kwargs())[run.test_split[2]])
     return pred, {"uses": "the true test label"}
 
 
@@ -263,7 +264,7 @@ class BenchmarkResult:
 
     def save(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
         """Write ``<name>.json``, ``<name>.md`` and (with label efficiency) ``label-efficiency-<name>.png``."""
-        out = _writable_dir(out_dir)
+        out = writable_dir(out_dir)
         name = self.variant["name"]
         paths = {"json": out / f"{name}.json", "markdown": out / f"{name}.md"}
         paths["json"].write_text(json.dumps(self.to_dict(), indent=2) + "\n")
@@ -293,7 +294,8 @@ def check_writable_dir(path: str | os.PathLike[str]) -> Path:
     return out
 
 
-def _writable_dir(path: str | os.PathLike[str]) -> Path:
+def writable_dir(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` if needed and return it as a writable folder (ValueError naming the fix otherwise)."""
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -428,13 +430,7 @@ def benchmark(
         check_sizes(label_efficiency_sizes)  # before minutes of training, not after
     variant = resolve_variant(latent=latent, seed=variant_seed, train=train)
     cid = variant_cache_id(variant, data_dir)
-    try:
-        files = variant_files_for(latent, variant_seed, train, data_dir, build, progress)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(
-            f"no LD-MNIST variant with latent {latent} (seed {variant_seed}) is built, so there is nothing to "
-            f"benchmark; run `ldmnist build --latent {latent}` first, or pass build=True ({err})"
-        ) from err
+    files = require_variant(latent, variant_seed, train, data_dir, build, progress, "benchmark")
     kw = {"seed": variant_seed, "train": train, "data_dir": data_dir, "build": False, "progress": False}
     run = _Run(latent, seed, variant_seed, train, data_dir, progress, mlp_epochs,
                load_numpy(latent, "train", **kw), load_numpy(latent, "test", **kw))

@@ -465,7 +465,7 @@ def make_plots(
     """
     from tqdm.auto import tqdm
 
-    from .leaderboard import _writable_dir, check_writable_dir
+    from .leaderboard import check_writable_dir, writable_dir
 
     # Everything cheap is checked before anything heavy loads.
     names = select_plots(plots)
@@ -478,7 +478,7 @@ def make_plots(
             raise ValueError(f"{what} must be an integer >= 2; got {value!r}")
     check_writable_dir(out_dir)
     files = variant_files_for(latent, variant_seed, train, data_dir, build, progress)
-    out = _writable_dir(out_dir)
+    out = writable_dir(out_dir)
     cid = files.root.name
     data = _Inputs(latent, {"seed": variant_seed, "train": train, "data_dir": data_dir, "build": build,
                             "progress": progress})
