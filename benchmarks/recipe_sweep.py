@@ -1,56 +1,123 @@
 """Measure the data's character for training-recipe variants, without the cache.
 
 Trains on the full MNIST in-process for each recipe given (JSON of
-``TrainConfig`` overrides, plus an optional ``latent``), encodes both splits and
-prints one JSON line per recipe: class-VAE accuracy, image-VAE loss, x/y
-component std ranges, linear least-squares and 3-FC MLP reconstructed accuracy.
-This is how the canonical recipe was chosen (see benchmarks/README.md).
+``TrainConfig`` overrides, plus optional ``latent``, ``seed`` and
+``mlp_epochs``), encodes both splits with the torch models and prints one JSON
+line per recipe with the figures issue #10's bars are about (test split):
+class-VAE accuracy, image-VAE loss, jointly trained middle layers, how many
+``x`` components have std < 0.9 and their range, the oracle floor, and the
+reconstructed accuracy and MSE of least squares and of the original's eval MLP
+(the middle-layers architecture, dropout 0.1, MSE loss, trained in training
+mode). This is how the canonical recipe was chosen (benchmarks/README.md).
+
+With ``--save DIR`` each run's weights (byte-stable safetensors) and its
+training record go to ``DIR/latent-N[-tag]/``: that is how the reference
+weights in ``ldmnist_hub/reference/`` were trained (see
+``scripts/make_reference.py`` for turning them into a reference record).
 
 Usage:
-    LDMNIST_MNIST_DIR=../shared/data/mnist python benchmarks/recipe_sweep.py '{}' '{"joint_weight": 0.1}'
+    LDMNIST_MNIST_DIR=../shared/data/mnist python benchmarks/recipe_sweep.py '{}' '{"epochs": 150}'
+    LDMNIST_MNIST_DIR=... python benchmarks/recipe_sweep.py --save runs/ref '{"latent": 32}' '{"latent": 16}'
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
+import platform
 import time
+from pathlib import Path
 
 import numpy as np
 
 
-def main() -> None:
-    from ldmnist_hub import sources
+def machine() -> dict[str, str]:
+    """Where a training run happened: its figures hold on this machine only."""
+    import os
+
+    import torch
+
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "torch": torch.__version__,
+            "torch_threads": str(torch.get_num_threads()), "python": platform.python_version(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
+def figures(x_train, y_train, x_test, y_test, labels_test, class_w, class_b, mlp_epochs: int) -> dict:
+    """The bars' figures of one encoded variant (test split), from its arrays and class decoder."""
     from ldmnist_hub.baselines import linear_least_squares, mlp_regression
+    from ldmnist_hub.stats import oracle_mse
+
+    def acc(pred: np.ndarray) -> float:
+        return round(float(((pred @ class_w.T + class_b).argmax(1) == labels_test).mean()), 4)
+
+    def mse(pred: np.ndarray) -> float:
+        return round(float(((pred.astype(np.float64) - y_test) ** 2).mean()), 4)
+
+    std = x_test.astype(np.float64).std(0)
+    low, rest = std[std < 0.9], std[std >= 0.9]
+
+    def span(a: np.ndarray) -> list[float]:
+        return [round(float(a.min()), 3), round(float(a.max()), 3)] if len(a) else []
+
+    linear = linear_least_squares(x_train, y_train, x_test)
+    t = time.perf_counter()
+    mlp = mlp_regression(x_train, y_train, x_test, epochs=mlp_epochs)
+    return {
+        "x_low_std_count": int(len(low)),
+        "x_low_std_range": span(low),
+        "x_rest_std_range": span(rest),
+        "x_abs_mean_max": round(float(np.abs(x_test.astype(np.float64).mean(0)).max()), 3),
+        "oracle_mse": round(oracle_mse(y_test, labels_test), 4),
+        "linear_acc": acc(linear), "linear_mse": mse(linear),
+        "mlp_acc": acc(mlp), "mlp_mse": mse(mlp), "mlp_seconds": round(time.perf_counter() - t, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("recipes", nargs="*", default=["{}"], help="JSON TrainConfig overrides, one run each")
+    parser.add_argument("--save", type=Path, help="write each run's weights and record under this folder")
+    args = parser.parse_args()
+
+    from ldmnist_hub import sources, store
     from ldmnist_hub.config import TrainConfig
     from ldmnist_hub.encode import encode_split, score_models
     from ldmnist_hub.train import train
 
     raw = {split: sources.load_split("mnist", split) for split in ("train", "test")}
-    for spec in sys.argv[1:] or ["{}"]:
+    for spec in args.recipes:
         over = json.loads(spec)
         latent = over.pop("latent", 32)
+        seed = over.pop("seed", 0)
         mlp_epochs = over.pop("mlp_epochs", 150)
-        result = train(*raw["train"], latent, TrainConfig(**over), 0, progress=False)
-        (xtr, ytr), (xte, yte) = (encode_split(result.models, *raw[s], 0, s) for s in ("train", "test"))
+        tag = over.pop("tag", "")
+        cfg = TrainConfig(**over)
+        result = train(*raw["train"], latent, cfg, seed, progress=False)
+        (xtr, ytr), (xte, yte) = (encode_split(result.models, *raw[s], seed, s) for s in ("train", "test"))
         labels = raw["test"][1]
         scores = score_models(result.models, raw["test"][0], labels, xte, yte)
         w = result.models.class_decoder.linear.weight.detach().numpy()
         b = result.models.class_decoder.linear.bias.detach().numpy()
-
-        def acc(pred: np.ndarray, w: np.ndarray = w, b: np.ndarray = b, labels: np.ndarray = labels) -> float:
-            return round(float(((pred @ w.T + b).argmax(1) == labels).mean()), 4)
-
-        t = time.perf_counter()
-        mlp = acc(mlp_regression(xtr, ytr, xte, epochs=mlp_epochs))
-        print(json.dumps({
-            "recipe": over, "latent": latent, "train_seconds": round(result.seconds, 1),
-            **{k: round(v, 4) for k, v in scores.items()},
-            "x_std": [round(float(xtr.std(0).min()), 3), round(float(xtr.std(0).max()), 3)],
-            "y_std": [round(float(ytr.std(0).min()), 3), round(float(ytr.std(0).max()), 3)],
-            "linear_acc": acc(linear_least_squares(xtr, ytr, xte)),
-            "mlp_acc": mlp, "mlp_seconds": round(time.perf_counter() - t, 1),
-        }), flush=True)
+        row = {"recipe": over, "latent": latent, "seed": seed, "train_seconds": round(result.seconds, 1),
+               **{k: round(v, 4) for k, v in scores.items()},
+               **figures(xtr, ytr, xte, yte, labels, w, b, mlp_epochs)}
+        print(json.dumps(row), flush=True)
+        if args.save:
+            out = args.save / (f"latent-{latent}" + (f"-{tag}" if tag else ""))
+            out.mkdir(parents=True, exist_ok=True)
+            for part in store.PARTS:
+                state = {k: v.detach().cpu().numpy() for k, v in getattr(result.models, part).state_dict().items()
+                         if not k.endswith("num_batches_tracked")}
+                store.save_weights(out / f"{part}.safetensors", state, {"part": part})
+            record = {"latent": latent, "seed": seed, "train": cfg.to_dict(), "seconds": round(result.seconds, 1),
+                      "machine": machine(), "date": time.strftime("%Y-%m-%d"), "sweep_figures": row,
+                      "history": [{k: round(v, 6) for k, v in r.items()} for r in result.history]}
+            (out / "training.json").write_text(json.dumps(record, indent=1, sort_keys=True))
 
 
 if __name__ == "__main__":

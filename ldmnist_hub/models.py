@@ -35,10 +35,26 @@ class SeededDropout(nn.Module):
         return h * keep / (1.0 - self.p)
 
 
+class FrozenBatchNorm(nn.BatchNorm1d):
+    """BatchNorm that always normalises with its stored statistics and never updates them.
+
+    This is what Keras' BatchNormalization does in inference mode, the mode the
+    original's training loop ran in: with the initial statistics (mean 0,
+    variance 1) it is the learnable affine ``weight * h / sqrt(1 + eps) + bias``.
+    The state dict is that of ``BatchNorm1d``, so readers need no special case.
+    """
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return nn.functional.batch_norm(
+            h, self.running_mean, self.running_var, self.weight, self.bias, training=False, eps=self.eps
+        )
+
+
 def _block(n_in: int, n_out: int, act: nn.Module, cfg: TrainConfig, dropout: float) -> list[nn.Module]:
     # Dense -> activation -> BatchNorm -> Dropout, the order the original uses.
-    return [nn.Linear(n_in, n_out), act, nn.BatchNorm1d(n_out, eps=cfg.bn_eps, momentum=cfg.bn_momentum),
-            SeededDropout(dropout)]
+    bn_class = FrozenBatchNorm if cfg.batch_norm == "frozen" else nn.BatchNorm1d
+    return [nn.Linear(n_in, n_out), act, bn_class(n_out, eps=cfg.bn_eps, momentum=cfg.bn_momentum),
+            SeededDropout(dropout if cfg.train_dropout else 0.0)]
 
 
 def sample_code(
@@ -83,7 +99,7 @@ class ImageDecoder(nn.Module):
 
     def __init__(self, latent: int, cfg: TrainConfig) -> None:
         super().__init__()
-        layers: list[nn.Module] = [SeededDropout(cfg.code_dropout)]
+        layers: list[nn.Module] = [SeededDropout(cfg.code_dropout if cfg.train_dropout else 0.0)]
         n_in = latent
         for width in reversed(cfg.hidden):
             layers += _block(n_in, width, nn.LeakyReLU(cfg.leaky_slope), cfg, cfg.dropout)

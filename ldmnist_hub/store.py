@@ -75,6 +75,26 @@ class VariantFiles:
             return dict(f.metadata() or {})
 
 
+def save_weights(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+    """Write one safetensors file whose bytes depend only on its tensors and metadata.
+
+    safetensors serialises its header from a hash map, so the same tensors and
+    metadata give different file bytes on every write. The header is rewritten
+    here as canonical JSON (sorted keys, no spaces, padded to 8 bytes as the
+    format requires); tensor data and offsets are untouched.
+    """
+    from safetensors.numpy import save
+
+    bad = {k: type(v).__name__ for k, v in metadata.items() if not isinstance(v, str)}
+    if bad:
+        raise TypeError(f"safetensors metadata values must be str; got non-str values for {bad}")
+    blob = save({k: np.ascontiguousarray(v) for k, v in arrays.items()}, metadata=metadata)
+    size = int.from_bytes(blob[:8], "little")
+    header = json.dumps(json.loads(blob[8:8 + size]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    path.write_bytes(len(header).to_bytes(8, "little") + header + blob[8 + size:])
+
+
 def variant_files(config_id: str) -> VariantFiles:
     """Artifacts location of the variant whose cache id is ``config_id``."""
     return VariantFiles(paths.variants_dir() / config_id)
@@ -97,22 +117,16 @@ def write_variant(
     Returns:
         The written variant's files.
     """
-    from safetensors.numpy import save_file
-
     missing = set(PARTS) - set(state_dicts)
     if missing:
         raise ValueError(f"state_dicts lacks parts {sorted(missing)}")
-    bad = {k: type(v).__name__ for k, v in metadata.items() if not isinstance(v, str)}
-    if bad:
-        raise TypeError(f"safetensors metadata values must be str; got non-str values for {bad}")
     final = variant_files(config_id).root
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{config_id}.", suffix=".tmp", dir=final.parent))
     try:
         (tmp / "weights").mkdir()
         for part in PARTS:
-            arrays = {k: np.ascontiguousarray(v) for k, v in state_dicts[part].items()}
-            save_file(arrays, str(tmp / "weights" / f"{part}.safetensors"), metadata={**metadata, "part": part})
+            save_weights(tmp / "weights" / f"{part}.safetensors", state_dicts[part], {**metadata, "part": part})
         (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2, sort_keys=True))
         if final.exists():
             # Replacing a variant: move the old one aside first so the swap is one rename.

@@ -85,7 +85,8 @@ def train(
     class_ids = {id(p) for p in class_params}
     other_params = [p for p in models.parameters() if id(p) not in class_ids]
     optimizer = torch.optim.Adam(
-        [{"params": other_params, "peak": cfg.lr}, {"params": class_params, "peak": cfg.class_lr}], lr=cfg.lr
+        [{"params": other_params, "peak": cfg.lr}, {"params": class_params, "peak": cfg.class_lr}], lr=cfg.lr,
+        eps=cfg.adam_eps,
     )
     for group in optimizer.param_groups:
         group["lr"] = group["peak"]
