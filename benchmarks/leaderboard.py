@@ -9,6 +9,10 @@ included) and checks:
 - torch and Keras MLPs within noise of each other: the binomial standard
   error of an accuracy difference on 10,000 test rows, and (``--seeds K``) the
   spread of each framework's MLP over seeds 0..K-1;
+- ``--draws K``: every model on posterior draws 0..K-1 of the reference
+  variant (``--variant-seed``: the same weights, other samples of ``x`` and
+  ``y``): mean and standard deviation of each model's MSE and accuracy, the
+  error bars of a score;
 - ``--repeat``: a second run with the same seed gives the same scores;
 - ``--ceiling``: how much class information ``x`` holds at all: a wide MLP
   classifier (2 x 256 ReLU, cross-entropy on the labels, 40 epochs) on ``x``.
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,6 +85,7 @@ def main() -> int:
     ap.add_argument("--latent", type=int, default=32)
     ap.add_argument("--repeat", action="store_true", help="run twice and compare the scores")
     ap.add_argument("--seeds", type=int, default=1, help="also train both MLPs with seeds 1..K-1")
+    ap.add_argument("--draws", type=int, default=1, help="also score every model on posterior draws 1..K-1")
     ap.add_argument("--ceiling", action="store_true", help="train a wide classifier on x (the accuracy ceiling)")
     ap.add_argument("--json", default=None, help="write the figures here")
     a = ap.parse_args()
@@ -103,6 +109,16 @@ def main() -> int:
             for r in extra["rows"]:
                 per_seed[r["model"]].append(r["reconstructed_accuracy"])
         figures["mlp_accuracy_per_seed"] = per_seed
+    if a.draws > 1:
+        per_draw = {m: {"mse": [r["mse"]], "reconstructed_accuracy": [r["reconstructed_accuracy"]]}
+                    for m, r in rows.items()}
+        for d in range(1, a.draws):
+            extra, _ = run(["--latent", str(a.latent), "--variant-seed", str(d), "--build", "--label-sizes", ""])
+            for r in extra["rows"]:
+                for k in ("mse", "reconstructed_accuracy"):
+                    per_draw[r["model"]][k].append(r[k])
+        figures["over_draws"] = {m: {k: {"mean": round(statistics.mean(v), 4), "std": round(statistics.stdev(v), 4),
+                                         "values": v} for k, v in d.items()} for m, d in per_draw.items()}
     if a.repeat:
         again, seconds2 = run(["--latent", str(a.latent), "--label-sizes", ",".join(
             str(r["labels"]) for r in doc["label_efficiency"] or [])])
@@ -121,6 +137,11 @@ def main() -> int:
     if a.ceiling:
         best = max(figures["classifier_ceiling_per_epoch"].values())
         print(f"classifier on x      best test accuracy {best:.4f} (the ceiling for reconstructed accuracy)")
+    if a.draws > 1:
+        print(f"\nover {a.draws} posterior draws (mean +- std):")
+        for m, d in figures["over_draws"].items():
+            print(f"  {m:<14} MSE {d['mse']['mean']:.4f} +- {d['mse']['std']:.4f}   accuracy "
+                  f"{d['reconstructed_accuracy']['mean']:.4f} +- {d['reconstructed_accuracy']['std']:.4f}")
     if a.repeat:
         print(f"same seed, same table: {figures['same_seed_same_scores']}")
     if a.json:

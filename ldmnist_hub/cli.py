@@ -43,7 +43,11 @@ def _train_overrides(pairs: Sequence[str]) -> dict[str, Any]:
 
 def _variant_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latent", type=_latent, default=32, help="latent size N, 1..512 (default: 32)")
-    p.add_argument("--seed", type=int, default=0, help="training/encoding seed (default: 0, canonical)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="reference variants: the posterior draw (default: 0, canonical); trained ones: the seed")
+    p.add_argument("--retrain", action="store_true",
+                   help="train new weights instead of using the shipped reference weights (machine-dependent; "
+                        "named latent-N-trained-<digest>)")
     p.add_argument("--source", default="mnist", help="raw data source (default: mnist)")
     p.add_argument(
         "--mnist-dir", dest="data_dir", default=None,
@@ -262,7 +266,12 @@ def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
         f"image-VAE rec loss {sc['image_vae_reconstruction_loss']:.4f} (test, per-pixel BCE)",
         f"middle-layers acc  {sc['middle_layers_accuracy']:.4%} (test)",
         f"oracle MSE floor   {stats['splits']['test']['oracle_mse']:.4f} (test)",
-        f"training           {stats['training']['epochs']} epochs, {stats['training']['seconds']:.1f} s",
+        f"training           {stats['training']['epochs']} epochs, {stats['training']['seconds']:.1f} s"
+        + (f" (reference weights, trained once on {stats['training'].get('machine', {}).get('cpu', '?')})"
+           if stats.get("kind") == "reference" else " on this machine"),
+        f"kind               " + ("reference: bit-identical on every machine" if stats.get("kind") == "reference"
+                                  else "trained: machine-dependent (CPU kind, threads, torch build), weights "
+                                  + str(stats.get("weights_digest", "?"))),
     ]
     lines += [f"{k:<19}{v}" for k, v in where.items()]
     return "\n".join(lines)
@@ -288,7 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         variant = resolve_variant(
-            latent=args.latent, seed=args.seed, source=args.source, train=_train_overrides(args.overrides)
+            latent=args.latent, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
+            retrain=args.retrain,
         )
         cid = variant_cache_id(variant, args.data_dir)
         files = store.variant_files(cid)
@@ -301,7 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 builder.download_and_prepare(download_mode="force_redownload")
             else:
                 load_dataset("ldmnist", latent=variant.latent, seed=variant.seed, source=variant.source,
-                             train=variant.train, data_dir=args.data_dir, progress=not args.quiet)
+                             train=variant.train, data_dir=args.data_dir, progress=not args.quiet,
+                             retrain=variant.retrain)
         elif not files.is_complete():
             print(f"ldmnist: variant {cid!r} is not built; run: ldmnist build --latent {variant.latent}",
                   file=sys.stderr)
@@ -316,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"ldmnist: error: {e}", file=sys.stderr)
         return 2
-    except RuntimeError as e:  # SourceError and other data problems
+    except (RuntimeError, ArithmeticError) as e:  # SourceError, ReferenceError and other data problems
         print(f"ldmnist: error: {e}", file=sys.stderr)
         return 1
 

@@ -44,7 +44,7 @@ def test_build_returns_0_and_prints_the_variant_summary(cli_build: tuple[Path, i
     home, code, out = cli_build
     assert code == 0
     cid = out.splitlines()[0].split()[1]
-    assert cid.startswith("latent-4-train-")
+    assert cid.startswith("latent-4-trained-")
     assert (home / "variants" / cid / "stats.json").is_file()
     assert "latent / seed      4 / 0" in out
     assert "rows               train 300, test 100" in out

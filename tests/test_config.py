@@ -68,10 +68,11 @@ def test_resolve_variant_takes_latent_from_name_or_argument_default_32(
     ("config", "name"),
     [
         (VariantConfig(latent=32), "latent-32"),
-        (VariantConfig(latent=16, seed=1), "latent-16-seed-1"),
-        (VariantConfig(latent=8, source="fashion_mnist"), "latent-8-fashion-mnist"),
-        # Explicitly passing the default recipe is still canonical.
-        (VariantConfig(latent=2, train=TrainConfig(**TrainConfig().to_dict())), "latent-2"),
+        (VariantConfig(latent=32, seed=1), "latent-32-seed-1"),
+        # Another source has no reference weights: it is trained, and its name says so.
+        (VariantConfig(latent=32, source="fashion_mnist"), "latent-32-fashion-mnist-trained-44136fa3"),
+        # Explicitly passing the default recipe is still the reference.
+        (VariantConfig(latent=32, train=TrainConfig(**TrainConfig().to_dict())), "latent-32"),
     ],
 )
 def test_variant_config_name(config: VariantConfig, name: str) -> None:
@@ -83,8 +84,8 @@ def test_train_overrides_append_an_8_hex_digest_of_the_overrides() -> None:
     a = VariantConfig(latent=16, train=TrainConfig(epochs=2))
     b = VariantConfig(latent=16, train=TrainConfig(epochs=3))
     c = VariantConfig(latent=16, seed=1, train=TrainConfig(epochs=2))
-    assert re.fullmatch(r"latent-16-train-[0-9a-f]{8}", a.name)
-    assert re.fullmatch(r"latent-16-seed-1-train-[0-9a-f]{8}", c.name)
+    assert re.fullmatch(r"latent-16-trained-[0-9a-f]{8}", a.name)
+    assert re.fullmatch(r"latent-16-seed-1-trained-[0-9a-f]{8}", c.name)
     assert a.name != b.name
     assert a.name.rsplit("-", 1)[1] == c.name.rsplit("-", 1)[1]
     assert not a.is_canonical

@@ -25,7 +25,7 @@ from ldmnist_hub.card import check_card
 
 TOKEN = "hf_writer"
 REPO = "my-org/ldmnist"
-CONFIG = "latent-4-train-51d7e6e5-data-87c1edf0"  # the tiny variant's cache id (fixture raw files)
+CONFIG = "latent-4-trained-51d7e6e5-data-87c1edf0"  # the tiny variant's cache id (fixture raw files)
 TRAIN = '{"epochs": 2, "batch_size": 100}'
 
 
@@ -86,7 +86,7 @@ def test_push_two_variants_repush_and_load_with_plain_datasets(
 
     # A second variant: the first survives byte for byte, the card lists both, the default stays.
     run_client(_push_cmd(tiny_dir, 3), hub_env(hub, tmp_path / "hf3", token=TOKEN), timeout=180)
-    second = "latent-3-train-51d7e6e5-data-87c1edf0"
+    second = "latent-3-trained-51d7e6e5-data-87c1edf0"
     manifest = _manifest(hub)
     assert sorted(manifest["variants"]) == [second, CONFIG] and manifest["default"] == CONFIG
     assert {p: hub.read_file(REPO, p) for p in first_blobs} == first_blobs
@@ -173,7 +173,7 @@ def test_create_pr_leaves_main_unchanged(hub: HubServer, home: Path, tiny_dir: P
     assert result["pull_request_url"] and "/discussions/" in result["pull_request_url"]
     assert hub.head(REPO) == main
     in_pr = json.loads(hub.read_file(REPO, "manifest.json", revision="refs/pr/1"))["variants"]
-    assert "latent-3-train-51d7e6e5-data-87c1edf0" in in_pr
+    assert "latent-3-trained-51d7e6e5-data-87c1edf0" in in_pr
 
 
 def test_an_unreachable_hub_is_a_clear_error_and_load_dataset_falls_back(

@@ -16,7 +16,7 @@ from ldmnist_hub.loading import load_dataset
 from ldmnist_hub.publish import push
 from ldmnist_hub.pull import IntegrityError
 
-NAME = "latent-4-train-51d7e6e5"  # the tiny variant's name (2 epochs, batch 100)
+NAME = "latent-4-trained-51d7e6e5"  # the tiny variant's name (2 epochs, batch 100)
 CONFIG = f"{NAME}-data-87c1edf0"  # ... and its cache id: built from the fixture's raw files, not the official ones
 
 
@@ -89,9 +89,9 @@ def test_repush_is_a_no_op_and_a_second_variant_leaves_the_first(
     shutil.copytree(tiny_home, home)
     monkeypatch.setenv("LDMNIST_HOME", str(home))
     second = push(3, str(mirror), allow_unofficial_source=True, **variant)
-    assert second.changed and second.config == "latent-3-train-51d7e6e5-data-87c1edf0"
+    assert second.changed and second.config == "latent-3-trained-51d7e6e5-data-87c1edf0"
     manifest = json.loads((mirror / hub_layout.MANIFEST).read_text())
-    assert sorted(manifest["variants"]) == ["latent-3-train-51d7e6e5-data-87c1edf0", CONFIG]
+    assert sorted(manifest["variants"]) == ["latent-3-trained-51d7e6e5-data-87c1edf0", CONFIG]
     assert manifest["default"] == CONFIG  # the default does not move
     first_files = [p for p in before if CONFIG in str(p)]
     assert all(p.stat().st_mtime_ns == before[p] for p in first_files)
