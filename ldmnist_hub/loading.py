@@ -214,9 +214,10 @@ def load_dataset(
         retrain: train new weights with the recipe instead of using the shipped
             reference weights; the result is named ``latent-N-trained-<digest>``,
             never ``latent-N``, and depends on the machine.
-        repo: published repo to try before building (a Hub dataset repo id or
-            a local folder); default ``$LDMNIST_REPO``, none if unset. Pulled
-            files are verified against the repo's sha256 manifest.
+        repo: published repo to try before training a variant (a Hub dataset
+            repo id or a local folder); default ``$LDMNIST_REPO``, none if unset.
+            Pulled files are verified against the repo's sha256 manifest.
+            Reference variants are always encoded locally.
         **kwargs: for ``"ldmnist"``, ``keep_in_memory``; otherwise anything
             ``datasets.load_dataset`` accepts.
 
@@ -254,6 +255,11 @@ def load_dataset(
     if not complete:
         from . import pull
 
+        if variant.is_reference:
+            # Encoding the shipped weights is exact and takes seconds: never pulled, allowed even with
+            # build=False (which forbids training), and checked against the reference record.
+            builder.download_and_prepare(download_mode="force_redownload" if prepared else None)
+            return builder.as_dataset(split=split, in_memory=keep)
         if pull.published_files(files) is not None:
             return pull.load_published(files, split, keep)
         why = _pull(variant, cid, pull.configured_repo(repo), build)

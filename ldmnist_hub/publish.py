@@ -148,6 +148,10 @@ def _entry(ds: Any, files: store.VariantFiles, variant: Any, staged: dict[str, A
             "official_source": bool(stats.get("official_source")),
             "epochs": stats["training"]["epochs"],
             "train_seconds": stats["training"]["seconds"],
+            # "reference": shipped weights, encoded bit-exactly; "trained": weights trained on one machine.
+            "kind": stats.get("kind", "trained"),
+            "weights_digest": stats.get("weights_digest"),
+            "trained_on": (stats["training"].get("machine") or {}).get("cpu"),
         },
     }
     board = files.root / LEADERBOARD_FILE

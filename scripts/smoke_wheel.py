@@ -1,7 +1,8 @@
 """Smoke test of an installed wheel: run from outside the repository.
 
 Builds a tiny variant from the test fixture and loads it back, proving that the
-builder and card templates ship inside the wheel.
+builder, the card templates and the reference weights ship inside the wheel
+(with ``LDMNIST_MNIST_DIR`` set, also encodes the reference latent-32).
 
 Usage: python smoke_wheel.py PATH/TO/tests/data/mnist-tiny
 """
@@ -13,10 +14,18 @@ import tempfile
 os.environ["LDMNIST_HOME"] = tempfile.mkdtemp()
 import ldmnist_hub  # noqa: E402
 import ldmnist_hub.explorer  # noqa: E402
-from ldmnist_hub import cards, load_dataset  # noqa: E402
+from ldmnist_hub import cards, load_dataset, reference  # noqa: E402
 
 assert "site-packages" in ldmnist_hub.__file__, f"not the installed wheel: {ldmnist_hub.__file__}"
 assert "LD-MNIST" in cards.template(), "card template missing from the wheel"
+# The reference weights and records ship as package data, unaltered.
+assert 32 in reference.available(), f"reference weights missing from the wheel: {reference.REFERENCE_ROOT}"
+for latent in reference.available():
+    reference.get(latent).verify_weights()
+if os.environ.get("LDMNIST_MNIST_DIR"):
+    # The reference latent-32 from the full MNIST: encoded and checked against the record (raises on a mismatch).
+    ref = load_dataset("ldmnist", latent=32, progress=False)
+    assert ref["test"].num_rows == 10000, ref
 ds = load_dataset("ldmnist", latent=2, data_dir=sys.argv[1], train={"epochs": 1, "batch_size": 100}, progress=False)
 assert ds["train"].num_rows == 300 and ds["test"].num_rows == 100, ds
 assert ds["train"].features["x"].length == 2

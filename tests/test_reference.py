@@ -134,7 +134,8 @@ def test_an_altered_shipped_weight_file_is_refused_naming_both_digests(ref_copy:
 
 @needs_full
 def test_cold_load_encodes_the_reference_bytes_without_training(ldmnist_home: Path) -> None:
-    ds = ldmnist_hub.load_dataset("ldmnist", latent=32, data_dir=FULL_DIR, progress=False)
+    # build=False forbids training, not encoding the shipped weights.
+    ds = ldmnist_hub.load_dataset("ldmnist", latent=32, data_dir=FULL_DIR, progress=False, build=False)
     record = reference.get(32).record
     for split in ("train", "test"):
         x, y, label = ldmnist_hub.load_numpy(latent=32, split=split, data_dir=FULL_DIR, build=False)
@@ -143,6 +144,17 @@ def test_cold_load_encodes_the_reference_bytes_without_training(ldmnist_home: Pa
     stats = store.variant_files("latent-32").stats()
     assert stats["kind"] == "reference" and stats["machine_dependent"] is False
     assert stats["reference"]["data_sha256_verified"] is True
+
+
+@needs_full
+def test_a_reference_variant_loads_without_importing_torch(tmp_path: Path) -> None:
+    code = ("import sys, ldmnist_hub as ld\n"
+            "x, y, label = ld.load_numpy(latent=32, split='test', progress=False)\n"
+            "print(x.shape, 'torch' in sys.modules, 'tensorflow' in sys.modules)")
+    env = {**os.environ, "LDMNIST_MNIST_DIR": FULL_DIR, "LDMNIST_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["(10000,", "32)", "False", "False"]
 
 
 @needs_full
