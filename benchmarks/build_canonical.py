@@ -143,14 +143,9 @@ def main() -> None:
     ]
     if args.repeat:
         bars.append(("same seed -> identical", result["repeat_identical"], "True", result["repeat_identical"]))
-    print(f"\n{'figure':<24}{'measured':>16}  {'bar':<12}ok")
-    for name, value, bar, ok in bars:
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        print(f"{name:<24}{shown:>16}  {bar:<12}{'yes' if ok else 'NO'}")
-    print(json.dumps(result, indent=2))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=2)
+    from bars import report  # benchmarks/bars.py, beside this script
+
+    report(bars, result, args.out)
 
 
 if __name__ == "__main__":

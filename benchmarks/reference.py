@@ -146,15 +146,11 @@ def main() -> None:
     if len(result["draws"]) > 1:
         for key in ("linear_acc", "mlp_acc", "linear_mse", "mlp_mse"):
             values = np.array([d[key] for d in result["draws"]])
-            result[f"{key}_over_draws"] = {"mean": round(float(values.mean()), 4), "std": round(float(values.std(ddof=1)), 4)}
-    print(f"\n{'figure':<32}{'measured':>22}  {'bar':<12}ok")
-    for name, value, bar, ok in bars:
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        print(f"{name:<32}{shown:>22}  {bar:<12}{'yes' if ok else 'NO'}")
-    print(json.dumps(result, indent=1))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=1)
+            result[f"{key}_over_draws"] = {"mean": round(float(values.mean()), 4),
+                                           "std": round(float(values.std(ddof=1)), 4)}
+    from bars import report  # benchmarks/bars.py, beside this script
+
+    report(bars, result, args.out, width=32)
 
 
 if __name__ == "__main__":

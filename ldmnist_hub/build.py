@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-import warnings
 
 from . import exact, reference, sources, store
 from ._version import __version__
@@ -114,16 +113,8 @@ def produce_splits(
         state = {part: {k: v.detach().cpu().numpy() for k, v in getattr(models, part).state_dict().items()}
                  for part in store.PARTS}
         stats = {
-            "kind": "trained",
             # Training is reproducible only on the same CPU kind, thread count and torch build.
-            "machine_dependent": True,
-            "weights_digest": weights_digest(state),
-            "config_id": cid,
-            "code_hash": code_hash,
-            "variant": variant.to_dict(),
-            "package_version": __version__,
-            "source_sha256": data.fingerprint,
-            "official_source": data.official,
+            **_stats_header("trained", weights_digest(state), variant, data, cid, code_hash),
             "scores": score_models(models, raw["test"][0], labels_test, x_test, y_test),
             "splits": {split: split_stats(*encoded[split]) for split in SPLITS},
             "training": train_info,
@@ -156,15 +147,7 @@ def _produce_reference(
         record = ref.record
         official_draw = data.official and variant.seed == reference.CANONICAL_DRAW
         stats = {
-            "kind": "reference",
-            "machine_dependent": False,
-            "weights_digest": record["weights_digest"],
-            "config_id": cid,
-            "code_hash": code_hash,
-            "variant": variant.to_dict(),
-            "package_version": __version__,
-            "source_sha256": data.fingerprint,
-            "official_source": data.official,
+            **_stats_header("reference", record["weights_digest"], variant, data, cid, code_hash),
             "encoder": exact.ENCODER_VERSION,
             "reference": {"latent": variant.latent, "weights_sha256": record["weights_sha256"],
                           "data_sha256_verified": official_draw},
@@ -179,6 +162,15 @@ def _produce_reference(
                     "reference": f"latent-{variant.latent}", "code_hash": code_hash}
         store.write_variant(cid, state, metadata, stats)
     return encoded
+
+
+def _stats_header(
+    kind: str, digest: str, variant: VariantConfig, data: SourceData, cid: str, code_hash: str
+) -> dict[str, Any]:
+    """The first fields of a variant's stats record; ``kind`` is ``"reference"`` or ``"trained"``."""
+    return {"kind": kind, "machine_dependent": kind == "trained", "weights_digest": digest, "config_id": cid,
+            "code_hash": code_hash, "variant": variant.to_dict(), "package_version": __version__,
+            "source_sha256": data.fingerprint, "official_source": data.official}
 
 
 def _numpy_scores(

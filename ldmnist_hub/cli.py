@@ -269,7 +269,7 @@ def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
         f"training           {stats['training']['epochs']} epochs, {stats['training']['seconds']:.1f} s"
         + (f" (reference weights, trained once on {stats['training'].get('machine', {}).get('cpu', '?')})"
            if stats.get("kind") == "reference" else " on this machine"),
-        f"kind               " + ("reference: bit-identical on every machine" if stats.get("kind") == "reference"
+        "kind               " + ("reference: bit-identical on every machine" if stats.get("kind") == "reference"
                                   else "trained: machine-dependent (CPU kind, threads, torch build), weights "
                                   + str(stats.get("weights_digest", "?"))),
     ]

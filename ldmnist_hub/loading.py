@@ -41,7 +41,8 @@ def builder_hash() -> str:
 
     # The shipped records pin the reference bytes: new reference weights invalidate every cache of them.
     for latent in reference.available():
-        digest.update(f"reference-{latent}".encode() + b"\0" + (reference.get(latent).root / "record.json").read_bytes())
+        record = reference.get(latent).root / reference.RECORD_FILE
+        digest.update(f"reference-{latent}".encode() + b"\0" + record.read_bytes())
     return digest.hexdigest()[:16]
 
 

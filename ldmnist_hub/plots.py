@@ -301,7 +301,10 @@ class LatentSizeRow:
 def latent_size_table(
     latent: int = DEFAULT_LATENT, *, seed: int = CANONICAL_SEED, train: Train = None, data_dir: PathArg = None
 ) -> list[LatentSizeRow]:
-    """Scores of every locally built variant that differs from the given one in its latent size only.
+    """Scores of every variant that differs from the given one in its latent size only.
+
+    Locally built variants, plus (for the reference recipe on the official
+    files) every shipped reference size, read from its record.
 
     "Same recipe" means the same seed, source, training recipe and raw data, so
     the sizes are compared on equal terms. Sorted by latent size.
@@ -334,6 +337,17 @@ def latent_size_table(
             class_vae_accuracy=float(stats["scores"]["class_vae_accuracy"]),
             current=files.is_current(builder_hash()),
         ))
+    if want.is_reference and not data_suffix:
+        # Every shipped reference size is known from its record, built here or not.
+        from . import reference
+
+        seen = {r.latent for r in rows}
+        for size in reference.available():
+            scores = reference.get(size).record["stats"]["scores"]
+            if size not in seen and want.seed == CANONICAL_SEED:
+                rows.append(LatentSizeRow(latent=size, config_id=f"latent-{size}",
+                                          image_vae_reconstruction_loss=float(scores["image_vae_reconstruction_loss"]),
+                                          class_vae_accuracy=float(scores["class_vae_accuracy"]), current=True))
     return sorted(rows, key=lambda r: r.latent)
 
 
@@ -363,7 +377,7 @@ def latent_sizes_figure(rows: Sequence[LatentSizeRow], latent: int | None = None
         note = (f"only one variant of this recipe is built ({rows[0].config_id});\n"
                 "build others with `ldmnist build --latent N` to compare")
     else:
-        note = f"{len(rows)} built variants of the same recipe"
+        note = f"{len(rows)} variants of the same recipe (built here or shipped as references)"
     fig.suptitle(f"{title}: {note}" if title else note)
     return fig
 

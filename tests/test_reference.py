@@ -245,7 +245,7 @@ def test_as_run_models_have_no_dropout_and_frozen_batch_norm_in_training_mode() 
     a = models.image_encoder(images)
     models.eval()
     b = models.image_encoder(images)
-    assert all(torch.equal(p, q) for p, q in zip(a, b))
+    assert all(torch.equal(p, q) for p, q in zip(a, b, strict=True))
     bn = models.image_encoder.body[2]
     assert torch.equal(bn.running_mean, torch.zeros(128)) and torch.equal(bn.running_var, torch.ones(128))
     written = LDMNISTModels(8, TrainConfig(train_dropout=True, batch_norm="batch"),
