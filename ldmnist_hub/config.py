@@ -75,7 +75,7 @@ class TrainConfig:
         bn_eps: BatchNorm epsilon (Keras default 1e-3).
     """
 
-    epochs: int = 400
+    epochs: int = 700
     batch_size: int = 500
     lr: float = 1e-3
     class_lr: float = 0.1
