@@ -314,7 +314,8 @@ def read_idx(
         )
     if expected_count is not None and dims[0] != expected_count:
         raise SourceError(f"{path}: {dims[0]} items; expected {expected_count}. {fix}")
-    return np.frombuffer(bytearray(data[header:]), dtype=np.uint8).reshape(dims)
+    # One copy (the caller gets a writable array), not a slice copy plus a bytearray copy.
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
