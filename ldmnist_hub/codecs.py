@@ -114,7 +114,8 @@ def decode_images(
     w = variant_weights(files, "image_decoder")
     h = _blocks(codes, w, 1, len(cfg.hidden), cfg.leaky_slope, cfg.bn_eps)  # body.0 is dropout
     logits = _linear(h, w, f"body.{1 + _BLOCK * len(cfg.hidden)}")
-    pixels = 1.0 / (1.0 + np.exp(-logits))
+    # The logistic function through tanh: no overflow for very negative logits (as 1 / (1 + exp(-z)) has).
+    pixels = 0.5 + 0.5 * np.tanh(0.5 * logits)
     return pixels.astype(np.float32, copy=False).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
 
 

@@ -343,10 +343,14 @@ def _label_table(rows: Sequence[LabelEfficiencyRow]) -> str:
 
 
 def family_spread(rows: Sequence[BenchmarkRow]) -> dict[str, Any] | None:
-    """Best linear vs best nonlinear model (by reconstructed accuracy); None if a family is missing."""
+    """Best linear vs best nonlinear *regression* model (by reconstructed accuracy); None if a family is missing.
+
+    ``middle-layers`` is left out: it is a classifier trained on the class
+    decoder's loss, not an MSE model, so its MSE says nothing about regression.
+    """
     best = {}
     for fam in ("linear", "nonlinear"):
-        members = [r for r in rows if r.family == fam]
+        members = [r for r in rows if r.family == fam and r.model != "middle-layers"]
         if not members:
             return None
         best[fam] = max(members, key=lambda r: (r.reconstructed_accuracy, -r.mse))
