@@ -24,27 +24,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-
-
-def machine() -> dict[str, str]:
-    """Where a training run happened: its figures hold on this machine only."""
-    import os
-
-    import torch
-
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor()
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "torch": torch.__version__,
-            "torch_threads": str(torch.get_num_threads()), "python": platform.python_version(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def figures(x_train, y_train, x_test, y_test, labels_test, class_w, class_b, mlp_epochs: int) -> dict:
@@ -85,6 +68,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from ldmnist_hub import sources, store
+    from ldmnist_hub.build import machine
     from ldmnist_hub.config import TrainConfig
     from ldmnist_hub.encode import encode_split, score_models
     from ldmnist_hub.train import train

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import exact, reference, sources, store
 from ._version import __version__
-from .config import VariantConfig
+from .config import CANONICAL_SOURCE, TrainConfig, VariantConfig
 from .stats import split_stats
 
 SPLITS = ("train", "test")
@@ -104,7 +104,7 @@ def produce_splits(
         models = load_models(files)
         train_info = files.stats()["training"]
     else:
-        if not variant.train.overrides() and not variant.retrain and variant.source == "mnist":
+        if not variant.train.overrides() and not variant.retrain and variant.source == CANONICAL_SOURCE:
             warnings.warn(f"latent {variant.latent} has no reference weights (shipped: {list(reference.available())}); "
                           f"training a machine-dependent variant named {cid!r}", stacklevel=4)
         result = train(*raw["train"], variant.latent, variant.train, variant.seed, progress=progress)
@@ -187,15 +187,8 @@ def _numpy_scores(
     """The trained parts' test scores on a non-canonical draw, without torch."""
     from .codecs import forward_scores
 
-    return forward_scores({part: ref.weights(part) for part in store.PARTS}, reference_train_config(ref),
+    return forward_scores({part: ref.weights(part) for part in store.PARTS}, TrainConfig(**ref.record["train"]),
                           raw_test[0], *encoded_test)
-
-
-def reference_train_config(ref: reference.Reference):  # -> TrainConfig
-    """The recipe a reference was trained with."""
-    from .config import TrainConfig
-
-    return TrainConfig(**ref.record["train"])
 
 
 def weights_digest(state: dict[str, dict[str, np.ndarray]]) -> str:

@@ -253,14 +253,11 @@ def load_dataset(
     keep = kwargs.get("keep_in_memory", False)
     files = store.variant_files(cid)
     complete = prepared and files.is_current(builder_hash())
-    if not complete:
+    # A reference variant is encoded from the shipped weights (exact, seconds, checked against its record):
+    # never pulled, and allowed even with build=False, which forbids training.
+    if not complete and not variant.is_reference:
         from . import pull
 
-        if variant.is_reference:
-            # Encoding the shipped weights is exact and takes seconds: never pulled, allowed even with
-            # build=False (which forbids training), and checked against the reference record.
-            builder.download_and_prepare(download_mode="force_redownload" if prepared else None)
-            return builder.as_dataset(split=split, in_memory=keep)
         if pull.published_files(files) is not None:
             return pull.load_published(files, split, keep)
         why = _pull(variant, cid, pull.configured_repo(repo), build)
@@ -271,6 +268,7 @@ def load_dataset(
                 f"LD-MNIST variant {cid!r} is not built yet{why}; run `ldmnist build --latent {variant.latent}` "
                 "or call load_dataset(..., build=True)"
             )
+    if not complete:
         # A prepared dataset whose weights were deleted is rebuilt from scratch.
         builder.download_and_prepare(download_mode="force_redownload" if prepared else None)
     return builder.as_dataset(split=split, in_memory=keep)

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 
 from .exact import ENCODER_VERSION, encode_split_exact
+from .store import PARTS
 
 REFERENCE_ROOT = Path(__file__).parent / "references"
 RECORD_FILE = "record.json"
 RECORD_FORMAT = "ldmnist-reference/1"
-PARTS = ("image_encoder", "image_decoder", "class_encoder", "class_decoder", "middle_layers")
 CANONICAL_DRAW = 0
 
 
@@ -147,10 +147,16 @@ def available() -> tuple[int, ...]:
         >>> 32 in available()
         True
     """
-    if not REFERENCE_ROOT.is_dir():
+    return _available(REFERENCE_ROOT)
+
+
+@lru_cache(maxsize=8)
+def _available(root: Path) -> tuple[int, ...]:
+    # Asked on every variant name: scan the shipped folder once per root.
+    if not root.is_dir():
         return ()
     found = []
-    for folder in REFERENCE_ROOT.iterdir():
+    for folder in root.iterdir():
         name = folder.name
         if name.startswith("latent-") and name[7:].isdigit() and (folder / RECORD_FILE).is_file():
             found.append(int(name[7:]))
