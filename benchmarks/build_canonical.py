@@ -74,9 +74,11 @@ def main() -> None:
 
     overrides = _train_overrides(args.overrides)
 
-    from ldmnist_hub import sources, store
-    from ldmnist_hub.baselines import linear_least_squares, mlp_regression
-    from ldmnist_hub.loading import resolve_variant, variant_cache_id
+    from ldmnist_hub import store
+    from ldmnist_hub.benchmark.baselines import linear_least_squares, mlp_regression
+    from ldmnist_hub.data import sources
+    from ldmnist_hub.loading.load import resolve_variant
+    from ldmnist_hub.store.identity import variant_cache_id
 
     home = tempfile.mkdtemp(prefix="ldmnist-bench-")
     ds, build_s = _build(home, args.latent, overrides)

@@ -46,7 +46,7 @@ def torch_figures(variant: dict[str, Any], batch_size: int = 256) -> dict[str, f
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from ldmnist_hub.torch_adapter import torch_loader
+    from ldmnist_hub.adapters.torch_adapter import torch_loader
 
     loader = torch_loader(split="train", batch_size=batch_size, **variant)
     x, y, label = loader.x, loader.y, loader.label
@@ -83,9 +83,9 @@ def tf_figures(variant: dict[str, Any], batch_size: int = 256) -> dict[str, floa
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    from ldmnist_hub.arrays import load_numpy
-    from ldmnist_hub.loading import load_dataset
-    from ldmnist_hub.tf_adapter import tf_dataset
+    from ldmnist_hub.adapters.tf_adapter import tf_dataset
+    from ldmnist_hub.loading.arrays import load_numpy
+    from ldmnist_hub.loading.load import load_dataset
 
     ours = tf_dataset(split="train", batch_size=batch_size, shuffle=False, **variant)
     x, y, _ = load_numpy(split="train", **variant)
@@ -111,8 +111,8 @@ def tf_figures(variant: dict[str, Any], batch_size: int = 256) -> dict[str, floa
 
 
 def numpy_figures(variant: dict[str, Any]) -> dict[str, float]:
-    from ldmnist_hub.arrays import load_numpy
-    from ldmnist_hub.evaluate import evaluate
+    from ldmnist_hub.loading.arrays import load_numpy
+    from ldmnist_hub.scoring.evaluate import evaluate
 
     arrays = load_numpy(split="train", **variant)
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,7 +151,7 @@ def main() -> None:
 
     variant = {"latent": args.latent, "train": _train_overrides(args.overrides) or None,
                "data_dir": args.data_dir, "progress": True}
-    from ldmnist_hub.arrays import load_numpy
+    from ldmnist_hub.loading.arrays import load_numpy
 
     load_numpy(split="train", **variant)  # builds the variant on first use
     variant["progress"] = False

@@ -38,7 +38,7 @@ RATE_BAR = 0.90
 
 _CHILD = """
 import json, sys, time
-from ldmnist_hub.plots import PLOTS, make_plots
+from ldmnist_hub.viz.plots import PLOTS, make_plots
 latent, out, seed = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 times = {}
 for name in PLOTS:
@@ -54,7 +54,7 @@ def _load() -> str:
 
 
 def _whole_run(latent: int, out: str, seed: int) -> float:
-    code = f"from ldmnist_hub.plots import make_plots; make_plots({latent}, {out!r}, seed={seed}, progress=False)"
+    code = f"from ldmnist_hub.viz.plots import make_plots; make_plots({latent}, {out!r}, seed={seed}, progress=False)"
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - start
@@ -66,7 +66,7 @@ def _study(latent: int, seed: int) -> dict[str, float]:
     from sklearn.mixture import GaussianMixture
 
     from ldmnist_hub import decode_images, load_numpy
-    from ldmnist_hub.synthesis import fit_class_gaussians, pixel_classifier, recognition, sample_codes
+    from ldmnist_hub.viz.synthesis import fit_class_gaussians, pixel_classifier, recognition, sample_codes
 
     x, _, labels = load_numpy(latent, "train", build=False, progress=False)
     judge = pixel_classifier()
@@ -118,7 +118,7 @@ def main() -> int:
 
     import numpy as np
 
-    from ldmnist_hub.synthesis import synthesize
+    from ldmnist_hub.viz.synthesis import synthesize
 
     result = synthesize(args.latent, seed=args.seed, progress=False)
     n = len(result.intended)

@@ -39,7 +39,9 @@ print(json.dumps({{"import_s": round(imported, 2), "changed": r.changed, "files"
 PULL = """
 import json, time
 t0 = time.perf_counter()
-from ldmnist_hub import load_dataset, load_numpy, evaluate
+from ldmnist_hub import load_dataset
+from ldmnist_hub import load_numpy
+from ldmnist_hub import evaluate
 t1 = time.perf_counter()
 ds = load_dataset("ldmnist", latent=32, build=False, progress=False)
 t2 = time.perf_counter()
@@ -70,8 +72,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", default=None, help="write the figures here")
     a = ap.parse_args()
-    from ldmnist_hub import paths
-    from ldmnist_hub.card import check_card
+    from ldmnist_hub.core import paths
+    from ldmnist_hub.hub.card import check_card
 
     home = str(paths.home_dir())
     with tempfile.TemporaryDirectory() as tmp, HubServer(Path(tmp) / "hub", tokens={TOKEN}) as hub:

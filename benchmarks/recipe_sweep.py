@@ -32,8 +32,8 @@ import numpy as np
 
 def figures(x_train, y_train, x_test, y_test, labels_test, class_w, class_b, mlp_epochs: int) -> dict:
     """The bars' figures of one encoded variant (test split), from its arrays and class decoder."""
-    from ldmnist_hub.baselines import linear_least_squares, mlp_regression
-    from ldmnist_hub.stats import oracle_mse
+    from ldmnist_hub.benchmark.baselines import linear_least_squares, mlp_regression
+    from ldmnist_hub.store.stats import oracle_mse
 
     def acc(pred: np.ndarray) -> float:
         return round(float(((pred @ class_w.T + class_b).argmax(1) == labels_test).mean()), 4)
@@ -67,11 +67,12 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="write each run's weights and record under this folder")
     args = parser.parse_args()
 
-    from ldmnist_hub import sources, store
-    from ldmnist_hub.build import machine
-    from ldmnist_hub.config import TrainConfig
-    from ldmnist_hub.encode import encode_split, score_models
-    from ldmnist_hub.train import train
+    from ldmnist_hub import store
+    from ldmnist_hub.core.config import TrainConfig
+    from ldmnist_hub.data import sources
+    from ldmnist_hub.produce.build import machine
+    from ldmnist_hub.recipe.encode import encode_split, score_models
+    from ldmnist_hub.recipe.train import train
 
     raw = {split: sources.load_split("mnist", split) for split in ("train", "test")}
     for spec in args.recipes:

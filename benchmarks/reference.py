@@ -59,7 +59,7 @@ def load_times(latent: int) -> dict[str, float]:
 
 def digests_under_settings(latent: int) -> list[dict]:
     """Encode the reference in a fresh process per numeric setting; compare with the record."""
-    from ldmnist_hub import reference
+    from ldmnist_hub.produce import reference
 
     code = ("import json\nfrom ldmnist_hub import reference, sources\n"
             f"ref = reference.get({latent})\n"
@@ -79,8 +79,9 @@ def character(latent: int, seed: int, mlp_epochs: int, retrain: bool = False) ->
     from recipe_sweep import figures
 
     from ldmnist_hub import store
-    from ldmnist_hub.arrays import dataset_arrays
-    from ldmnist_hub.loading import load_dataset, resolve_variant, variant_cache_id
+    from ldmnist_hub.loading.arrays import dataset_arrays
+    from ldmnist_hub.loading.load import load_dataset, resolve_variant
+    from ldmnist_hub.store.identity import variant_cache_id
 
     t = time.perf_counter()
     ds = load_dataset("ldmnist", latent=latent, seed=seed, retrain=retrain, progress=False)
@@ -105,14 +106,14 @@ def main() -> None:
     if not os.environ.get("LDMNIST_MNIST_DIR"):
         sys.exit("set LDMNIST_MNIST_DIR to the folder with the four official MNIST files")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # recipe_sweep.figures
-    from ldmnist_hub import reference
+    from ldmnist_hub.produce import reference
 
     result: dict = {"latent": args.latent, **load_times(args.latent)}
     os.environ["LDMNIST_HOME"] = result.pop("home")
     result["digests"] = digests_under_settings(args.latent)
     result["draws"] = [character(args.latent, seed, args.mlp_epochs) for seed in range(args.draws)]
     if not args.no_synthesis:
-        from ldmnist_hub.synthesis import synthesize
+        from ldmnist_hub.viz.synthesis import synthesize
 
         syn = synthesize(args.latent, progress=False)
         result["synthesis_rate"] = round(syn.rate, 4)

@@ -12,24 +12,30 @@ Example:
 from importlib import import_module
 from typing import Any
 
-from ._version import __version__
-from .arrays import load_numpy
-from .codecs import decode_images, decode_labels, encode_images
-from .config import TrainConfig, VariantConfig
-from .evaluate import EvalResult, evaluate, evaluate_model
-from .leaderboard import BenchmarkResult, benchmark
-from .loading import load_dataset
-from .publish import PushResult, push
+from ldmnist_hub import _deprecated, errors
+from ldmnist_hub._version import __version__
+from ldmnist_hub.benchmark.leaderboard import BenchmarkResult, benchmark
+from ldmnist_hub.core.config import TrainConfig, VariantConfig
+from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.loading.load import load_dataset
+from ldmnist_hub.publish.upload import PushResult, push
+from ldmnist_hub.scoring.codecs import decode_images, decode_labels, encode_images
+from ldmnist_hub.scoring.evaluate import EvalResult, evaluate, evaluate_model
+
+_deprecated.install()
 
 # Names whose module imports a framework: resolved on first attribute access.
-_LAZY = {"torch_dataset": "torch_adapter", "torch_loader": "torch_adapter", "tf_dataset": "tf_adapter"}
+_LAZY = {"torch_dataset": "adapters.torch_adapter", "torch_loader": "adapters.torch_adapter",
+         "tf_dataset": "adapters.tf_adapter"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
         globals()[name] = value
         return value
+    if name in _deprecated.MOVED:  # ldmnist_hub.sources and other pre-0.3 module paths
+        return _deprecated.moved_module(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -47,6 +53,7 @@ __all__ = [
     "benchmark",
     "decode_images",
     "decode_labels",
+    "errors",
     "encode_images",
     "evaluate",
     "evaluate_model",

@@ -15,7 +15,7 @@ from typing import Any
 
 
 def _latent(text: str) -> int:
-    from .config import check_latent
+    from ldmnist_hub.core.config import check_latent
 
     try:
         value = int(text)
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _plots_parser(sub: Any) -> None:
-    from .plots import PLOTS, TSNE_POINTS
+    from ldmnist_hub.viz.plots import PLOTS, TSNE_POINTS
 
     p = sub.add_parser(
         "plots", help="write PNG pictures of a variant's latent space",
@@ -111,7 +111,7 @@ def _plots(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only; never open a window
-    from .plots import make_plots
+    from ldmnist_hub.viz.plots import make_plots
 
     components = None if args.components is None else _int_list(args.components, "--components")
     written = make_plots(
@@ -137,7 +137,7 @@ def _explore_parser(sub: Any) -> None:
 
 
 def _explore(args: argparse.Namespace) -> int:
-    from .explorer import write_explorer
+    from ldmnist_hub.viz.explorer import write_explorer
 
     path = write_explorer(
         args.latent, args.out, seed=args.seed, train=_train_overrides(args.overrides), data_dir=args.data_dir,
@@ -172,7 +172,7 @@ def _push_parser(sub: Any) -> None:
 def _push(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from .publish import push
+    from ldmnist_hub.publish.upload import push
 
     result = push(
         args.latent, args.repo, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
@@ -193,8 +193,8 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _benchmark_parser(sub: Any) -> None:
-    from .label_efficiency import LABEL_SIZES
-    from .leaderboard import MODELS
+    from ldmnist_hub.benchmark.label_efficiency import LABEL_SIZES
+    from ldmnist_hub.benchmark.leaderboard import MODELS
 
     p = sub.add_parser(
         "benchmark", help="train the reference models on a built variant and print the leaderboard",
@@ -224,7 +224,8 @@ def _benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter would bury the table
-    from .leaderboard import benchmark, check_writable_dir, select_models, update_readme
+    from ldmnist_hub.benchmark.leaderboard import benchmark, select_models, update_readme
+    from ldmnist_hub.core.paths import check_writable_dir
 
     select_models(args.models)  # bad names, the output folder and the README fail before anything loads
     if args.readme and not Path(args.readme).is_file():
@@ -292,8 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (RuntimeError, OSError) as e:  # the Hub refused or is unreachable; integrity errors
             print(f"ldmnist: error: {e}", file=sys.stderr)
             return 1
-    from . import store
-    from .loading import get_builder, load_dataset, resolve_variant, variant_cache_id
+    from ldmnist_hub import store
+    from ldmnist_hub.loading.load import get_builder, load_dataset, resolve_variant
+    from ldmnist_hub.store.identity import variant_cache_id
 
     try:
         variant = resolve_variant(

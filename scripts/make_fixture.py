@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ldmnist_hub import sources
+from ldmnist_hub.core.digest import sha256_file
+from ldmnist_hub.data import sources
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COUNTS = {"train": 300, "test": 100}
@@ -30,7 +31,7 @@ README = """\
 
 The first {train} training and first {test} test images and labels of the
 official MNIST files, in the original order, as gzipped IDX files with the
-official file names. `SHA256SUMS` lists their sha256; `ldmnist_hub.sources`
+official file names. `SHA256SUMS` lists their sha256; `ldmnist_hub.data.sources`
 checks a folder's files against it and then accepts counts other than the
 official 60,000/10,000.
 
@@ -67,7 +68,7 @@ def make_fixture(mnist_dir: Path, out: Path) -> dict[str, str]:
             full = sources.read_idx(found[split][kind], expected_kind=kind, expected_count=source.sizes[split])
             name = source.files[split][kind].filename
             (out / name).write_bytes(gzip_bytes(idx_bytes(full[: COUNTS[split]])))
-            sums[name] = sources.sha256_file(out / name)
+            sums[name] = sha256_file(out / name)
     (out / sources.CHECKSUMS_FILE).write_text("".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items())))
     (out / "README.md").write_text(README.format(**COUNTS))
     return sums

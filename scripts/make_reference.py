@@ -20,12 +20,17 @@ from pathlib import Path
 
 from safetensors.numpy import load_file
 
-from ldmnist_hub import reference, sources, store
-from ldmnist_hub.build import SPLITS, resolve_source, weights_digest
-from ldmnist_hub.codecs import forward_scores
-from ldmnist_hub.config import TrainConfig
-from ldmnist_hub.exact import ENCODER_VERSION
-from ldmnist_hub.stats import split_stats
+from ldmnist_hub import store
+from ldmnist_hub.core import paths
+from ldmnist_hub.core.config import TrainConfig
+from ldmnist_hub.core.digest import sha256_file
+from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.data import sources
+from ldmnist_hub.produce import reference
+from ldmnist_hub.produce.build import resolve_source, weights_digest
+from ldmnist_hub.produce.exact import ENCODER_VERSION
+from ldmnist_hub.produce.forward import forward_scores
+from ldmnist_hub.store.stats import split_stats
 
 
 def make(run: Path, out_root: Path) -> dict:
@@ -56,7 +61,7 @@ def make(run: Path, out_root: Path) -> dict:
         "training_seed": training["seed"],
         "training": {"seconds": training["seconds"], "epochs": cfg.epochs, "machine": training["machine"],
                      "date": training["date"], "final_epoch": last, "reference": True},
-        "weights_sha256": {part: reference.file_sha256(tmp / f"{part}.safetensors") for part in store.PARTS},
+        "weights_sha256": {part: sha256_file(tmp / f"{part}.safetensors") for part in store.PARTS},
         "weights_digest": weights_digest(state),
         "source_sha256": data.fingerprint,
         "data_sha256": {},
@@ -82,7 +87,7 @@ def make(run: Path, out_root: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders from recipe_sweep.py --save")
-    parser.add_argument("--out", type=Path, default=reference.REFERENCE_ROOT)
+    parser.add_argument("--out", type=Path, default=paths.REFERENCE_ROOT)
     args = parser.parse_args()
     for run in args.runs:
         record = make(run, args.out)

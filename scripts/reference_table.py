@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ldmnist_hub import reference, store
+from ldmnist_hub import store
+from ldmnist_hub.produce import reference
 
 
 def main() -> None:

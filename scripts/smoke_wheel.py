@@ -13,13 +13,15 @@ import tempfile
 
 os.environ["LDMNIST_HOME"] = tempfile.mkdtemp()
 import ldmnist_hub  # noqa: E402
-import ldmnist_hub.explorer  # noqa: E402
-from ldmnist_hub import cards, load_dataset, reference  # noqa: E402
+import ldmnist_hub.viz.explorer  # noqa: E402
+from ldmnist_hub import cards, load_dataset  # noqa: E402
+from ldmnist_hub.core import paths  # noqa: E402
+from ldmnist_hub.produce import reference  # noqa: E402
 
 assert "site-packages" in ldmnist_hub.__file__, f"not the installed wheel: {ldmnist_hub.__file__}"
 assert "LD-MNIST" in cards.template(), "card template missing from the wheel"
 # The reference weights and records ship as package data, unaltered.
-assert 32 in reference.available(), f"reference weights missing from the wheel: {reference.REFERENCE_ROOT}"
+assert 32 in reference.available(), f"reference weights missing from the wheel: {paths.REFERENCE_ROOT}"
 for latent in reference.available():
     reference.get(latent).verify_weights()
 if os.environ.get("LDMNIST_MNIST_DIR"):
@@ -35,7 +37,7 @@ pushed = ldmnist_hub.push(2, mirror, data_dir=sys.argv[1], train={"epochs": 1, "
                           allow_unofficial_source=True)
 assert pushed.changed and os.path.isfile(os.path.join(mirror, "README.md")), pushed
 # The explorer's page template ships as package data.
-page = ldmnist_hub.explorer.write_explorer(2, os.path.join(mirror, "explorer.html"), data_dir=sys.argv[1],
+page = ldmnist_hub.viz.explorer.write_explorer(2, os.path.join(mirror, "explorer.html"), data_dir=sys.argv[1],
                                            train={"epochs": 1, "batch_size": 100}, n_samples=10)
 assert page.stat().st_size > 1000, page
 print("wheel smoke test passed:", ldmnist_hub.__file__)

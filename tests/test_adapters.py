@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ldmnist_hub.arrays import load_numpy
+from ldmnist_hub.loading.arrays import load_numpy
 
 torch = pytest.importorskip("torch")
-from ldmnist_hub.torch_adapter import torch_dataset, torch_loader  # noqa: E402
+from ldmnist_hub.adapters.torch_adapter import torch_dataset, torch_loader  # noqa: E402
 
 
 @pytest.fixture

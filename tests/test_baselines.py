@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ldmnist_hub import baselines
-from ldmnist_hub.arrays import load_numpy
-from ldmnist_hub.codecs import images_to_unit
-from ldmnist_hub.label_efficiency import balanced_subset, label_efficiency
-from ldmnist_hub.sources import load_split
+from ldmnist_hub.benchmark import baselines
+from ldmnist_hub.benchmark.label_efficiency import label_efficiency
+from ldmnist_hub.data.sources import load_split
+from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.produce.forward import images_to_unit
+from ldmnist_hub.scoring.subsets import balanced_subset
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ def test_build_of_a_built_variant_does_not_train_again(
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("a built variant must not be trained again")
 
-    monkeypatch.setattr("ldmnist_hub.train.train", no_training)
+    monkeypatch.setattr("ldmnist_hub.recipe.train.train", no_training)
     assert main(["build", *VARIANT_ARGS, "--quiet"]) == 0
     assert "rows               train 300, test 100" in capsys.readouterr().out
 
@@ -145,16 +145,16 @@ def test_console_script_help_exits_0() -> None:
 def test_build_force_trains_again_and_keeps_a_complete_variant(
     ldmnist_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ldmnist_hub.train
+    import ldmnist_hub.recipe.train
 
     calls = []
-    real_train = ldmnist_hub.train.train
+    real_train = ldmnist_hub.recipe.train.train
 
     def counting_train(*args: object, **kwargs: object) -> object:
         calls.append(1)
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(ldmnist_hub.train, "train", counting_train)
+    monkeypatch.setattr(ldmnist_hub.recipe.train, "train", counting_train)
     assert main(["build", *VARIANT_ARGS, "--quiet"]) == 0
     first = capsys.readouterr().out
     assert main(["build", *VARIANT_ARGS, "--quiet", "--force"]) == 0

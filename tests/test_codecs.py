@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ldmnist_hub.arrays import load_numpy, variant_files_for
-from ldmnist_hub.codecs import apply_middle_layers, class_means, decode_images, decode_labels, encode_images
+from ldmnist_hub.loading.arrays import load_numpy, variant_files_for
+from ldmnist_hub.scoring.codecs import apply_middle_layers, class_means, decode_images, decode_labels, encode_images
 
 torch = pytest.importorskip("torch")
 
@@ -21,14 +21,14 @@ def variant(tiny_kwargs: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def models(tiny_home: Path, variant: dict[str, Any]):
-    from ldmnist_hub.build import load_models
+    from ldmnist_hub.produce.build import load_models
 
     return load_models(variant_files_for(variant["latent"], 0, variant["train"], variant["data_dir"], False))
 
 
 @pytest.fixture
 def images() -> np.ndarray:
-    from ldmnist_hub import sources
+    from ldmnist_hub.data import sources
 
     return sources.load_split("mnist", "test", Path(__file__).parent / "data" / "mnist-tiny")[0][:50]
 

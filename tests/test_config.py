@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import ldmnist_hub
-from ldmnist_hub.config import TrainConfig, VariantConfig, check_latent, parse_config_name
-from ldmnist_hub.loading import resolve_variant
+from ldmnist_hub.core.config import TrainConfig, VariantConfig, check_latent, parse_config_name
+from ldmnist_hub.loading.load import resolve_variant
 
 
 @pytest.mark.parametrize("latent", [0, -1, 513, 3.5, "32", True])

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ldmnist_hub.arrays import load_numpy, variant_files_for
-from ldmnist_hub.evaluate import EvalResult, evaluate, evaluate_model
+from ldmnist_hub.loading.arrays import load_numpy, variant_files_for
+from ldmnist_hub.scoring.evaluate import EvalResult, evaluate, evaluate_model
 
 N_ROWS = {"train": 300, "test": 100}
 
@@ -77,7 +77,7 @@ def test_true_y_scores_zero_mse_and_the_class_vae_accuracy(tiny_home: Path, vari
 
 def test_true_y_on_train_matches_the_torch_class_decoder(tiny_home: Path, variant: dict[str, Any]) -> None:
     torch = pytest.importorskip("torch")
-    from ldmnist_hub.build import load_models
+    from ldmnist_hub.produce.build import load_models
 
     _, y, label = load_numpy(split="train", build=False, **variant)
     models = load_models(variant_files_for(variant["latent"], 0, variant["train"], variant["data_dir"], False))
@@ -156,6 +156,6 @@ def test_evaluate_is_fast_once_the_data_is_warm(tiny_home: Path, variant: dict[s
 
 
 def test_evaluate_and_codecs_import_neither_torch_nor_tensorflow() -> None:
-    code = ("import sys, ldmnist_hub.evaluate, ldmnist_hub.codecs, ldmnist_hub.arrays; "
+    code = ("import sys, ldmnist_hub.scoring.evaluate, ldmnist_hub.scoring.codecs, ldmnist_hub.loading.arrays; "
             "print('torch' in sys.modules, 'tensorflow' in sys.modules)")
     assert subprocess.check_output([sys.executable, "-c", code], text=True).split() == ["False", "False"]

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from hub_server import ClientError, HubServer, client_json, hub_env, run_client
 
-from ldmnist_hub import hub_layout
-from ldmnist_hub.arrays import load_numpy
-from ldmnist_hub.card import check_card
+from ldmnist_hub.hub import layout as hub_layout
+from ldmnist_hub.hub.card import check_card
+from ldmnist_hub.loading.arrays import load_numpy
 
 TOKEN = "hf_writer"
 REPO = "my-org/ldmnist"
@@ -206,7 +206,7 @@ def test_a_concurrent_push_fails_cleanly_instead_of_dropping_a_config(
     run_client(_push_cmd(tiny_dir), hub_env(hub, tmp_path / "hf1", token=TOKEN), timeout=180)
     # Another writer commits between our push reading the repo (pinning its head) and committing.
     code = _push_cmd(tiny_dir, 3).replace("rc = cli.main(", textwrap.dedent(f"""
-        import ldmnist_hub.publish as P
+        import ldmnist_hub.publish.upload as P
         from huggingface_hub import HfApi
         _pin = P._HubTarget._pin
         def pin(self):

@@ -10,9 +10,16 @@ import numpy as np
 import pytest
 
 from ldmnist_hub import cli
-from ldmnist_hub.arrays import load_numpy, variant_files_for
-from ldmnist_hub.evaluate import evaluate
-from ldmnist_hub.leaderboard import MODELS, README_END, README_START, BenchmarkResult, benchmark, update_readme
+from ldmnist_hub.benchmark.leaderboard import (
+    MODELS,
+    README_END,
+    README_START,
+    BenchmarkResult,
+    benchmark,
+    update_readme,
+)
+from ldmnist_hub.loading.arrays import load_numpy, variant_files_for
+from ldmnist_hub.scoring.evaluate import evaluate
 
 FAST = {"mlp_epochs": 2, "label_efficiency_sizes": [100, 300], "progress": False}
 
@@ -74,7 +81,7 @@ def test_spread_compares_the_best_linear_and_nonlinear_models(result: BenchmarkR
 def test_spread_leaves_out_the_middle_layers_classifier(result: BenchmarkResult) -> None:
     from dataclasses import replace
 
-    from ldmnist_hub.leaderboard import family_spread
+    from ldmnist_hub.benchmark.leaderboard import family_spread
 
     top = [replace(r, reconstructed_accuracy=1.0, mse=99.0) if r.model == "middle-layers" else r for r in result.rows]
     assert any(r.model == "middle-layers" for r in top)
@@ -94,9 +101,9 @@ def test_the_same_seed_gives_the_same_table_and_another_seed_does_not(
 def test_keras_and_torch_mlps_are_the_same_function_given_the_same_weights() -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("tensorflow")
-    from ldmnist_hub.config import TrainConfig
-    from ldmnist_hub.keras_mlp import build_mlp
-    from ldmnist_hub.models import MiddleLayers
+    from ldmnist_hub.benchmark.keras_mlp import build_mlp
+    from ldmnist_hub.core.config import TrainConfig
+    from ldmnist_hub.recipe.models import MiddleLayers
 
     torch.manual_seed(0)
     net = MiddleLayers(6, TrainConfig(middle_dropout=0.1)).eval()

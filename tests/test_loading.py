@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import ldmnist_hub
-from ldmnist_hub.sources import SourceError
+from ldmnist_hub.errors import SourceError
 
 
 @pytest.mark.parametrize("split", ["validation", "valid[:10]", ["train", "dev"], "TRAIN"])

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 import ldmnist_hub
-from ldmnist_hub import __version__, sources, store
-from ldmnist_hub.config import TrainConfig
-from ldmnist_hub.loading import resolve_variant, variant_cache_id
+from ldmnist_hub import __version__, store
+from ldmnist_hub.core.config import TrainConfig
+from ldmnist_hub.data import sources
+from ldmnist_hub.loading.load import resolve_variant
+from ldmnist_hub.store.identity import variant_cache_id
 
 FIXTURE_SIZES = {"train": 300, "test": 100}
 FULL_DIR = os.environ.get("LDMNIST_MNIST_DIR")
@@ -135,7 +137,7 @@ def test_weights_carry_provenance_metadata(tiny_home: Path, tiny_kwargs: dict[st
 def test_stats_record_scores_split_moments_and_training(
     tiny_build: tuple[Path, Any], tiny_home: Path, tiny_kwargs: dict[str, Any]
 ) -> None:
-    from ldmnist_hub.stats import oracle_mse
+    from ldmnist_hub.store.stats import oracle_mse
 
     _, ds = tiny_build
     stats = store.variant_files(tiny_cid(tiny_kwargs)).stats()
@@ -162,12 +164,12 @@ def test_stats_record_scores_split_moments_and_training(
 def test_warm_reload_without_build_returns_equal_data_and_does_not_train(
     tiny_build: tuple[Path, Any], tiny_home: Path, tiny_kwargs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ldmnist_hub.train
+    import ldmnist_hub.recipe.train
 
     def no_training(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a warm load must not train")
 
-    monkeypatch.setattr(ldmnist_hub.train, "train", no_training)
+    monkeypatch.setattr(ldmnist_hub.recipe.train, "train", no_training)
     _, built = tiny_build
     again = ldmnist_hub.load_dataset("ldmnist", build=False, **tiny_kwargs)
     assert_same_rows(built, again)
@@ -176,9 +178,9 @@ def test_warm_reload_without_build_returns_equal_data_and_does_not_train(
 @pytest.mark.parametrize(
     ("module", "function", "error"),
     [
-        ("ldmnist_hub.encode", "encode_split", RuntimeError),
-        ("ldmnist_hub.encode", "encode_split", KeyboardInterrupt),
-        ("ldmnist_hub.train", "train", RuntimeError),
+        ("ldmnist_hub.recipe.encode", "encode_split", RuntimeError),
+        ("ldmnist_hub.recipe.encode", "encode_split", KeyboardInterrupt),
+        ("ldmnist_hub.recipe.train", "train", RuntimeError),
     ],
 )
 def test_interrupted_build_leaves_nothing_servable_and_rebuild_equals_clean_build(
@@ -209,6 +211,7 @@ def test_build_interrupted_after_weights_reuses_them_without_training(
     tiny_build: tuple[Path, Any], ldmnist_home: Path, tiny_kwargs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from datasets.exceptions import DatasetGenerationError
+
     from ldmnist_hub.builders.ldmnist import Ldmnist
 
     def interrupted(self: Any, arrays: Any) -> Any:
@@ -229,7 +232,7 @@ def test_build_interrupted_after_weights_reuses_them_without_training(
     def no_training(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the stored weights must be reused")
 
-    monkeypatch.setattr("ldmnist_hub.train.train", no_training)
+    monkeypatch.setattr("ldmnist_hub.recipe.train.train", no_training)
     rebuilt = ldmnist_hub.load_dataset("ldmnist", **tiny_kwargs)
     assert_same_rows(tiny_build[1], rebuilt)
     for part, tensors in stored.items():

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ldmnist_hub import sources
-from ldmnist_hub.arrays import load_numpy, variant_files_for
-from ldmnist_hub.codecs import decode_images
-from ldmnist_hub.plots import (
+from ldmnist_hub.data import sources
+from ldmnist_hub.loading.arrays import load_numpy, variant_files_for
+from ldmnist_hub.scoring.codecs import decode_images
+from ldmnist_hub.viz.plots import (
     MANIFOLD_VALUES,
     MOSAIC_PAD,
     PLOTS,
@@ -24,7 +24,7 @@ from ldmnist_hub.plots import (
     projections_figure,
     reconstructions_figure,
 )
-from ldmnist_hub.synthesis import fit_class_gaussians, pixel_classifier, recognition, sample_codes, synthesize
+from ldmnist_hub.viz.synthesis import fit_class_gaussians, pixel_classifier, recognition, sample_codes, synthesize
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("sklearn")

@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ldmnist_hub import cli, hub_layout
-from ldmnist_hub.arrays import load_numpy
-from ldmnist_hub.card import CardTemplateError, check_card
-from ldmnist_hub.loading import load_dataset
-from ldmnist_hub.publish import push
-from ldmnist_hub.pull import IntegrityError
+from ldmnist_hub import cli
+from ldmnist_hub.errors import CardTemplateError, IntegrityError
+from ldmnist_hub.hub import layout as hub_layout
+from ldmnist_hub.hub.card import check_card
+from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.loading.load import load_dataset
+from ldmnist_hub.publish.upload import push
 
 NAME = "latent-4-trained-51d7e6e5"  # the tiny variant's name (2 epochs, batch 100)
 CONFIG = f"{NAME}-data-87c1edf0"  # ... and its cache id: built from the fixture's raw files, not the official ones
@@ -202,7 +203,7 @@ def test_cli_push_to_a_folder_and_its_bad_input(tiny_home: Path, tiny_dir: Path,
 
 def test_pictures_go_onto_the_card_and_stay_on_the_repo(tiny_home: Path, tmp_path: Path, variant: dict[str, Any],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from ldmnist_hub.plots import make_plots
+    from ldmnist_hub.viz.plots import make_plots
 
     pics = tmp_path / "pics"
     make_plots(4, pics, plots=["histograms", "reconstructions"], build=False, **variant)
@@ -224,7 +225,7 @@ def test_a_kept_leaderboard_is_shown_on_the_card(tiny_home: Path, tmp_path: Path
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from ldmnist_hub.leaderboard import benchmark
+    from ldmnist_hub.benchmark.leaderboard import benchmark
 
     home = tmp_path / "home-copy"
     shutil.copytree(tiny_home, home)

@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 
 import ldmnist_hub
-from ldmnist_hub import exact, reference, store
-from ldmnist_hub.config import TrainConfig, VariantConfig
+from ldmnist_hub import store
+from ldmnist_hub.core import paths
+from ldmnist_hub.core.config import TrainConfig, VariantConfig
+from ldmnist_hub.errors import ReferenceMismatchError
+from ldmnist_hub.produce import exact, reference
 
 FULL_DIR = os.environ.get("LDMNIST_MNIST_DIR")
 needs_full = pytest.mark.skipif(not FULL_DIR, reason="set LDMNIST_MNIST_DIR to the full MNIST folder to run this")
@@ -30,18 +33,19 @@ NUMERIC_SETTINGS = [
 
 
 def _clear_caches() -> None:
-    from ldmnist_hub import loading
+    from ldmnist_hub.store import identity
 
     reference._read_record.cache_clear()
-    loading.builder_hash.cache_clear()
+    paths._reference_latents.cache_clear()
+    identity.builder_hash.cache_clear()
 
 
 @pytest.fixture
 def ref_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A writable copy of the shipped latent-32 reference, made the package's reference root for one test."""
     root = tmp_path / "references"
-    shutil.copytree(reference.REFERENCE_ROOT / "latent-32", root / "latent-32")
-    monkeypatch.setattr(reference, "REFERENCE_ROOT", root)
+    shutil.copytree(paths.REFERENCE_ROOT / "latent-32", root / "latent-32")
+    monkeypatch.setattr(paths, "REFERENCE_ROOT", root)
     _clear_caches()
     yield root / "latent-32"
     monkeypatch.undo()
@@ -128,7 +132,7 @@ def test_an_altered_shipped_weight_file_is_refused_naming_both_digests(ref_copy:
     blob[-3] ^= 0xFF
     path.write_bytes(bytes(blob))
     expected = reference.get(32).record["weights_sha256"]["class_decoder"]
-    with pytest.raises(reference.ReferenceError, match=f"altered.*{expected}.*reinstall"):
+    with pytest.raises(ReferenceMismatchError, match=f"altered.*{expected}.*reinstall"):
         reference.get(32).verify_weights()
 
 
@@ -163,7 +167,7 @@ def test_reference_latent_32_is_bit_identical_under_numeric_settings(setting: di
     """A fresh process with other BLAS kernels / threads / SIMD paths produces the recorded sha256."""
     code = (
         "import json, numpy as np\n"
-        "from ldmnist_hub import reference, sources\n"
+        "from ldmnist_hub.data import sources\nfrom ldmnist_hub.produce import reference\n"
         "ref = reference.get(32)\n"
         "raw = {s: sources.load_split('mnist', s) for s in ('train', 'test')}\n"
         "out = ref.encode(raw, 0, check=False)\n"
@@ -183,7 +187,7 @@ def test_a_record_that_disagrees_with_the_data_raises_and_caches_nothing(ref_cop
     record["data_sha256"]["train"]["x"] = "0" * 64
     (folder / "record.json").write_text(json.dumps(record))
     reference._read_record.cache_clear()
-    with pytest.raises(reference.ReferenceError, match=f"sha256 {good}.*record says {'0' * 64}.*Nothing was cached"):
+    with pytest.raises(ReferenceMismatchError, match=f"sha256 {good}.*record says {'0' * 64}.*Nothing was cached"):
         ldmnist_hub.load_dataset("ldmnist", latent=32, data_dir=FULL_DIR, progress=False)
     assert not (ldmnist_home / "variants" / "latent-32").exists()
     assert not list((ldmnist_home / "datasets").rglob("dataset_info.json"))
@@ -237,7 +241,7 @@ def test_a_latent_without_reference_weights_trains_and_says_so(ldmnist_home: Pat
 def test_as_run_models_have_no_dropout_and_frozen_batch_norm_in_training_mode() -> None:
     import torch
 
-    from ldmnist_hub.models import LDMNISTModels
+    from ldmnist_hub.recipe.models import LDMNISTModels
 
     models = LDMNISTModels(8, TrainConfig(), generator=torch.Generator().manual_seed(0))
     images = torch.rand(64, 784)

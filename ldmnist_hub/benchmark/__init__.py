@@ -1,0 +1,1 @@
+"""The benchmark: baselines, the label-efficiency probe and the leaderboard."""

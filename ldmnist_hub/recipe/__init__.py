@@ -1,0 +1,1 @@
+"""Training (torch): the VAE and middle-layer modules, the training loop, the torch encoding pass."""

@@ -1,0 +1,200 @@
+"""Encoders and decoders of a variant, run in numpy from its safetensors weights.
+
+The forward passes are those of :mod:`ldmnist_hub.produce.forward` (the torch
+modules in eval mode); sampling follows the variant's ``logvar_quirk``. No
+torch is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ldmnist_hub.core.config import CANONICAL_SEED, TrainConfig, VariantConfig
+from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_SIDE
+from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.loading.arrays import variant_files_for, variant_weights
+from ldmnist_hub.produce.forward import BLOCK, blocks, images_to_unit, linear, softmax
+
+
+def _codes(values: Any, latent: int, what: str) -> np.ndarray:
+    a = np.asarray(values)
+    if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError(f"{what} must be a real numeric array; got dtype {a.dtype}")
+    if a.ndim != 2 or a.shape[1] != latent:
+        raise ValueError(f"{what} must have shape (n, {latent}) for latent {latent}; got shape {a.shape}")
+    return a.astype(np.float32, copy=False)
+
+
+def _variant(latent: int, seed: int, train: Train, data_dir: PathArg, build: bool, progress: bool):
+    files = variant_files_for(latent, seed, train, data_dir, build, progress)
+    return files, VariantConfig.from_dict(files.stats()["variant"]).train
+
+
+def decode_images(
+    x: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Decode image codes ``x`` ``(n, N)`` into images with the variant's image decoder.
+
+    Returns:
+        float32 ``(n, 28, 28)`` with pixel values in [0, 1] (sigmoid of the logits).
+
+    Example:
+        >>> x, _, _ = load_numpy(latent=32, split="test")  # doctest: +SKIP
+        >>> decode_images(x[:16], latent=32).shape  # doctest: +SKIP
+        (16, 28, 28)
+    """
+    codes = _codes(x, latent, "x")
+    files, cfg = _variant(latent, seed, train, data_dir, build, progress)
+    w = variant_weights(files, "image_decoder")
+    h = blocks(codes, w, 1, len(cfg.hidden), cfg.leaky_slope, cfg.bn_eps)  # body.0 is dropout
+    logits = linear(h, w, f"body.{1 + BLOCK * len(cfg.hidden)}")
+    # The logistic function through tanh: no overflow for very negative logits (as 1 / (1 + exp(-z)) has).
+    pixels = 0.5 + 0.5 * np.tanh(0.5 * logits)
+    return pixels.astype(np.float32, copy=False).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+
+
+def decode_labels(
+    y: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Class probabilities ``(n, 10)`` of label codes ``y`` ``(n, N)`` (the class decoder + softmax).
+
+    Example:
+        >>> _, y, label = load_numpy(latent=32, split="test")  # doctest: +SKIP
+        >>> (decode_labels(y, latent=32).argmax(1) == label).mean()  # doctest: +SKIP
+        0.998
+    """
+    codes = _codes(y, latent, "y")
+    files, _ = _variant(latent, seed, train, data_dir, build, progress)
+    return softmax(linear(codes, variant_weights(files, "class_decoder"), "linear")).astype(np.float32, copy=False)
+
+
+def encode_images(
+    images: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    sample: bool = True,
+    seed: int | np.random.Generator = 0,
+    variant_seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Encode images into image codes ``(n, N)`` with the variant's image encoder.
+
+    Args:
+        images: ``(n, 28, 28)`` or ``(n, 784)``; uint8 in 0..255 or float in [0, 1].
+        latent: latent size N of the variant.
+        sample: draw from the posterior (as the dataset's ``x`` is drawn);
+            ``False`` returns the posterior means.
+        seed: seed of the noise (``np.random.default_rng(seed)``) or a
+            ``np.random.Generator`` to draw it from.
+        variant_seed: the variant's seed (0 is canonical).
+        train, data_dir, build, progress: select the variant, as in :func:`ldmnist_hub.load_numpy`.
+
+    Raises:
+        ValueError: images of a wrong shape, dtype or value range.
+
+    Example:
+        >>> codes = encode_images(decode_images(x[:16], latent=32), latent=32)  # doctest: +SKIP
+    """
+    flat = images_to_unit(images)
+    files, cfg = _variant(latent, variant_seed, train, data_dir, build, progress)
+    mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
+    if not sample:
+        return mean
+    eps = np.random.default_rng(seed).standard_normal(mean.shape, dtype=np.float32)
+    scale = np.exp(logvar) if cfg.logvar_quirk else np.exp(np.float32(0.5) * logvar)
+    return (mean + scale * eps).astype(np.float32, copy=False)
+
+
+def _image_posterior(flat: np.ndarray, w: dict[str, np.ndarray], cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    h = blocks(flat, w, 0, len(cfg.hidden), 0.0, cfg.bn_eps)
+    return linear(h, w, "mean").astype(np.float32, copy=False), linear(h, w, "logvar").astype(np.float32, copy=False)
+
+
+def apply_middle_layers(
+    x: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """Predict ``y`` ``(n, N)`` from ``x`` with the middle layers trained during the build.
+
+    These are the original's example model (3 x Dense(N) trained jointly with
+    the VAEs on the class decoder's loss), run in eval mode from the variant's
+    safetensors.
+
+    Example:
+        >>> x, _, _ = load_numpy(latent=32, split="test")  # doctest: +SKIP
+        >>> apply_middle_layers(x, latent=32).shape  # doctest: +SKIP
+        (10000, 32)
+    """
+    codes = _codes(x, latent, "x")
+    files, cfg = _variant(latent, seed, train, data_dir, build, progress)
+    w = variant_weights(files, "middle_layers")
+    h = blocks(codes, w, 0, 2, cfg.leaky_slope, cfg.bn_eps)
+    return linear(h, w, f"body.{2 * BLOCK}").astype(np.float32, copy=False)
+
+
+def class_means(
+    latent: int = DEFAULT_LATENT,
+    *,
+    seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> np.ndarray:
+    """The class VAE's posterior mean of every class, ``(10, N)``.
+
+    ``y`` of a row is a sample around the mean of its class, so predicting
+    ``class_means(...)[label]`` is the best any model can do (the oracle).
+    """
+    files, _ = _variant(latent, seed, train, data_dir, build, progress)
+    w = variant_weights(files, "class_encoder")
+    return (w["mean.weight"].T + w["mean.bias"]).astype(np.float32, copy=False)
+
+
+def image_posterior(
+    images: Any,
+    latent: int = DEFAULT_LATENT,
+    *,
+    variant_seed: int = CANONICAL_SEED,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior ``(mean, std)`` of the image codes, each ``(n, N)``.
+
+    ``std`` is the noise scale the dataset's ``x`` was drawn with: ``exp(logvar)``
+    under the original's sampling quirk, ``exp(logvar / 2)`` otherwise.
+    """
+    flat = images_to_unit(images)
+    files, cfg = _variant(latent, variant_seed, train, data_dir, build, progress)
+    mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
+    std = np.exp(logvar) if cfg.logvar_quirk else np.exp(np.float32(0.5) * logvar)
+    return mean, std.astype(np.float32, copy=False)
+
+

@@ -1,0 +1,1 @@
+"""Pictures of the latent space: plots, the synthesis check and the interactive explorer."""
