@@ -4,18 +4,25 @@ Modules moved into subpackages in 0.3 (``ldmnist_hub.pull`` is now
 ``ldmnist_hub.hub.pull``, ...); an import of an old path gets the new module
 itself, so ``from ldmnist_hub.pull import IntegrityError`` and
 ``ldmnist_hub.plots.make_plots`` still work. Renamed keywords go through
-:func:`renamed_keyword`.
+:func:`renamed_keywords` and :func:`seed_selects_the_variant`.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import importlib.util
 import sys
 import warnings
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
+
+from ldmnist_hub.errors import InvalidArgumentTypeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 REMOVAL = "0.4"
 MOVED = {
@@ -63,16 +70,59 @@ def install() -> None:
         sys.meta_path.append(_MovedModules())
 
 
-def renamed_keyword(func: str, old: str, new: str, old_value: Any, new_value: Any, default: Any) -> Any:
-    """The value of keyword ``new`` when a caller may still pass its old name ``old``.
+def renamed_keywords(**old_to_new: str) -> Callable[[F], F]:
+    """Decorator: accept each old keyword name for its new one, with one ``FutureWarning`` per call.
 
     Raises:
-        TypeError: both spellings were given.
+        InvalidArgumentTypeError: both the old and the new name were passed.
     """
-    if old_value is default:
-        return new_value
-    if new_value is not default:
-        raise TypeError(f"{func}() got both {old}= (deprecated) and {new}=; pass only {new}=")
-    warnings.warn(f"{func}({old}=...) is deprecated; use {new}= (the old name stops working in {REMOVAL})",
-                  FutureWarning, stacklevel=3)
-    return old_value
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise InvalidArgumentTypeError(
+                            f"{func.__name__}() got both {old}= (deprecated) and {new}=; pass only {new}=")
+                    _warn(f"{func.__name__}({old}=...) is deprecated; use {new}=")
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def seed_selects_the_variant(rng: str) -> Callable[[F], F]:
+    """Decorator for the calls whose ``seed`` was a random seed before 0.3 (with ``variant_seed`` beside it).
+
+    ``seed`` now selects the variant, as in every other call, and the random
+    seed is ``rng`` (``shuffle_seed``, ``sample_seed``, ``model_seed``). A call
+    in the old spelling keeps its old result: ``variant_seed=`` is taken as
+    ``seed`` and, when given with it, ``seed=`` as ``rng``. A lone ``seed=``
+    gets the new meaning, with a warning saying so until 0.4.
+    """
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            name = func.__name__
+            if "variant_seed" in kwargs:
+                if rng in kwargs:
+                    raise InvalidArgumentTypeError(
+                        f"{name}() got variant_seed= (deprecated) with {rng}=; pass seed= and {rng}=")
+                if "seed" in kwargs:
+                    kwargs[rng] = kwargs.pop("seed")
+                    _warn(f"{name}(seed=..., variant_seed=...) is the pre-0.3 spelling; use "
+                          f"{name}(seed=<variant seed>, {rng}=<random seed>)")
+                else:
+                    _warn(f"{name}(variant_seed=...) is deprecated; use seed=")
+                kwargs["seed"] = kwargs.pop("variant_seed")
+            elif "seed" in kwargs and rng not in kwargs:
+                _warn(f"{name}(seed=...) selects the variant's seed since 0.3, as in load_dataset; before, it was "
+                      f"the random seed, which is now {rng}=. Pass {rng}= as well to silence this warning")
+            return func(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def _warn(message: str) -> None:
+    # stacklevel 3: the caller of the decorated function.
+    warnings.warn(f"{message} (the old spelling stops working in {REMOVAL})", FutureWarning, stacklevel=3)

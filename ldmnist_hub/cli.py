@@ -1,7 +1,11 @@
 """``ldmnist`` command line: build, inspect, benchmark and publish variants.
 
-Exit codes: 0 success, 2 bad arguments or input (argparse's convention),
-1 any other failure.
+Exit codes come from :mod:`ldmnist_hub.errors`: 0 success, 2 a usage error
+(bad arguments or input, a missing install: argparse's convention), 1 any
+other failure (data, integrity, network, the disk).
+
+``--seed`` is the variant's seed in every command; the random seeds of
+other things have their own flags (``--sample-seed``, ``--model-seed``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from ldmnist_hub.errors import EXIT_FAILURE, InvalidArgumentError, LdmnistError, exit_code
 
 
 def _latent(text: str) -> int:
@@ -33,7 +39,7 @@ def _train_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep:
-            raise ValueError(f"--set expects key=value (e.g. --set epochs=10); got {pair!r}")
+            raise InvalidArgumentError(f"--set expects key=value (e.g. --set epochs=10); got {pair!r}")
         try:
             out[key] = json.loads(raw)
         except json.JSONDecodeError:
@@ -59,10 +65,17 @@ def _variant_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _built_variant_args(p: argparse.ArgumentParser, seed_flag: str) -> None:
-    """Arguments selecting a variant to use (and build only if asked), shared by benchmark, plots and explore."""
+def _built_variant_args(p: argparse.ArgumentParser, rng_flag: str | None = None) -> None:
+    """Arguments selecting a variant to use (and build only if asked), shared by benchmark, plots and explore.
+
+    ``rng_flag``: the command's random-seed flag, where ``--seed`` meant it before 0.3 (a lone ``--seed``
+    gets a note that it now selects the variant).
+    """
     p.add_argument("--latent", type=_latent, default=32, help="latent size N of the variant (default: 32)")
-    p.add_argument(seed_flag, type=int, default=0, help="the variant's seed (default: 0, canonical)")
+    p.add_argument("--seed", type=int, default=None, help="the variant's seed (default: 0, canonical)")
+    p.add_argument("--variant-seed", type=int, default=None, help=argparse.SUPPRESS)  # the pre-0.3 spelling
+    p.add_argument("--source", default="mnist", help="raw data source (default: mnist; also fashion_mnist)")
+    p.set_defaults(rng_flag=rng_flag)
     p.add_argument("--mnist-dir", dest="data_dir", default=None,
                    help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -102,9 +115,10 @@ def _plots_parser(sub: Any) -> None:
     p.add_argument("--plots", default=None, help=f"comma-separated plot names (default: all): {','.join(PLOTS)}")
     p.add_argument("--components", default=None, metavar="I,J",
                    help="the two components the manifold varies (default: the two most important)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the t-SNE subsample and the synthesis samples")
+    p.add_argument("--sample-seed", type=int, default=None,
+                   help="seed of the t-SNE subsample and the synthesis samples (default: 0)")
     p.add_argument("--tsne-points", type=int, default=TSNE_POINTS, help="points in the t-SNE and UMAP panels")
-    _built_variant_args(p, seed_flag="--variant-seed")
+    _built_variant_args(p, rng_flag="--sample-seed")
 
 
 def _plots(args: argparse.Namespace) -> int:
@@ -115,9 +129,9 @@ def _plots(args: argparse.Namespace) -> int:
 
     components = None if args.components is None else _int_list(args.components, "--components")
     written = make_plots(
-        args.latent, args.out, plots=args.plots, seed=args.seed, components=components,
-        tsne_points=args.tsne_points, variant_seed=args.variant_seed, train=_train_overrides(args.overrides),
-        data_dir=args.data_dir, build=args.build, progress=not args.quiet,
+        args.latent, args.out, plots=args.plots, sample_seed=_rng_seed(args, "sample_seed"), components=components,
+        tsne_points=args.tsne_points, seed=_variant_seed(args), source=args.source,
+        train=_train_overrides(args.overrides), data_dir=args.data_dir, build=args.build, progress=not args.quiet,
     )
     for path in written.values():
         print(f"wrote {path}")
@@ -133,14 +147,15 @@ def _explore_parser(sub: Any) -> None:
     p.add_argument("--out", default="explorer.html", help="the HTML file to write (default: explorer.html)")
     p.add_argument("--samples", type=int, default=200, help="real test codes embedded for 'random test sample'")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the embedded sample choice")
-    _built_variant_args(p, seed_flag="--seed")
+    _built_variant_args(p)
 
 
 def _explore(args: argparse.Namespace) -> int:
     from ldmnist_hub.viz.explorer import write_explorer
 
     path = write_explorer(
-        args.latent, args.out, seed=args.seed, train=_train_overrides(args.overrides), data_dir=args.data_dir,
+        args.latent, args.out, seed=_variant_seed(args), source=args.source, train=_train_overrides(args.overrides),
+        data_dir=args.data_dir,
         build=args.build, n_samples=args.samples, sample_seed=args.sample_seed, progress=not args.quiet,
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a browser")
@@ -203,21 +218,43 @@ def _benchmark_parser(sub: Any) -> None:
     )
     p.add_argument("--models", default=None,
                    help=f"comma-separated model names (default: all): {','.join(MODELS)}")
-    p.add_argument("--seed", type=int, default=0, help="seed of the models' training (default: 0)")
+    p.add_argument("--model-seed", type=int, default=None, help="seed of the models' training (default: 0)")
     p.add_argument("--mlp-epochs", type=int, default=150, help="epochs of the torch and Keras MLPs (default: 150)")
     p.add_argument("--label-sizes", default=",".join(map(str, LABEL_SIZES)),
                    help="labelled-row counts of the label-efficiency curve; empty to skip it")
     p.add_argument("--out", default=None, help="also write <variant>.json, <variant>.md and the plot here")
     p.add_argument("--readme", default=None, help="rewrite the leaderboard block of this README file")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of markdown")
-    _built_variant_args(p, seed_flag="--variant-seed")
+    _built_variant_args(p, rng_flag="--model-seed")
+
+
+def _variant_seed(args: argparse.Namespace) -> int:
+    """The variant's seed: ``--seed``, or the deprecated ``--variant-seed`` (with a note), else 0."""
+    if args.variant_seed is not None:
+        if args.seed is not None and args.rng_flag is None:
+            raise InvalidArgumentError("pass only --seed (--variant-seed is its deprecated spelling)")
+        print("ldmnist: note: --variant-seed is deprecated; use --seed (it stops working in 0.4)", file=sys.stderr)
+        return args.variant_seed
+    rng_given = args.rng_flag is not None and getattr(args, args.rng_flag[2:].replace("-", "_")) is not None
+    if args.seed is not None and args.rng_flag is not None and not rng_given:
+        print(f"ldmnist: note: --seed selects the variant's seed since 0.3, as in every command; the random seed "
+              f"it meant here before is {args.rng_flag}", file=sys.stderr)
+    return 0 if args.seed is None else args.seed
+
+
+def _rng_seed(args: argparse.Namespace, name: str) -> int:
+    """The command's random seed; in the pre-0.3 spelling (``--seed`` with ``--variant-seed``) that was ``--seed``."""
+    value = getattr(args, name)
+    if value is None and args.variant_seed is not None and args.seed is not None:
+        return args.seed
+    return 0 if value is None else value
 
 
 def _int_list(text: str, what: str) -> list[int]:
     try:
         return [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise ValueError(f"{what} must be comma-separated integers such as 100,1000; got {text!r}") from None
+        raise InvalidArgumentError(f"{what} must be comma-separated integers such as 100,1000; got {text!r}") from None
 
 
 def _benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
@@ -229,13 +266,14 @@ def _benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
 
     select_models(args.models)  # bad names, the output folder and the README fail before anything loads
     if args.readme and not Path(args.readme).is_file():
-        raise ValueError(f"--readme {args.readme!r} is not a file; pass the README.md to update")
+        raise InvalidArgumentError(f"--readme {args.readme!r} is not a file; pass the README.md to update")
     if args.out:
         check_writable_dir(args.out)
     result = benchmark(
-        args.latent, args.models, seed=args.seed, label_efficiency_sizes=_int_list(args.label_sizes, "--label-sizes"),
-        mlp_epochs=args.mlp_epochs, variant_seed=args.variant_seed, train=_train_overrides(args.overrides),
-        data_dir=args.data_dir, build=args.build, progress=not args.quiet,
+        args.latent, args.models, model_seed=_rng_seed(args, "model_seed"), seed=_variant_seed(args),
+        source=args.source, label_efficiency_sizes=_int_list(args.label_sizes, "--label-sizes"),
+        mlp_epochs=args.mlp_epochs, train=_train_overrides(args.overrides), data_dir=args.data_dir, build=args.build,
+        progress=not args.quiet,
     )
     if args.models is None:  # a full run is kept with the variant: `ldmnist push` shows it on the dataset card
         result.keep()
@@ -278,60 +316,51 @@ def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _build_or_info(args: argparse.Namespace) -> int:
+    from ldmnist_hub import store
+    from ldmnist_hub.loading.load import get_builder, load_dataset
+    from ldmnist_hub.loading.variant import resolve
+
+    variant = resolve(args.latent, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
+                      retrain=args.retrain, data_dir=args.data_dir, progress=not getattr(args, "quiet", True))
+    cid = variant.cache_id
+    files = store.variant_files(cid)
+    if args.command == "build":
+        if args.force:
+            builder = get_builder(variant.config, args.data_dir, progress=not args.quiet, cache_id=cid)
+            import shutil
+
+            shutil.rmtree(files.root, ignore_errors=True)
+            builder.download_and_prepare(download_mode="force_redownload")
+        else:
+            load_dataset("ldmnist", **variant.load_kwargs())
+    elif not files.is_complete():
+        print(f"ldmnist: variant {cid!r} is not built; run: {variant.build_command()}", file=sys.stderr)
+        return EXIT_FAILURE
+    builder = get_builder(variant.config, args.data_dir, progress=False, cache_id=cid)
+    stats = files.stats()
+    if getattr(args, "json", False):
+        print(json.dumps(stats, indent=2))
+    else:
+        print(_summary(cid, stats, {"weights": str(files.root / "weights"), "arrow cache": builder.cache_dir}))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ldmnist`` command."""
+    """Entry point of the ``ldmnist`` command; exit codes from :mod:`ldmnist_hub.errors`."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command in ("benchmark", "push", "explore", "plots"):
-        handler = {"benchmark": lambda: _benchmark(args, argv), "push": lambda: _push(args),
-                   "explore": lambda: _explore(args), "plots": lambda: _plots(args)}[args.command]
-        try:
-            return handler()
-        except (ValueError, TypeError, FileNotFoundError, ImportError) as e:
-            print(f"ldmnist: error: {e}", file=sys.stderr)
-            return 2
-        except (RuntimeError, OSError) as e:  # the Hub refused or is unreachable; integrity errors
-            print(f"ldmnist: error: {e}", file=sys.stderr)
-            return 1
-    from ldmnist_hub import store
-    from ldmnist_hub.loading.load import get_builder, load_dataset, resolve_variant
-    from ldmnist_hub.store.identity import variant_cache_id
-
+    handler = {"benchmark": lambda: _benchmark(args, argv), "push": lambda: _push(args),
+               "explore": lambda: _explore(args), "plots": lambda: _plots(args)}.get(
+        args.command, lambda: _build_or_info(args))
     try:
-        variant = resolve_variant(
-            latent=args.latent, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
-            retrain=args.retrain,
-        )
-        cid = variant_cache_id(variant, args.data_dir)
-        files = store.variant_files(cid)
-        if args.command == "build":
-            if args.force:
-                builder = get_builder(variant, args.data_dir, progress=not args.quiet, cache_id=cid)
-                import shutil
-
-                shutil.rmtree(files.root, ignore_errors=True)
-                builder.download_and_prepare(download_mode="force_redownload")
-            else:
-                load_dataset("ldmnist", latent=variant.latent, seed=variant.seed, source=variant.source,
-                             train=variant.train, data_dir=args.data_dir, progress=not args.quiet,
-                             retrain=variant.retrain)
-        elif not files.is_complete():
-            print(f"ldmnist: variant {cid!r} is not built; run: ldmnist build --latent {variant.latent}",
-                  file=sys.stderr)
-            return 1
-        builder = get_builder(variant, args.data_dir, progress=False, cache_id=cid)
-        stats = files.stats()
-        if getattr(args, "json", False):
-            print(json.dumps(stats, indent=2))
-        else:
-            print(_summary(cid, stats, {"weights": str(files.root / "weights"), "arrow cache": builder.cache_dir}))
-        return 0
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as e:
+        return handler()
+    except LdmnistError as e:
         print(f"ldmnist: error: {e}", file=sys.stderr)
-        return 2
-    except (RuntimeError, ArithmeticError) as e:  # SourceError, ReferenceError and other data problems
+        return exit_code(e)
+    except OSError as e:  # the environment refused: a full disk, a permission, a lost connection
         print(f"ldmnist: error: {e}", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

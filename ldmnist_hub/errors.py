@@ -33,8 +33,8 @@ class MissingDependencyError(UsageError, ImportError):
     """An optional extra is not installed; the message gives the ``pip install`` command."""
 
 
-class NotBuiltError(UsageError, FileNotFoundError):
-    """The variant (or a raw data folder) is not there and may not be built or pulled here."""
+class NotFoundError(UsageError, FileNotFoundError):
+    """A variant, a raw data folder or a file the caller named is not there (the message says how to get it)."""
 
 
 class DataError(LdmnistError):
@@ -59,6 +59,10 @@ class ExactnessError(DataError, ArithmeticError):
 
 class HubError(LdmnistError, RuntimeError):
     """A published repo could not be read or written (unreachable, unauthorised, refused)."""
+
+
+class HubConnectionError(HubError, ConnectionError):
+    """The Hub could not be reached."""
 
 
 class PullUnavailable(HubError):

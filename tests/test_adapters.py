@@ -55,15 +55,15 @@ def test_one_shuffled_epoch_covers_every_row_once(tiny_home: Path, variant: dict
 
 
 def test_epochs_reshuffle_and_the_same_seed_repeats_them(tiny_home: Path, variant: dict[str, Any]) -> None:
-    loader = torch_loader(split="train", batch_size=64, seed=7, **variant)
+    loader = torch_loader(split="train", batch_size=64, shuffle_seed=7, **variant)
     first, second = _rows(loader), _rows(loader)
     assert not np.array_equal(first, second)
-    again = torch_loader(split="train", batch_size=64, seed=7, **variant)
+    again = torch_loader(split="train", batch_size=64, shuffle_seed=7, **variant)
     np.testing.assert_array_equal(_rows(again), first)
     np.testing.assert_array_equal(_rows(again), second)
     again.set_epoch(0)
     np.testing.assert_array_equal(_rows(again), first)
-    assert not np.array_equal(_rows(torch_loader(split="train", batch_size=64, seed=8, **variant)), first)
+    assert not np.array_equal(_rows(torch_loader(split="train", batch_size=64, shuffle_seed=8, **variant)), first)
 
 
 def test_unshuffled_order_equals_load_numpy(tiny_home: Path, variant: dict[str, Any]) -> None:

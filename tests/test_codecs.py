@@ -8,8 +8,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ldmnist_hub.loading.arrays import load_numpy, variant_files_for
+from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.scoring.codecs import apply_middle_layers, class_means, decode_images, decode_labels, encode_images
+
+
+def _files(latent: int, variant: dict):
+    """The built variant's files (weights, stats)."""
+    return resolve(latent, train=variant["train"], data_dir=variant["data_dir"], build=False).files()
 
 torch = pytest.importorskip("torch")
 
@@ -23,7 +29,7 @@ def variant(tiny_kwargs: dict[str, Any]) -> dict[str, Any]:
 def models(tiny_home: Path, variant: dict[str, Any]):
     from ldmnist_hub.produce.build import load_models
 
-    return load_models(variant_files_for(variant["latent"], 0, variant["train"], variant["data_dir"], False))
+    return load_models(_files(variant["latent"], variant))
 
 
 @pytest.fixture
@@ -86,17 +92,17 @@ def test_encode_images_means_equal_the_torch_encoder(
 
 
 def test_uint8_float_and_flat_images_encode_alike(images: np.ndarray, tiny_home: Path, variant: dict[str, Any]) -> None:
-    ref = encode_images(images, seed=3, **variant)
+    ref = encode_images(images, sample_seed=3, **variant)
     assert ref.shape == (50, 4) and ref.dtype == np.float32
-    np.testing.assert_allclose(encode_images(images / 255.0, seed=3, **variant), ref, atol=1e-5)
-    np.testing.assert_array_equal(encode_images(images.reshape(50, 784), seed=3, **variant), ref)
+    np.testing.assert_allclose(encode_images(images / 255.0, sample_seed=3, **variant), ref, atol=1e-5)
+    np.testing.assert_array_equal(encode_images(images.reshape(50, 784), sample_seed=3, **variant), ref)
 
 
 def test_sampling_is_seeded(images: np.ndarray, tiny_home: Path, variant: dict[str, Any]) -> None:
-    a = encode_images(images, seed=1, **variant)
-    np.testing.assert_array_equal(a, encode_images(images, seed=1, **variant))
-    np.testing.assert_array_equal(a, encode_images(images, seed=np.random.default_rng(1), **variant))
-    assert not np.array_equal(a, encode_images(images, seed=2, **variant))
+    a = encode_images(images, sample_seed=1, **variant)
+    np.testing.assert_array_equal(a, encode_images(images, sample_seed=1, **variant))
+    np.testing.assert_array_equal(a, encode_images(images, sample_seed=np.random.default_rng(1), **variant))
+    assert not np.array_equal(a, encode_images(images, sample_seed=2, **variant))
     assert not np.array_equal(a, encode_images(images, sample=False, **variant))
 
 

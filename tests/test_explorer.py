@@ -174,7 +174,7 @@ def test_bad_sample_counts_are_rejected(bad: Any, tiny_home: Path, variant: dict
 def test_explorer_of_an_unbuilt_latent_names_the_build_command(
     tiny_home: Path, variant: dict[str, Any], tmp_path: Path
 ) -> None:
-    with pytest.raises(FileNotFoundError, match=r"nothing to explore; run `ldmnist build --latent 5` first"):
+    with pytest.raises(FileNotFoundError, match=r"nothing to explore; run `ldmnist build --latent 5 "):
         write_explorer(**{**variant, "latent": 5}, out=tmp_path / "explorer.html")
     assert not (tmp_path / "explorer.html").exists()
 

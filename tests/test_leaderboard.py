@@ -18,8 +18,14 @@ from ldmnist_hub.benchmark.leaderboard import (
     benchmark,
     update_readme,
 )
-from ldmnist_hub.loading.arrays import load_numpy, variant_files_for
+from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.scoring.evaluate import evaluate
+
+
+def _files(latent: int, variant: dict):
+    """The built variant's files (weights, stats)."""
+    return resolve(latent, train=variant["train"], data_dir=variant["data_dir"], build=False).files()
 
 FAST = {"mlp_epochs": 2, "label_efficiency_sizes": [100, 300], "progress": False}
 
@@ -36,7 +42,7 @@ def result(tiny_build: tuple[Path, Any]) -> BenchmarkResult:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LDMNIST_HOME", str(tiny_build[0]))
-        return benchmark(TINY_LATENT, seed=0, train=dict(TINY_TRAIN), data_dir=TINY_DIR, **FAST)
+        return benchmark(TINY_LATENT, model_seed=0, train=dict(TINY_TRAIN), data_dir=TINY_DIR, **FAST)
 
 
 def test_every_model_gets_a_row_scored_by_the_shared_evaluator(
@@ -62,7 +68,7 @@ def test_the_oracle_floor_is_the_lowest_mse_and_close_to_the_empirical_one(
     assert oracle.mse == result.floor_mse and oracle.excess_mse == 0.0
     assert all(r.mse >= result.floor_mse for r in result.rows)
     # The empirical class means of test y minimise the within-class error, so they sit at or below the floor.
-    stats = variant_files_for(variant["latent"], 0, variant["train"], variant["data_dir"], False).stats()
+    stats = _files(variant["latent"], variant).stats()
     empirical = stats["splits"]["test"]["oracle_mse"]
     assert empirical <= result.floor_mse + 1e-6 < empirical + 0.2
 
@@ -91,9 +97,10 @@ def test_spread_leaves_out_the_middle_layers_classifier(result: BenchmarkResult)
 def test_the_same_seed_gives_the_same_table_and_another_seed_does_not(
     result: BenchmarkResult, tiny_home: Path, variant: dict[str, Any]
 ) -> None:
-    again = benchmark(seed=0, **variant, **FAST)
+    again = benchmark(model_seed=0, **variant, **FAST)
     assert again.scores() == result.scores()
-    other = benchmark(models=["mlp-torch", "mlp-keras"], seed=1, **variant, **{**FAST, "label_efficiency_sizes": None})
+    other = benchmark(models=["mlp-torch", "mlp-keras"], model_seed=1, **variant,
+                      **{**FAST, "label_efficiency_sizes": None})
     before = {r.model: r.mse for r in result.rows}
     assert all(r.mse != before[r.model] for r in other.rows)
 
@@ -173,7 +180,8 @@ def test_an_empty_selection_is_rejected(models: Any, ldmnist_home: Path) -> None
 
 
 def test_a_latent_with_no_variant_names_the_build_command(tiny_home: Path, variant: dict[str, Any]) -> None:
-    with pytest.raises(FileNotFoundError, match=r"no LD-MNIST variant with latent 5 .*ldmnist build --latent 5"):
+    want = r"nothing to benchmark; run `ldmnist build --latent 5 --set epochs=2 --set batch_size=100 "
+    with pytest.raises(FileNotFoundError, match=want):
         benchmark(**{**variant, "latent": 5}, **FAST)
 
 

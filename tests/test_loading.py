@@ -84,7 +84,8 @@ def test_missing_mnist_dir_raises_file_not_found_naming_the_folder(
 
 
 def test_not_built_with_build_false_names_the_build_command(ldmnist_home: Path, tiny_kwargs: dict[str, Any]) -> None:
-    with pytest.raises(FileNotFoundError, match=r"not built yet; run `ldmnist build --latent 4`"):
+    want = r"not built yet; run `ldmnist build --latent 4 --set epochs=2 --set batch_size=100 "
+    with pytest.raises(FileNotFoundError, match=want):
         ldmnist_hub.load_dataset("ldmnist", build=False, **tiny_kwargs)
     assert not (ldmnist_home / "variants").exists()
 

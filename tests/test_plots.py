@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from ldmnist_hub.data import sources
-from ldmnist_hub.loading.arrays import load_numpy, variant_files_for
+from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.scoring.codecs import decode_images
 from ldmnist_hub.viz.plots import (
     MANIFOLD_VALUES,
@@ -25,6 +26,11 @@ from ldmnist_hub.viz.plots import (
     reconstructions_figure,
 )
 from ldmnist_hub.viz.synthesis import fit_class_gaussians, pixel_classifier, recognition, sample_codes, synthesize
+
+
+def _files(latent: int, variant: dict):
+    """The built variant's files (weights, stats)."""
+    return resolve(latent, train=variant["train"], data_dir=variant["data_dir"], build=False).files()
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("sklearn")
@@ -58,7 +64,7 @@ def test_make_plots_writes_every_plot_as_a_png_that_decodes(
 
     written = make_plots(tiny_kwargs["latent"], tmp_path / "out", **variant, **SMALL)
     assert list(written) == list(PLOTS)
-    cid = variant_files_for(tiny_kwargs["latent"], 0, variant["train"], variant["data_dir"], False).root.name
+    cid = _files(tiny_kwargs["latent"], variant).root.name
     for name, path in written.items():
         assert path == tmp_path / "out" / f"{name}-{cid}.png"
         assert path.read_bytes()[:8] == PNG_MAGIC
@@ -151,7 +157,7 @@ def test_projections_figure_has_five_panels_and_states_the_tsne_subsample(
     tiny_home: Path, tiny_kwargs: dict[str, Any], load: dict[str, Any]
 ) -> None:
     x, _, labels = load_numpy(tiny_kwargs["latent"], "test", **load)
-    fig = projections_figure(x, labels, tsne_points=60, seed=0)
+    fig = projections_figure(x, labels, tsne_points=60, sample_seed=0)
     titles = [ax.get_title() for ax in fig.axes]
     assert len(fig.axes) == 5
     assert titles[0].startswith("PCA") and titles[1].startswith("LDA")
@@ -165,7 +171,7 @@ def test_latent_size_table_lists_the_built_tiny_variant_with_its_scores(
 ) -> None:
     latent = tiny_kwargs["latent"]
     rows = latent_size_table(latent, train=variant["train"], data_dir=variant["data_dir"])
-    scores = variant_files_for(latent, 0, variant["train"], variant["data_dir"], False).stats()["scores"]
+    scores = _files(latent, variant).stats()["scores"]
     assert [(r.latent, r.current) for r in rows] == [(latent, True)]
     assert rows[0].class_vae_accuracy == scores["class_vae_accuracy"]
     assert rows[0].image_vae_reconstruction_loss == scores["image_vae_reconstruction_loss"]
@@ -216,7 +222,7 @@ def test_recognition_rates_are_the_per_class_and_overall_hit_fractions() -> None
 def test_synthesize_reports_the_classifiers_hit_rate_on_the_decoded_samples(
     tiny_home: Path, tiny_kwargs: dict[str, Any], variant: dict[str, Any]
 ) -> None:
-    result = synthesize(tiny_kwargs["latent"], per_class=30, seed=3, **variant)
+    result = synthesize(tiny_kwargs["latent"], per_class=30, sample_seed=3, **variant)
     assert result.images.shape == (300, 28, 28) and result.intended.tolist() == np.repeat(np.arange(10), 30).tolist()
     judge = pixel_classifier(variant["data_dir"])  # the same (cached) independent classifier
     predicted = judge.predict(result.images)
@@ -226,7 +232,7 @@ def test_synthesize_reports_the_classifiers_hit_rate_on_the_decoded_samples(
     for c in range(10):
         assert result.per_class[c] == pytest.approx(float(np.mean(predicted[result.intended == c] == c)))
     assert result.classifier_rows == 300 and 0.0 <= result.classifier_accuracy <= 1.0
-    again = synthesize(tiny_kwargs["latent"], per_class=30, seed=3, **variant)
+    again = synthesize(tiny_kwargs["latent"], per_class=30, sample_seed=3, **variant)
     np.testing.assert_array_equal(again.images, result.images)
 
 

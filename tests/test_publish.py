@@ -137,7 +137,7 @@ def test_a_variant_the_repo_does_not_publish_falls_through_to_the_build(
     mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: dict[str, Any]
 ) -> None:
     _pull_home(monkeypatch, tmp_path, str(mirror))
-    with pytest.raises(FileNotFoundError, match="does not publish it; run `ldmnist build --latent 4`"):
+    with pytest.raises(FileNotFoundError, match="does not publish it; run `ldmnist build --latent 4 --set epochs=3 "):
         load_dataset("ldmnist", latent=4, train={**variant["train"], "epochs": 3}, data_dir=variant["data_dir"],
                      build=False, progress=False)
 

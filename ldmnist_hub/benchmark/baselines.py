@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ldmnist_hub.errors import InvalidArgumentError
+
 # Hyper-parameters are chosen on this fraction of train, drawn with the run's seed.
 HOLDOUT_FRACTION = 0.1
 RIDGE_PENALTIES = tuple(float(a) for a in np.logspace(-2, 5, 15))
@@ -63,7 +65,7 @@ def ridge_regression(
         ``(test predictions, {"penalty": chosen, "holdout_mse": its held-out MSE})``.
     """
     if not penalties:
-        raise ValueError("penalties must list at least one value")
+        raise InvalidArgumentError("penalties must list at least one value")
     x, y = train_x.astype(np.float64), train_y.astype(np.float64)
     fit, held = holdout_split(len(x), seed)
     scores = []
@@ -101,7 +103,7 @@ def knn_regression(
     fit, held = holdout_split(len(train_x), seed)
     ks = sorted({int(k) for k in neighbours if 0 < int(k) <= len(fit)})
     if not ks:
-        raise ValueError(f"no usable k in neighbours={list(neighbours)} for {len(fit)} training rows")
+        raise InvalidArgumentError(f"no usable k in neighbours={list(neighbours)} for {len(fit)} training rows")
 
     def predict(ref_x: np.ndarray, ref_y: np.ndarray, query: np.ndarray, k_values: list[int]) -> list[np.ndarray]:
         index = NearestNeighbors(n_neighbors=max(k_values), algorithm="brute").fit(ref_x)

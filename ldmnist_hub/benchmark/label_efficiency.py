@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.scoring.subsets import balanced_subset
 
 LABEL_SIZES = (100, 250, 500, 1000, 2000, 5000, 60000)
@@ -56,7 +57,8 @@ def check_sizes(sizes: Sequence[int]) -> None:
     """Raise ValueError unless ``sizes`` is a non-empty list of integers >= 10."""
     bad = [s for s in sizes if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 10]
     if not sizes or bad:
-        raise ValueError(f"sizes must be integers >= 10 (one class-balanced row per class at least); got {list(sizes)}")
+        raise InvalidArgumentError(
+            f"sizes must be integers >= 10 (one class-balanced row per class at least); got {list(sizes)}")
 
 
 def label_efficiency(

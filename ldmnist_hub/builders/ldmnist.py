@@ -60,7 +60,7 @@ class LDMNISTConfig(datasets.BuilderConfig):
 
     @property
     def variant(self) -> VariantConfig:
-        return VariantConfig(self.latent, self.seed, self.source, TrainConfig(**json.loads(self.training)),
+        return VariantConfig(self.latent, self.seed, self.source, TrainConfig.from_dict(json.loads(self.training)),
                              retrain=self.retrain)
 
 

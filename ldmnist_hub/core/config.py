@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ldmnist_hub.core import paths
+from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 
 MIN_LATENT = 1
 MAX_LATENT = 512
@@ -108,27 +109,43 @@ class TrainConfig:
             if not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0 or (
                 "dropout" in name and value == 1.0
             ):
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"{name} must be a number in [0, 1] (dropouts: [0, 1)); got {name}={value!r}"
                 )
         if self.batch_norm not in ("frozen", "batch"):
-            raise ValueError(f"batch_norm must be 'frozen' or 'batch'; got batch_norm={self.batch_norm!r}")
+            raise InvalidArgumentError(f"batch_norm must be 'frozen' or 'batch'; got batch_norm={self.batch_norm!r}")
         for name in ("train_dropout", "logvar_quirk"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False; got {name}={getattr(self, name)!r}")
+                raise InvalidArgumentError(f"{name} must be True or False; got {name}={getattr(self, name)!r}")
         if self.lr_schedule not in ("onecycle", "plateau"):
-            raise ValueError(f"lr_schedule must be 'onecycle' or 'plateau'; got lr_schedule={self.lr_schedule!r}")
+            raise InvalidArgumentError(
+                f"lr_schedule must be 'onecycle' or 'plateau'; got lr_schedule={self.lr_schedule!r}")
         for name in ("lr", "class_lr", "adam_eps"):
             if not isinstance(getattr(self, name), numbers.Real) or not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be a number > 0; got {name}={getattr(self, name)!r}")
+                raise InvalidArgumentError(f"{name} must be a number > 0; got {name}={getattr(self, name)!r}")
         if not self.hidden or any(h < 1 for h in self.hidden):
-            raise ValueError(f"hidden must be a non-empty tuple of positive widths; got hidden={self.hidden!r}")
+            raise InvalidArgumentError(
+                f"hidden must be a non-empty tuple of positive widths; got hidden={self.hidden!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (tuples become lists)."""
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
         return d
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> TrainConfig:
+        """A recipe from a dict of its fields (the JSON form, or ``--set`` overrides).
+
+        Raises:
+            InvalidArgumentTypeError: a key that is not a field (the message lists them).
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise InvalidArgumentTypeError(
+                f"unknown training-recipe field(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}")
+        return cls(**fields)
 
     def overrides(self) -> dict[str, Any]:
         """Fields that differ from the canonical defaults."""
@@ -139,9 +156,10 @@ class TrainConfig:
 def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
     # bool is an int subclass, and "32" or 3.5 must not slip through as a size.
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]; got {name}={value!r} ({type(value).__name__})")
+        raise InvalidArgumentError(
+            f"{name} must be an integer in [{lo}, {hi}]; got {name}={value!r} ({type(value).__name__})")
     if not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]; got {name}={value!r}")
+        raise InvalidArgumentError(f"{name} must be an integer in [{lo}, {hi}]; got {name}={value!r}")
 
 
 def check_latent(latent: Any) -> int:
@@ -192,9 +210,9 @@ class VariantConfig:
         object.__setattr__(self, "latent", int(self.latent))
         object.__setattr__(self, "seed", int(self.seed))
         if not isinstance(self.source, str) or not self.source:
-            raise ValueError(f"source must be a source name such as 'mnist'; got source={self.source!r}")
+            raise InvalidArgumentError(f"source must be a source name such as 'mnist'; got source={self.source!r}")
         if not isinstance(self.retrain, bool):
-            raise ValueError(f"retrain must be True or False; got retrain={self.retrain!r}")
+            raise InvalidArgumentError(f"retrain must be True or False; got retrain={self.retrain!r}")
 
     @property
     def is_reference(self) -> bool:
@@ -232,8 +250,8 @@ class VariantConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VariantConfig:
         """Inverse of :meth:`to_dict`."""
-        return cls(latent=d["latent"], seed=d["seed"], source=d["source"], train=TrainConfig(**d.get("train", {})),
-                   retrain=d.get("retrain", False))
+        return cls(latent=d["latent"], seed=d["seed"], source=d["source"],
+                   train=TrainConfig.from_dict(d.get("train", {})), retrain=d.get("retrain", False))
 
 
 def parse_config_name(name: str) -> int:
@@ -244,5 +262,5 @@ def parse_config_name(name: str) -> int:
     """
     prefix = "latent-"
     if not isinstance(name, str) or not name.startswith(prefix) or not name[len(prefix):].isdigit():
-        raise ValueError(f"config name must look like 'latent-32'; got name={name!r}")
+        raise InvalidArgumentError(f"config name must look like 'latent-32'; got name={name!r}")
     return check_latent(int(name[len(prefix):]))

@@ -16,6 +16,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from ldmnist_hub.errors import InvalidArgumentError
+
 REFERENCE_ROOT = Path(__file__).resolve().parent.parent / "references"
 REFERENCE_RECORD = "record.json"
 
@@ -93,9 +95,10 @@ def check_writable_dir(path: str | os.PathLike[str]) -> Path:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if probe == out and not out.is_dir():
-        raise ValueError(f"the output folder {str(out)!r} is a file; pass a folder as --out")
+        raise InvalidArgumentError(f"the output folder {str(out)!r} is a file; pass a folder as --out")
     if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise ValueError(f"cannot create the output folder {str(out)!r}: {str(probe)!r} is not a writable folder; "
+        raise InvalidArgumentError(
+            f"cannot create the output folder {str(out)!r}: {str(probe)!r} is not a writable folder; "
                          "pass a writable --out")
     return out
 
@@ -106,9 +109,9 @@ def writable_dir(path: str | os.PathLike[str]) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"cannot create the output folder {str(out)!r}: {err.strerror}; pass a writable --out"
         ) from err
     if not os.access(out, os.W_OK):
-        raise ValueError(f"the output folder {str(out)!r} is not writable; pass a writable --out")
+        raise InvalidArgumentError(f"the output folder {str(out)!r} is not writable; pass a writable --out")
     return out

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ldmnist_hub.core.schema import IMAGE_SIDE
-from ldmnist_hub.errors import SourceError
+from ldmnist_hub.errors import InvalidArgumentError, SourceError
 
 KINDS: tuple[str, ...] = ("images", "labels")
 IMAGE_SHAPE: tuple[int, int] = (IMAGE_SIDE, IMAGE_SIDE)
@@ -72,7 +72,7 @@ def read_idx(
         [7, 2, 1]
     """
     if expected_kind is not None and expected_kind not in _NDIM:
-        raise ValueError(f"expected_kind must be one of {KINDS} or None, got {expected_kind!r}")
+        raise InvalidArgumentError(f"expected_kind must be one of {KINDS} or None, got {expected_kind!r}")
     path = Path(path)
     data = _read_bytes(path)
     fix = "Delete it and get the original file again."

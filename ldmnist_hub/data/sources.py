@@ -39,7 +39,7 @@ from ldmnist_hub.core import paths
 from ldmnist_hub.core.digest import sha256_file
 from ldmnist_hub.core.schema import SPLITS
 from ldmnist_hub.data.idx import KINDS, read_idx
-from ldmnist_hub.errors import SourceError
+from ldmnist_hub.errors import InvalidArgumentError, NotFoundError, SourceError
 
 CHECKSUMS_FILE = "SHA256SUMS"
 _CHUNK = 1 << 20
@@ -215,7 +215,7 @@ def get_source(name: str) -> Source:
         10000
     """
     if name not in SOURCES:
-        raise ValueError(f"unknown source {name!r}; known sources: {', '.join(sorted(SOURCES))}")
+        raise InvalidArgumentError(f"unknown source {name!r}; known sources: {', '.join(sorted(SOURCES))}")
     return SOURCES[name]
 
 
@@ -271,7 +271,7 @@ def find_local(source: Source, directory: str | os.PathLike[str]) -> dict[str, d
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(
+        raise NotFoundError(
             f"{source.name} folder {directory} does not exist; {_missing_files_hint(source)}, "
             f"or leave {source.env_var} unset to download into {paths.sources_dir(source.name)}"
         )
@@ -286,7 +286,7 @@ def find_local(source: Source, directory: str | os.PathLike[str]) -> dict[str, d
             else:
                 missing.append(gz_path.name)
     if missing:
-        raise FileNotFoundError(
+        raise NotFoundError(
             f"{directory} lacks {', '.join(missing)} (looked for each as .gz and uncompressed); "
             f"{_missing_files_hint(source)}"
         )
@@ -431,7 +431,7 @@ def _locate(source: Source, data_dir: str | os.PathLike[str] | None) -> tuple[Pa
     try:
         return directory, find_local(source, directory)
     except FileNotFoundError as e:
-        raise FileNotFoundError(f"{origin}: {e}") from e
+        raise NotFoundError(f"{origin}: {e}") from e
 
 
 def resolve_dir(source_name: str = "mnist", data_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -492,7 +492,7 @@ def load_split(
     """
     source = get_source(source_name)
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(repr(s) for s in SPLITS)}")
+        raise InvalidArgumentError(f"unknown split {split!r}; allowed: {', '.join(repr(s) for s in SPLITS)}")
     directory, found = _locate(source, data_dir)
     vouched = _read_checksums(directory)
     files = found[split]

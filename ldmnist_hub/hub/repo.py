@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from ldmnist_hub.errors import HubError, InvalidArgumentError
 
 REPO_ENV = "LDMNIST_REPO"
 
@@ -27,15 +31,34 @@ def check_repo_id(repo: str) -> str:
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     if not isinstance(repo, str) or not repo.strip():
-        raise ValueError("repo is empty; pass a Hub repo id such as my-org/ldmnist or a folder such as ./hub-mirror")
+        raise InvalidArgumentError(
+            "repo is empty; pass a Hub repo id such as my-org/ldmnist or a folder such as ./hub-mirror")
     try:
         validate_repo_id(repo)
     except HFValidationError as err:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{repo!r} is not a valid Hub repo id ({err}); use namespace/name such as my-org/ldmnist "
             "(letters, digits, '-', '_', '.'), or a local folder path starting with ./ or /"
         ) from None
     return repo
+
+
+@contextmanager
+def hub_errors(what: str) -> Iterator[None]:
+    """Turn the Hub client's failures into :class:`HubError` naming ``what`` was tried.
+
+    Its HTTP refusals (401, 403, 412, 5xx) are ``HfHubHTTPError``; a failed
+    LFS upload inside a commit is a bare ``RuntimeError`` that chains the refusal.
+    """
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        yield
+    except HubError:
+        raise
+    except (HfHubHTTPError, RuntimeError) as err:
+        cause = f" ({err.__cause__})" if err.__cause__ is not None and not isinstance(err, HfHubHTTPError) else ""
+        raise HubError(f"the Hub refused to {what}: {err}{cause}") from err
 
 
 def remote_missing() -> tuple[type[BaseException], ...]:

@@ -13,12 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
-from ldmnist_hub.loading.load import load_dataset, resolve_variant
+from ldmnist_hub.errors import InvalidArgumentError
+from ldmnist_hub.hub.pull import published_files
+from ldmnist_hub.loading.load import load_dataset
+from ldmnist_hub.loading.variant import Variant, resolve
 from ldmnist_hub.store.files import VariantFiles, variant_files
-from ldmnist_hub.store.identity import builder_hash, variant_cache_id
+from ldmnist_hub.store.identity import builder_hash
 
 # Weights of a variant, keyed by (variant folder, stats mtime, part): a rebuilt
 # variant (new stats file) or another LDMNIST_HOME never hits a stale entry.
@@ -50,11 +53,34 @@ def dataset_arrays(ds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
+def split_arrays(variant: Variant, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One split of a resolved variant as numpy arrays (the body of :func:`load_numpy`)."""
+    if not isinstance(split, str):
+        raise InvalidArgumentError(f"split must be one string such as 'train' or 'test[:100]'; got split={split!r}")
+    files = variant_files(variant.cache_id)
+    code_hash = builder_hash()
+    # Constructing the datasets builder costs ~10 ms, several times the copy itself;
+    # a variant already loaded in this process (same folder, same stats file) reuses
+    # its memory-mapped Dataset. A rebuilt or deleted variant misses the memo.
+    try:
+        key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
+    except FileNotFoundError:
+        key = None
+    usable = key is not None and (files.is_current(code_hash) or published_files(files) is not None)
+    ds = _DATASETS.get(key) if usable else None
+    if ds is None:
+        ds = load_dataset("ldmnist", split=split, **variant.load_kwargs())
+        key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
+        _DATASETS[key] = ds
+    return dataset_arrays(ds)
+
+
 def load_numpy(
     latent: int = DEFAULT_LATENT,
     split: str = "train",
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -65,10 +91,11 @@ def load_numpy(
     Args:
         latent: latent size N of the variant (default 32).
         split: ``"train"``, ``"test"`` or a slice such as ``"test[:100]"``.
-        seed: the variant's seed (0 is canonical).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
         train: training recipe overrides of the variant (see :class:`TrainConfig`).
-        data_dir: folder with the raw MNIST files (default ``$LDMNIST_MNIST_DIR``
-            or the download cache).
+        data_dir: folder with the raw IDX files (default: the source's environment
+            variable, such as ``$LDMNIST_MNIST_DIR``, or the download cache).
         build: build the variant if it is not cached (otherwise raise).
         progress: show progress bars while building.
 
@@ -77,7 +104,7 @@ def load_numpy(
         all C-contiguous and writable.
 
     Raises:
-        ValueError: bad latent or unknown split.
+        ValueError: bad latent, unknown source or unknown split.
         FileNotFoundError: the variant is not built and ``build=False``.
 
     Example:
@@ -85,74 +112,8 @@ def load_numpy(
         >>> x.shape, x.dtype, label.dtype  # doctest: +SKIP
         ((60000, 32), dtype('float32'), dtype('int64'))
     """
-    if not isinstance(split, str):
-        raise ValueError(f"split must be one string such as 'train' or 'test[:100]'; got split={split!r}")
-    files = variant_files(variant_cache_id(resolve_variant(latent=latent, seed=seed, train=train), data_dir))
-    code_hash = builder_hash()
-    # Constructing the datasets builder costs ~10 ms, several times the copy itself;
-    # a variant already loaded in this process (same folder, same stats file) reuses
-    # its memory-mapped Dataset. A rebuilt or deleted variant misses the memo.
-    try:
-        key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
-    except FileNotFoundError:
-        key = None
-    from ldmnist_hub.hub.pull import published_files
-
-    usable = key is not None and (files.is_current(code_hash) or published_files(files) is not None)
-    ds = _DATASETS.get(key) if usable else None
-    if ds is None:
-        ds = load_dataset(
-            "ldmnist", latent=latent, split=split, seed=seed, train=train, data_dir=data_dir,
-            build=build, progress=progress,
-        )
-        key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
-        _DATASETS[key] = ds
-    return dataset_arrays(ds)
-
-
-def variant_files_for(
-    latent: int = DEFAULT_LATENT,
-    seed: int = CANONICAL_SEED,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-) -> VariantFiles:
-    """Artifacts (weights, stats) of a variant, building it first if needed and allowed.
-
-    Raises:
-        FileNotFoundError: the variant is not built and ``build=False``.
-
-    Example:
-        >>> variant_files_for(32).weights("class_decoder")["linear.weight"].shape  # doctest: +SKIP
-        (10, 32)
-    """
-    from ldmnist_hub.hub.pull import published_files
-
-    files = variant_files(variant_cache_id(resolve_variant(latent=latent, seed=seed, train=train), data_dir))
-    if not files.is_current(builder_hash()) and published_files(files) is None:
-        # load_dataset builds (or raises FileNotFoundError naming the fix when build=False).
-        load_dataset("ldmnist", latent=latent, seed=seed, train=train, data_dir=data_dir, build=build,
-                     progress=progress, split="test[:1]")
-    return files
-
-
-def require_variant(
-    latent: int, seed: int, train: Train, data_dir: PathArg, build: bool, progress: bool, purpose: str
-) -> VariantFiles:
-    """:func:`variant_files_for`, with a "not built" error that says what it was needed for.
-
-    Raises:
-        FileNotFoundError: the variant is not built and ``build`` is False; the
-            message names ``purpose`` and ``ldmnist build --latent N``.
-    """
-    try:
-        return variant_files_for(latent, seed, train, data_dir, build, progress)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(
-            f"no LD-MNIST variant with latent {latent} (seed {seed}) is built, so there is nothing to {purpose}; "
-            f"run `ldmnist build --latent {latent}` first, or pass build=True ({err})"
-        ) from err
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    return split_arrays(variant, split)
 
 
 def variant_weights(files: VariantFiles, part: str) -> dict[str, np.ndarray]:

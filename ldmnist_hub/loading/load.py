@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import warnings
 from typing import Any
 
@@ -24,7 +25,8 @@ from ldmnist_hub.core.config import (
     parse_config_name,
 )
 from ldmnist_hub.core.schema import DATASET_NAME, DEFAULT_LATENT, SPLITS
-from ldmnist_hub.errors import PullUnavailable
+from ldmnist_hub.data import sources
+from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError, NotFoundError, PullUnavailable
 from ldmnist_hub.hub.repo import configured_repo, is_local_target
 from ldmnist_hub.store.identity import builder_hash, variant_cache_id
 
@@ -53,15 +55,36 @@ def resolve_variant(
     if name is not None:
         from_name = parse_config_name(name)
         if latent is not None and latent != from_name:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"name={name!r} asks for latent {from_name} but latent={latent!r}; pass only one of them"
             )
         latent = from_name
     if latent is None:
         latent = DEFAULT_LATENT
+    sources.get_source(source)  # an unknown source: one error, listing the known ones, from every entry point
     if isinstance(train, dict):
-        train = TrainConfig(**train)
+        train = TrainConfig.from_dict(train)
     return VariantConfig(latent=latent, seed=seed, source=source, train=train or TrainConfig(), retrain=retrain)
+
+
+def build_command(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = None) -> str:
+    """The ``ldmnist build`` command that builds exactly ``variant`` (its seed, source, recipe and raw files).
+
+    Example:
+        >>> build_command(VariantConfig(latent=8, seed=2))
+        'ldmnist build --latent 8 --seed 2'
+    """
+    parts = ["ldmnist build", f"--latent {variant.latent}"]
+    if variant.seed != CANONICAL_SEED:
+        parts.append(f"--seed {variant.seed}")
+    if variant.source != CANONICAL_SOURCE:
+        parts.append(f"--source {variant.source}")
+    if variant.retrain:
+        parts.append("--retrain")
+    parts += [f"--set {k}={json.dumps(v)}" for k, v in variant.train.overrides().items()]
+    if data_dir is not None:
+        parts.append(f"--mnist-dir {shlex.quote(str(data_dir))}")
+    return " ".join(parts)
 
 
 def _check_split(split: Any) -> None:
@@ -72,7 +95,7 @@ def _check_split(split: Any) -> None:
         # Accept datasets' split syntax ("train[:100]", "train+test") but only our two splits.
         bases = [part.split("[", 1)[0].strip() for part in str(s).split("+")]
         if any(base not in SPLITS for base in bases):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"unknown split {s!r} for ldmnist; allowed: 'train', 'test' (or slices like 'train[:1000]')"
             )
 
@@ -169,7 +192,7 @@ def load_dataset(
         return datasets.load_dataset(path, name, split=split, data_dir=data_dir, **kwargs)
     unknown = set(kwargs) - {"keep_in_memory"}
     if unknown:
-        raise TypeError(f"load_dataset('ldmnist') got unexpected arguments {sorted(unknown)}")
+        raise InvalidArgumentTypeError(f"load_dataset('ldmnist') got unexpected arguments {sorted(unknown)}")
     variant = resolve_variant(name, latent, seed=seed, source=source, train=train, retrain=retrain)
     _check_split(split)
     from ldmnist_hub import store
@@ -191,8 +214,8 @@ def load_dataset(
         if why is None:
             return pull.load_published(files, split, keep)
         if not build:
-            raise FileNotFoundError(
-                f"LD-MNIST variant {cid!r} is not built yet{why}; run `ldmnist build --latent {variant.latent}` "
+            raise NotFoundError(
+                f"LD-MNIST variant {cid!r} is not built yet{why}; run `{build_command(variant, data_dir)}` "
                 "or call load_dataset(..., build=True)"
             )
     if not complete:

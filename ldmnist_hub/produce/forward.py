@@ -14,6 +14,7 @@ import numpy as np
 
 from ldmnist_hub.core.config import TrainConfig
 from ldmnist_hub.core.schema import IMAGE_PIXELS, IMAGE_SIDE
+from ldmnist_hub.errors import InvalidArgumentError
 
 # Each hidden block of the torch modules is Linear, activation, BatchNorm, Dropout.
 BLOCK = 4
@@ -53,19 +54,19 @@ def images_to_unit(images: Any) -> np.ndarray:
     """
     a = np.asarray(images)
     if a.ndim not in (2, 3) or a.shape[1:] not in ((IMAGE_SIDE, IMAGE_SIDE), (IMAGE_PIXELS,)):
-        raise ValueError(f"images must have shape (n, 28, 28) or (n, 784); got shape {a.shape}")
+        raise InvalidArgumentError(f"images must have shape (n, 28, 28) or (n, 784); got shape {a.shape}")
     if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
-        raise ValueError(f"images must be uint8 in 0..255 or float in [0, 1]; got dtype {a.dtype}")
+        raise InvalidArgumentError(f"images must be uint8 in 0..255 or float in [0, 1]; got dtype {a.dtype}")
     flat = a.reshape(len(a), IMAGE_PIXELS)
     if a.size == 0:
         return flat.astype(np.float32)
     lo, hi = flat.min(), flat.max()
     if np.issubdtype(a.dtype, np.integer):
         if lo < 0 or hi > 255:
-            raise ValueError(f"integer images must hold pixel values in 0..255; got range [{lo}, {hi}]")
+            raise InvalidArgumentError(f"integer images must hold pixel values in 0..255; got range [{lo}, {hi}]")
         return flat.astype(np.float32) / np.float32(255.0)
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0.0 or hi > 1.0:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"float images must be in [0, 1]; got range [{lo}, {hi}] "
             "(for 0..255 pixel values pass uint8, or divide by 255)"
         )

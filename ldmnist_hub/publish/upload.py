@@ -26,10 +26,11 @@ from ldmnist_hub._version import __version__
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.schema import DEFAULT_LATENT, SPLITS
 from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.errors import HubConnectionError, HubError, InvalidArgumentError, NotFoundError
 from ldmnist_hub.hub import card
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
-from ldmnist_hub.hub.repo import check_repo_id, is_local_target, remote_missing
+from ldmnist_hub.hub.repo import check_repo_id, hub_errors, is_local_target, remote_missing
 from ldmnist_hub.loading.load import load_dataset, resolve_variant
 from ldmnist_hub.store.identity import variant_cache_id
 
@@ -73,11 +74,12 @@ def _pictures(folder: str | os.PathLike[str] | None, cache_id: str) -> dict[str,
         return {}
     root = Path(folder)
     if not root.is_dir():
-        raise ValueError(f"pictures={str(folder)!r} is not a folder; pass the --out folder of `ldmnist plots`")
+        raise InvalidArgumentError(
+            f"pictures={str(folder)!r} is not a folder; pass the --out folder of `ldmnist plots`")
     found = {name: root / f"{name}-{cache_id}.png" for name in CARD_PICTURES}
     found = {k: v for k, v in found.items() if v.is_file()}
     if not found:
-        raise ValueError(f"{str(folder)!r} holds no pictures of {cache_id} (e.g. histograms-{cache_id}.png); "
+        raise InvalidArgumentError(f"{str(folder)!r} holds no pictures of {cache_id} (e.g. histograms-{cache_id}.png); "
                          f"run `ldmnist plots --out {folder}` first")
     return found
 
@@ -155,7 +157,7 @@ class _FolderTarget(_Target):
     def __init__(self, folder: str) -> None:
         self.root = Path(folder).expanduser()
         if self.root.exists() and not self.root.is_dir():
-            raise ValueError(f"{folder!r} exists and is not a folder; pass a folder path or a Hub repo id")
+            raise InvalidArgumentError(f"{folder!r} exists and is not a folder; pass a folder path or a Hub repo id")
         self.name = str(self.root)
 
     def read(self, path: str) -> str | None:
@@ -171,7 +173,8 @@ class _FolderTarget(_Target):
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise ValueError(f"cannot create the folder {self.name!r}: {err.strerror}; pass a writable path") from err
+            raise InvalidArgumentError(
+                f"cannot create the folder {self.name!r}: {err.strerror}; pass a writable path") from err
         # Data and weights first, manifest and card last: a reader never sees a config listed before its files.
         last = [hub_layout.MANIFEST, hub_layout.CARD]
         for rel in [a for a in adds if a not in last] + [a for a in last if a in adds]:
@@ -193,7 +196,8 @@ class _HubTarget(_Target):
         self.name = check_repo_id(repo)
         self.token = token or get_token()
         if not self.token:
-            raise ValueError("no Hugging Face token found: run `hf auth login`, set HF_TOKEN, or pass token=...; "
+            raise InvalidArgumentError(
+                "no Hugging Face token found: run `hf auth login`, set HF_TOKEN, or pass token=...; "
                              "pushing needs write access to the repo")
         self.api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=self.token)
         self.revision, self.private, self.create_pr = revision, private, create_pr
@@ -210,10 +214,10 @@ class _HubTarget(_Target):
                 self._head = self.api.repo_info(self.name, repo_type="dataset", revision=self.revision).sha
             except (RepositoryNotFoundError, RevisionNotFoundError):
                 self._head = None
-            except HfHubHTTPError:
-                raise  # the Hub answered (401, 403, 5xx): its message says why
+            except HfHubHTTPError as err:  # the Hub answered (401, 403, 5xx): its message says why
+                raise HubError(f"the Hub refused to read {self.name}: {err}") from err
             except Exception as err:  # no answer at all: connection refused, DNS, timeout (httpx's own classes)
-                raise ConnectionError(f"cannot reach the Hub at {self.api.endpoint} for {self.name}: {err}") from err
+                raise HubConnectionError(f"cannot reach the Hub at {self.api.endpoint} for {self.name}: {err}") from err
             self._pinned = True
         return self._head
 
@@ -228,23 +232,28 @@ class _HubTarget(_Target):
         except remote_missing():
             return None
         except LocalEntryNotFoundError as err:  # raised when the Hub cannot be reached at all
-            raise ConnectionError(f"cannot reach the Hub at {self.api.endpoint} to read {self.name}: {err}") from err
+            raise HubConnectionError(f"cannot reach the Hub at {self.api.endpoint} to read {self.name}: {err}") from err
         return Path(local).read_text()
 
     def list_files(self) -> list[str]:
         head = self._pin()
-        return [] if head is None else sorted(self.api.list_repo_files(self.name, repo_type="dataset", revision=head))
+        if head is None:
+            return []
+        with hub_errors(f"list the files of {self.name}"):
+            return sorted(self.api.list_repo_files(self.name, repo_type="dataset", revision=head))
 
     def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]:
         from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
         head = self._pin()
         if head is None:
-            self.api.create_repo(self.name, repo_type="dataset", private=self.private, exist_ok=True)
+            with hub_errors(f"create {self.name}"):
+                self.api.create_repo(self.name, repo_type="dataset", private=self.private, exist_ok=True)
         ops: list[Any] = [CommitOperationAdd(path_in_repo=a, path_or_fileobj=str(staged_root / a)) for a in adds]
         ops += [CommitOperationDelete(path_in_repo=d) for d in deletes]
-        info = self.api.create_commit(self.name, ops, commit_message=message, repo_type="dataset",
-                                      revision=self.revision, create_pr=self.create_pr, parent_commit=head)
+        with hub_errors(f"commit to {self.name}"):
+            info = self.api.create_commit(self.name, ops, commit_message=message, repo_type="dataset",
+                                          revision=self.revision, create_pr=self.create_pr, parent_commit=head)
         return {"commit_url": info.commit_url, "pull_request_url": info.pr_url}
 
 
@@ -312,7 +321,8 @@ def push(
     # their digest in its name, so it can never be pulled as the official variant.
     config = variant_cache_id(variant, data_dir)
     if config != variant.name and not allow_unofficial_source:
-        raise ValueError(f"{variant.name} from {data_dir or 'these files'} is built from raw files that are not the "
+        raise InvalidArgumentError(
+            f"{variant.name} from {data_dir or 'these files'} is built from raw files that are not the "
                          f"official {variant.source}; it would be published as {config!r}. Build from the official "
                          "files, or pass allow_unofficial_source=True (--allow-unofficial-source)")
     found_pictures = _pictures(pictures, config)
@@ -320,10 +330,10 @@ def push(
         ds = load_dataset("ldmnist", latent=latent, seed=seed, source=source, train=train, data_dir=data_dir,
                           build=build, progress=progress)
     except FileNotFoundError as err:
-        raise FileNotFoundError(f"nothing to push for latent {latent}: {err}") from err
+        raise NotFoundError(f"nothing to push for latent {latent}: {err}") from err
     files = store.variant_files(config)
     if not files.is_complete():
-        raise FileNotFoundError(f"the weights of {config} are missing under {files.root}; rebuild it with "
+        raise NotFoundError(f"the weights of {config} are missing under {files.root}; rebuild it with "
                                 f"`ldmnist build --latent {latent} --force`")
     timings["load_or_build"] = time.perf_counter() - start
 

@@ -11,25 +11,28 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED, TrainConfig, VariantConfig
+from ldmnist_hub._deprecated import renamed_keywords, seed_selects_the_variant
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, TrainConfig
 from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_SIDE
 from ldmnist_hub.core.types import PathArg, Train
-from ldmnist_hub.loading.arrays import variant_files_for, variant_weights
+from ldmnist_hub.errors import InvalidArgumentError
+from ldmnist_hub.loading.arrays import variant_weights
+from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.produce.forward import BLOCK, blocks, images_to_unit, linear, softmax
 
 
 def _codes(values: Any, latent: int, what: str) -> np.ndarray:
     a = np.asarray(values)
     if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
-        raise ValueError(f"{what} must be a real numeric array; got dtype {a.dtype}")
+        raise InvalidArgumentError(f"{what} must be a real numeric array; got dtype {a.dtype}")
     if a.ndim != 2 or a.shape[1] != latent:
-        raise ValueError(f"{what} must have shape (n, {latent}) for latent {latent}; got shape {a.shape}")
+        raise InvalidArgumentError(f"{what} must have shape (n, {latent}) for latent {latent}; got shape {a.shape}")
     return a.astype(np.float32, copy=False)
 
 
-def _variant(latent: int, seed: int, train: Train, data_dir: PathArg, build: bool, progress: bool):
-    files = variant_files_for(latent, seed, train, data_dir, build, progress)
-    return files, VariantConfig.from_dict(files.stats()["variant"]).train
+def _variant(latent: int, seed: int, source: str, train: Train, data_dir: PathArg, build: bool, progress: bool):
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    return variant.files(), variant.trained_with()
 
 
 def decode_images(
@@ -37,6 +40,7 @@ def decode_images(
     latent: int = DEFAULT_LATENT,
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -53,7 +57,7 @@ def decode_images(
         (16, 28, 28)
     """
     codes = _codes(x, latent, "x")
-    files, cfg = _variant(latent, seed, train, data_dir, build, progress)
+    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress)
     w = variant_weights(files, "image_decoder")
     h = blocks(codes, w, 1, len(cfg.hidden), cfg.leaky_slope, cfg.bn_eps)  # body.0 is dropout
     logits = linear(h, w, f"body.{1 + BLOCK * len(cfg.hidden)}")
@@ -67,6 +71,7 @@ def decode_labels(
     latent: int = DEFAULT_LATENT,
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -80,17 +85,19 @@ def decode_labels(
         0.998
     """
     codes = _codes(y, latent, "y")
-    files, _ = _variant(latent, seed, train, data_dir, build, progress)
+    files, _ = _variant(latent, seed, source, train, data_dir, build, progress)
     return softmax(linear(codes, variant_weights(files, "class_decoder"), "linear")).astype(np.float32, copy=False)
 
 
+@seed_selects_the_variant(rng="sample_seed")
 def encode_images(
     images: Any,
     latent: int = DEFAULT_LATENT,
     *,
     sample: bool = True,
-    seed: int | np.random.Generator = 0,
-    variant_seed: int = CANONICAL_SEED,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    sample_seed: int | np.random.Generator = 0,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -103,10 +110,10 @@ def encode_images(
         latent: latent size N of the variant.
         sample: draw from the posterior (as the dataset's ``x`` is drawn);
             ``False`` returns the posterior means.
-        seed: seed of the noise (``np.random.default_rng(seed)``) or a
-            ``np.random.Generator`` to draw it from.
-        variant_seed: the variant's seed (0 is canonical).
-        train, data_dir, build, progress: select the variant, as in :func:`ldmnist_hub.load_numpy`.
+        seed, source, train, data_dir, build, progress: select the variant, as in
+            :func:`ldmnist_hub.load_numpy`.
+        sample_seed: seed of the noise (``np.random.default_rng(sample_seed)``)
+            or a ``np.random.Generator`` to draw it from.
 
     Raises:
         ValueError: images of a wrong shape, dtype or value range.
@@ -115,11 +122,11 @@ def encode_images(
         >>> codes = encode_images(decode_images(x[:16], latent=32), latent=32)  # doctest: +SKIP
     """
     flat = images_to_unit(images)
-    files, cfg = _variant(latent, variant_seed, train, data_dir, build, progress)
+    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress)
     mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
     if not sample:
         return mean
-    eps = np.random.default_rng(seed).standard_normal(mean.shape, dtype=np.float32)
+    eps = np.random.default_rng(sample_seed).standard_normal(mean.shape, dtype=np.float32)
     scale = np.exp(logvar) if cfg.logvar_quirk else np.exp(np.float32(0.5) * logvar)
     return (mean + scale * eps).astype(np.float32, copy=False)
 
@@ -134,6 +141,7 @@ def apply_middle_layers(
     latent: int = DEFAULT_LATENT,
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -151,7 +159,7 @@ def apply_middle_layers(
         (10000, 32)
     """
     codes = _codes(x, latent, "x")
-    files, cfg = _variant(latent, seed, train, data_dir, build, progress)
+    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress)
     w = variant_weights(files, "middle_layers")
     h = blocks(codes, w, 0, 2, cfg.leaky_slope, cfg.bn_eps)
     return linear(h, w, f"body.{2 * BLOCK}").astype(np.float32, copy=False)
@@ -161,6 +169,7 @@ def class_means(
     latent: int = DEFAULT_LATENT,
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -171,16 +180,18 @@ def class_means(
     ``y`` of a row is a sample around the mean of its class, so predicting
     ``class_means(...)[label]`` is the best any model can do (the oracle).
     """
-    files, _ = _variant(latent, seed, train, data_dir, build, progress)
+    files, _ = _variant(latent, seed, source, train, data_dir, build, progress)
     w = variant_weights(files, "class_encoder")
     return (w["mean.weight"].T + w["mean.bias"]).astype(np.float32, copy=False)
 
 
+@renamed_keywords(variant_seed="seed")
 def image_posterior(
     images: Any,
     latent: int = DEFAULT_LATENT,
     *,
-    variant_seed: int = CANONICAL_SEED,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -192,7 +203,7 @@ def image_posterior(
     under the original's sampling quirk, ``exp(logvar / 2)`` otherwise.
     """
     flat = images_to_unit(images)
-    files, cfg = _variant(latent, variant_seed, train, data_dir, build, progress)
+    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress)
     mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
     std = np.exp(logvar) if cfg.logvar_quirk else np.exp(np.float32(0.5) * logvar)
     return mean, std.astype(np.float32, copy=False)

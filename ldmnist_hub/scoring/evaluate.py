@@ -21,10 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
-from ldmnist_hub.loading.arrays import load_numpy, variant_files_for, variant_weights
+from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
+from ldmnist_hub.loading.arrays import split_arrays, variant_weights
+from ldmnist_hub.loading.variant import Variant, resolve
 
 # (variant folder, stats mtime, split) -> (x, y, label) of that split.
 _SPLITS: dict[tuple[str, int, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -50,13 +52,13 @@ class EvalResult:
 
 
 def _split_arrays(
-    latent: int, split: str, seed: int, train: Train, data_dir: PathArg, build: bool, progress: bool
+    variant: Variant, split: str
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray]]:
     """``(x, y, label)`` of a split and the class decoder's tensors, cached per built variant."""
-    files = variant_files_for(latent, seed, train, data_dir, build, progress)
+    files = variant.files()
     key = (str(files.root), files.stats_path.stat().st_mtime_ns, split)
     if key not in _SPLITS:
-        arrays = load_numpy(latent, split, seed=seed, train=train, data_dir=data_dir, build=build, progress=progress)
+        arrays = split_arrays(variant, split)
         for a in arrays:
             a.flags.writeable = False  # shared between calls: never handed out for writing
         _SPLITS[key] = arrays
@@ -74,23 +76,24 @@ def to_numpy(values: Any) -> np.ndarray:
     try:
         return np.asarray(values)
     except ValueError as err:  # ragged nested lists
-        raise ValueError(f"predictions must be a rectangular (n, N) array; could not convert: {err}") from err
+        raise InvalidArgumentError(f"predictions must be a rectangular (n, N) array; could not convert: {err}") from err
 
 
 def _check_predictions(pred: np.ndarray, expected: tuple[int, int], split: str) -> None:
     if pred.dtype == np.bool_ or not (np.issubdtype(pred.dtype, np.integer) or np.issubdtype(pred.dtype, np.floating)):
-        raise ValueError(f"predictions must be a real numeric array (float or int); got dtype {pred.dtype}")
+        raise InvalidArgumentError(f"predictions must be a real numeric array (float or int); got dtype {pred.dtype}")
     if pred.ndim != 2 or pred.shape[1] != expected[1]:
-        raise ValueError(f"predictions must have shape (n, N) = {expected} for split {split!r}; got shape {pred.shape}")
+        raise InvalidArgumentError(
+            f"predictions must have shape (n, N) = {expected} for split {split!r}; got shape {pred.shape}")
     if pred.shape[0] != expected[0]:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"predictions have {pred.shape[0]} rows but split {split!r} has {expected[0]}; "
             f"expected shape {expected}, got shape {pred.shape}"
         )
     finite = np.isfinite(pred)
     if not finite.all():
         bad = pred.size - int(np.count_nonzero(finite))
-        raise ValueError(f"predictions must be finite; got {bad} NaN or infinite value(s) of {pred.size}")
+        raise InvalidArgumentError(f"predictions must be finite; got {bad} NaN or infinite value(s) of {pred.size}")
 
 
 def evaluate(
@@ -99,6 +102,7 @@ def evaluate(
     split: str = "test",
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -111,7 +115,7 @@ def evaluate(
             array, nested list, torch tensor or tf tensor.
         latent: latent size N of the variant (default 32).
         split: ``"test"`` (default), ``"train"`` or a slice such as ``"test[:100]"``.
-        seed, train, data_dir, build, progress: select (and if needed build) the
+        seed, source, train, data_dir, build, progress: select (and if needed build) the
             variant, as in :func:`ldmnist_hub.load_numpy`.
 
     Returns:
@@ -128,14 +132,16 @@ def evaluate(
         0.0
     """
     pred = to_numpy(predicted_y)
-    (_, y, label), decoder = _split_arrays(latent, split, seed, train, data_dir, build, progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    (_, y, label), decoder = _split_arrays(variant, split)
     _check_predictions(pred, y.shape, split)
     pred = pred.astype(np.float64, copy=False)
     mse = float(np.mean(np.square(pred - y)))
     logits = pred @ decoder["linear.weight"].T.astype(np.float64) + decoder["linear.bias"]
     accuracy = float(np.mean(logits.argmax(axis=1) == label))
     if not math.isfinite(mse):
-        raise ValueError(f"predictions are too large to score: their mean squared error overflows (got {mse})")
+        raise InvalidArgumentError(
+            f"predictions are too large to score: their mean squared error overflows (got {mse})")
     return EvalResult(mse=mse, reconstructed_accuracy=accuracy, n=len(label))
 
 
@@ -153,7 +159,7 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
     ``predict``; anything else is called on numpy batches.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got batch_size={batch_size!r}")
+        raise InvalidArgumentError(f"batch_size must be a positive integer; got batch_size={batch_size!r}")
     torch = _torch_module(model)
     if torch is not None:
         param = next(model.parameters(), None)
@@ -172,7 +178,8 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
     elif callable(model):
         outs = [to_numpy(model(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
     else:
-        raise TypeError(f"model must be a torch module, a Keras model or a callable; got {type(model).__name__}")
+        raise InvalidArgumentTypeError(
+            f"model must be a torch module, a Keras model or a callable; got {type(model).__name__}")
     return np.concatenate(outs) if outs else np.zeros((0, x.shape[1]), np.float32)
 
 
@@ -183,6 +190,7 @@ def evaluate_model(
     *,
     batch_size: int = 10_000,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = True,
@@ -193,13 +201,14 @@ def evaluate_model(
     Args:
         model: a torch ``nn.Module``, a Keras model, or any callable mapping a
             float32 ``(batch, N)`` numpy array to ``(batch, N)`` predictions.
-        latent, split, seed, train, data_dir, build, progress: as in :func:`evaluate`.
+        latent, split, seed, source, train, data_dir, build, progress: as in :func:`evaluate`.
         batch_size: rows per forward pass.
 
     Example:
         >>> evaluate_model(lambda x: x * 0, latent=32).reconstructed_accuracy  # doctest: +SKIP
         0.098
     """
-    (x, _, _), _ = _split_arrays(latent, split, seed, train, data_dir, build, progress)
-    return evaluate(predict(model, x, batch_size), latent, split, seed=seed, train=train, data_dir=data_dir,
-                    build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    (x, _, _), _ = _split_arrays(variant, split)
+    return evaluate(predict(model, x, batch_size), latent, split, seed=seed, source=source, train=train,
+                    data_dir=data_dir, build=build, progress=progress)

