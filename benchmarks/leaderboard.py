@@ -10,7 +10,7 @@ included) and checks:
   error of an accuracy difference on 10,000 test rows, and (``--seeds K``) the
   spread of each framework's MLP over seeds 0..K-1;
 - ``--draws K``: every model on posterior draws 0..K-1 of the reference
-  variant (``--variant-seed``: the same weights, other samples of ``x`` and
+  variant (``--seed``: the same weights, other samples of ``x`` and
   ``y``): mean and standard deviation of each model's MSE and accuracy, the
   error bars of a score;
 - ``--repeat``: a second run with the same seed gives the same scores;
@@ -104,7 +104,7 @@ def main() -> int:
     if a.seeds > 1:
         per_seed: dict[str, list[float]] = {"mlp-torch": [torch_acc], "mlp-keras": [keras_acc]}
         for s in range(1, a.seeds):
-            extra, _ = run(["--latent", str(a.latent), "--models", "mlp-torch,mlp-keras", "--seed", str(s),
+            extra, _ = run(["--latent", str(a.latent), "--models", "mlp-torch,mlp-keras", "--model-seed", str(s),
                             "--label-sizes", ""])
             for r in extra["rows"]:
                 per_seed[r["model"]].append(r["reconstructed_accuracy"])
@@ -113,7 +113,7 @@ def main() -> int:
         per_draw = {m: {"mse": [r["mse"]], "reconstructed_accuracy": [r["reconstructed_accuracy"]]}
                     for m, r in rows.items()}
         for d in range(1, a.draws):
-            extra, _ = run(["--latent", str(a.latent), "--variant-seed", str(d), "--build", "--label-sizes", ""])
+            extra, _ = run(["--latent", str(a.latent), "--seed", str(d), "--build", "--label-sizes", ""])
             for r in extra["rows"]:
                 for k in ("mse", "reconstructed_accuracy"):
                     per_draw[r["model"]][k].append(r[k])

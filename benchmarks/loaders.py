@@ -13,7 +13,7 @@ Prints each figure next to its bar, as ratios measured in this run:
 
 Usage:
     LDMNIST_MNIST_DIR=../shared/data/mnist python benchmarks/loaders.py [--latent 32] [--out results.json]
-    python benchmarks/loaders.py --data-dir tests/data/mnist-tiny --latent 4 --set epochs=1   # smoke test
+    python benchmarks/loaders.py --data-dir tests/fixtures/mnist-tiny --latent 4 --set epochs=1   # smoke test
 """
 
 from __future__ import annotations

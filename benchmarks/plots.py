@@ -43,7 +43,7 @@ latent, out, seed = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 times = {}
 for name in PLOTS:
     start = time.perf_counter()
-    make_plots(latent, out, plots=[name], seed=seed, progress=False)
+    make_plots(latent, out, plots=[name], sample_seed=seed, progress=False)
     times[name] = round(time.perf_counter() - start, 2)
 print(json.dumps(times))
 """
@@ -54,7 +54,8 @@ def _load() -> str:
 
 
 def _whole_run(latent: int, out: str, seed: int) -> float:
-    code = f"from ldmnist_hub.viz.plots import make_plots; make_plots({latent}, {out!r}, seed={seed}, progress=False)"
+    code = (f"from ldmnist_hub.viz.plots import make_plots; "
+            f"make_plots({latent}, {out!r}, sample_seed={seed}, progress=False)")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - start
@@ -120,7 +121,7 @@ def main() -> int:
 
     from ldmnist_hub.viz.synthesis import synthesize
 
-    result = synthesize(args.latent, seed=args.seed, progress=False)
+    result = synthesize(args.latent, sample_seed=args.seed, progress=False)
     n = len(result.intended)
     se = float(np.sqrt(result.rate * (1 - result.rate) / n))
     print(f"synthesis recognised {result.rate:.4f} ± {se:.4f} (binomial SE, {n} samples; bar >= {RATE_BAR}) "

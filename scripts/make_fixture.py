@@ -1,11 +1,11 @@
-"""Cut the tiny MNIST test fixture (tests/data/mnist-tiny/) from the official files.
+"""Cut the tiny MNIST test fixture (tests/fixtures/mnist-tiny/) from the official files.
 
 Writes the first 300 train and first 100 test images and labels as gzipped IDX
 files with the official file names, deterministically (gzip mtime 0, no stored
 name), plus a ``SHA256SUMS`` that vouches for them and a README.
 
 Usage:
-    python scripts/make_fixture.py [MNIST_DIR] [--out tests/data/mnist-tiny]
+    python scripts/make_fixture.py [MNIST_DIR] [--out tests/fixtures/mnist-tiny]
 
 MNIST_DIR defaults to $LDMNIST_MNIST_DIR, else ../shared/data/mnist (relative
 to the repository root). Its files are checked against the official sha256.
@@ -39,7 +39,7 @@ Data: the MNIST database (Y. LeCun, C. Cortes, C. J. C. Burges), CC BY-SA 3.0.
 
 Made, byte for byte reproducibly, by:
 
-    python scripts/make_fixture.py /path/to/mnist --out tests/data/mnist-tiny
+    python scripts/make_fixture.py /path/to/mnist --out tests/fixtures/mnist-tiny
 """
 
 

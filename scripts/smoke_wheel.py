@@ -4,7 +4,7 @@ Builds a tiny variant from the test fixture and loads it back, proving that the
 builder, the card templates and the reference weights ship inside the wheel
 (with ``LDMNIST_MNIST_DIR`` set, also encodes the reference latent-32).
 
-Usage: python smoke_wheel.py PATH/TO/tests/data/mnist-tiny
+Usage: python smoke_wheel.py PATH/TO/tests/fixtures/mnist-tiny
 """
 
 import os

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _support import TINY_DIR
 
 # torch's intra-op threads spin while another process holds the CPUs; on a
 # shared 2-core machine that makes a tiny build ~50x slower. One thread keeps
 # the suite fast and its arithmetic order fixed (set before torch is imported).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-TINY_DIR = Path(__file__).parent / "data" / "mnist-tiny"
 # Variables that would redirect the cache, the raw data or the network policy.
 ISOLATED_VARS = ("LDMNIST_MNIST_DIR", "LDMNIST_FASHION_MNIST_DIR", "LDMNIST_OFFLINE", "HF_HUB_OFFLINE", "LDMNIST_REPO")
 TINY_LATENT = 4

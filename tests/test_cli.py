@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _support import TINY_DIR
 
 from ldmnist_hub.cli import main
 
-TINY_DIR = Path(__file__).parent / "data" / "mnist-tiny"
 VARIANT_ARGS = ["--latent", "4", "--mnist-dir", str(TINY_DIR), "--set", "epochs=1", "--set", "batch_size=100"]
 
 

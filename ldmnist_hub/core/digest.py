@@ -17,7 +17,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         FileNotFoundError: ``path`` does not exist.
 
     Example:
-        >>> len(sha256_file("tests/data/mnist-tiny/SHA256SUMS"))
+        >>> len(sha256_file("tests/fixtures/mnist-tiny/SHA256SUMS"))
         64
     """
     digest = hashlib.sha256()

@@ -67,7 +67,7 @@ def read_idx(
         SourceError: the file is not a valid IDX file of the expected kind and count.
 
     Example:
-        >>> labels = read_idx("tests/data/mnist-tiny/t10k-labels-idx1-ubyte.gz", expected_kind="labels")
+        >>> labels = read_idx("tests/fixtures/mnist-tiny/t10k-labels-idx1-ubyte.gz", expected_kind="labels")
         >>> labels[:3].tolist()
         [7, 2, 1]
     """

@@ -265,7 +265,7 @@ def find_local(source: Source, directory: str | os.PathLike[str]) -> dict[str, d
         SourceError: a file's sha256 differs from the expected one.
 
     Example:
-        >>> found = find_local(get_source("mnist"), "tests/data/mnist-tiny")
+        >>> found = find_local(get_source("mnist"), "tests/fixtures/mnist-tiny")
         >>> found["test"]["labels"].name
         't10k-labels-idx1-ubyte.gz'
     """
@@ -455,7 +455,7 @@ def resolve_dir(source_name: str = "mnist", data_dir: str | os.PathLike[str] | N
         SourceError: a checksum fails, or the download is impossible.
 
     Example:
-        >>> resolve_dir("mnist", "tests/data/mnist-tiny").name
+        >>> resolve_dir("mnist", "tests/fixtures/mnist-tiny").name
         'mnist-tiny'
     """
     return _locate(get_source(source_name), data_dir)[0]
@@ -486,7 +486,7 @@ def load_split(
         SourceError: a file is corrupt, fails its checksum or has the wrong count.
 
     Example:
-        >>> images, labels = load_split("mnist", "test", "tests/data/mnist-tiny")
+        >>> images, labels = load_split("mnist", "test", "tests/fixtures/mnist-tiny")
         >>> images.shape, labels.dtype
         ((100, 28, 28), dtype('int64'))
     """
@@ -523,7 +523,7 @@ def source_fingerprint(source_name: str, data_dir: str | os.PathLike[str] | None
         SourceError: a checksum fails, or the download is impossible.
 
     Example:
-        >>> fp = source_fingerprint("mnist", "tests/data/mnist-tiny")
+        >>> fp = source_fingerprint("mnist", "tests/fixtures/mnist-tiny")
         >>> sorted(fp)[0]
         't10k-images-idx3-ubyte.gz'
     """
@@ -538,7 +538,7 @@ def is_official(source_name: str, fingerprint: dict[str, str]) -> bool:
     e.g. Debian's re-gzipped Fashion-MNIST) count as official.
 
     Example:
-        >>> is_official("mnist", source_fingerprint("mnist", "tests/data/mnist-tiny"))
+        >>> is_official("mnist", source_fingerprint("mnist", "tests/fixtures/mnist-tiny"))
         False
     """
     source = get_source(source_name)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _support import REPO_ROOT
 
 import ldmnist_hub
 from ldmnist_hub import store
@@ -23,7 +24,7 @@ from ldmnist_hub.produce import exact, reference
 
 FULL_DIR = os.environ.get("LDMNIST_MNIST_DIR")
 needs_full = pytest.mark.skipif(not FULL_DIR, reason="set LDMNIST_MNIST_DIR to the full MNIST folder to run this")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 # Numeric settings that change BLAS kernels, thread counts and numpy's SIMD paths.
 NUMERIC_SETTINGS = [
     {"OPENBLAS_NUM_THREADS": "1"},

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _support import TINY_DIR
 
 from ldmnist_hub.benchmark import baselines
 from ldmnist_hub.benchmark.label_efficiency import label_efficiency
@@ -84,7 +85,7 @@ def test_knn_without_a_usable_k_names_the_problem(data: tuple[np.ndarray, ...]) 
 
 
 def test_balanced_subset_takes_a_tenth_of_the_size_from_every_class() -> None:
-    _, labels = load_split("mnist", "train", Path(__file__).parent / "data" / "mnist-tiny")
+    _, labels = load_split("mnist", "train", TINY_DIR)
     idx = balanced_subset(labels, 100, seed=0)
     assert np.bincount(labels[idx], minlength=10).tolist() == [10] * 10
     assert np.array_equal(idx, balanced_subset(labels, 100, seed=0))

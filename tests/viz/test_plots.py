@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _support.variants import built_files
 
 from ldmnist_hub.data import sources
 from ldmnist_hub.loading.arrays import load_numpy
-from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.scoring.codecs import decode_images
 from ldmnist_hub.viz.plots import (
     MANIFOLD_VALUES,
@@ -26,11 +26,6 @@ from ldmnist_hub.viz.plots import (
     reconstructions_figure,
 )
 from ldmnist_hub.viz.synthesis import fit_class_gaussians, pixel_classifier, recognition, sample_codes, synthesize
-
-
-def _files(latent: int, variant: dict):
-    """The built variant's files (weights, stats)."""
-    return resolve(latent, train=variant["train"], data_dir=variant["data_dir"], build=False).files()
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("sklearn")
@@ -64,7 +59,7 @@ def test_make_plots_writes_every_plot_as_a_png_that_decodes(
 
     written = make_plots(tiny_kwargs["latent"], tmp_path / "out", **variant, **SMALL)
     assert list(written) == list(PLOTS)
-    cid = _files(tiny_kwargs["latent"], variant).root.name
+    cid = built_files(tiny_kwargs["latent"], variant).root.name
     for name, path in written.items():
         assert path == tmp_path / "out" / f"{name}-{cid}.png"
         assert path.read_bytes()[:8] == PNG_MAGIC
@@ -171,7 +166,7 @@ def test_latent_size_table_lists_the_built_tiny_variant_with_its_scores(
 ) -> None:
     latent = tiny_kwargs["latent"]
     rows = latent_size_table(latent, train=variant["train"], data_dir=variant["data_dir"])
-    scores = _files(latent, variant).stats()["scores"]
+    scores = built_files(latent, variant).stats()["scores"]
     assert [(r.latent, r.current) for r in rows] == [(latent, True)]
     assert rows[0].class_vae_accuracy == scores["class_vae_accuracy"]
     assert rows[0].image_vae_reconstruction_loss == scores["image_vae_reconstruction_loss"]

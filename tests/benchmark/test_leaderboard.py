@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _support.variants import built_files
 
 from ldmnist_hub import cli
 from ldmnist_hub.benchmark.leaderboard import (
@@ -19,13 +20,7 @@ from ldmnist_hub.benchmark.leaderboard import (
     update_readme,
 )
 from ldmnist_hub.loading.arrays import load_numpy
-from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.scoring.evaluate import evaluate
-
-
-def _files(latent: int, variant: dict):
-    """The built variant's files (weights, stats)."""
-    return resolve(latent, train=variant["train"], data_dir=variant["data_dir"], build=False).files()
 
 FAST = {"mlp_epochs": 2, "label_efficiency_sizes": [100, 300], "progress": False}
 
@@ -68,7 +63,7 @@ def test_the_oracle_floor_is_the_lowest_mse_and_close_to_the_empirical_one(
     assert oracle.mse == result.floor_mse and oracle.excess_mse == 0.0
     assert all(r.mse >= result.floor_mse for r in result.rows)
     # The empirical class means of test y minimise the within-class error, so they sit at or below the floor.
-    stats = _files(variant["latent"], variant).stats()
+    stats = built_files(variant["latent"], variant).stats()
     empirical = stats["splits"]["test"]["oracle_mse"]
     assert empirical <= result.floor_mse + 1e-6 < empirical + 0.2
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hub_server import ClientError, HubServer, client_json, hub_env, run_client
+from _support.hub_server import ClientError, HubServer, client_json, hub_env, run_client
 
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.card import check_card

@@ -10,15 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _support.variants import built_files
 
 from ldmnist_hub.loading.arrays import load_numpy
-from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.scoring.evaluate import EvalResult, evaluate, evaluate_model
-
-
-def _files(latent: int, variant: dict):
-    """The built variant's files (weights, stats)."""
-    return resolve(latent, train=variant["train"], data_dir=variant["data_dir"], build=False).files()
 
 N_ROWS = {"train": 300, "test": 100}
 
@@ -76,7 +71,7 @@ def test_true_y_scores_zero_mse_and_the_class_vae_accuracy(tiny_home: Path, vari
     assert isinstance(res, EvalResult)
     assert res.mse == 0.0
     assert res.n == 100
-    scores = _files(variant["latent"], variant).stats()["scores"]
+    scores = built_files(variant["latent"], variant).stats()["scores"]
     assert res.reconstructed_accuracy == pytest.approx(scores["class_vae_accuracy"], abs=1e-12)
     assert res.as_dict() == {"mse": 0.0, "reconstructed_accuracy": res.reconstructed_accuracy, "n": 100}
 
@@ -86,7 +81,7 @@ def test_true_y_on_train_matches_the_torch_class_decoder(tiny_home: Path, varian
     from ldmnist_hub.produce.build import load_models
 
     _, y, label = load_numpy(split="train", build=False, **variant)
-    models = load_models(_files(variant["latent"], variant))
+    models = load_models(built_files(variant["latent"], variant))
     with torch.no_grad():
         expected = (models.class_decoder(torch.from_numpy(y)).argmax(1).numpy() == label).mean()
     assert evaluate(y, split="train", build=False, **variant).reconstructed_accuracy == pytest.approx(expected)

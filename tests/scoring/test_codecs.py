@@ -7,15 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _support import TINY_DIR
+from _support.variants import built_files
 
 from ldmnist_hub.loading.arrays import load_numpy
-from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.scoring.codecs import apply_middle_layers, class_means, decode_images, decode_labels, encode_images
-
-
-def _files(latent: int, variant: dict):
-    """The built variant's files (weights, stats)."""
-    return resolve(latent, train=variant["train"], data_dir=variant["data_dir"], build=False).files()
 
 torch = pytest.importorskip("torch")
 
@@ -29,14 +25,14 @@ def variant(tiny_kwargs: dict[str, Any]) -> dict[str, Any]:
 def models(tiny_home: Path, variant: dict[str, Any]):
     from ldmnist_hub.produce.build import load_models
 
-    return load_models(_files(variant["latent"], variant))
+    return load_models(built_files(variant["latent"], variant))
 
 
 @pytest.fixture
 def images() -> np.ndarray:
     from ldmnist_hub.data import sources
 
-    return sources.load_split("mnist", "test", Path(__file__).parent / "data" / "mnist-tiny")[0][:50]
+    return sources.load_split("mnist", "test", TINY_DIR)[0][:50]
 
 
 def test_decode_images_equals_the_torch_decoder(models: Any, tiny_home: Path, variant: dict[str, Any]) -> None:

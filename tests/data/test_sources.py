@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _support import TINY_DIR
 
 from ldmnist_hub.core.schema import SPLITS
 from ldmnist_hub.data import sources
@@ -31,7 +32,7 @@ from ldmnist_hub.data.sources import (
 )
 from ldmnist_hub.errors import SourceError
 
-FIXTURE = Path(__file__).parent / "data" / "mnist-tiny"
+FIXTURE = TINY_DIR
 FIXTURE_COUNTS = {"train": 300, "test": 100}
 FIRST_LABELS = {"train": [5, 0, 4, 1, 9, 2, 1, 3, 1, 4], "test": [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]}
 # Label counts of digits 0-9, from /work/shared/data/mnist/SOURCES.md.

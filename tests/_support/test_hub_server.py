@@ -1,4 +1,5 @@
-"""The offline Hub server (``tests/hub_server.py``) against the real ``huggingface_hub`` and ``datasets`` clients.
+"""The offline Hub server (``tests/_support/hub_server.py``) against the real ``huggingface_hub`` and ``datasets``
+clients.
 
 Clients run in subprocesses (see the module docstring of ``hub_server``); every connection goes to 127.0.0.1.
 """
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_server import HubServer, client_json, hub_env, run_client
+
+from _support.hub_server import HubServer, client_json, hub_env, run_client
 
 TOKEN = "hf_test_token"
 REPO = "org/ds"
