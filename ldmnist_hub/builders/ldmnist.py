@@ -3,7 +3,8 @@
 Each MNIST image becomes ``x``, a sample from an image VAE's posterior, and
 each label becomes ``y``, a sample from a class VAE's posterior, both of size
 ``latent``; the task is regression ``x -> y``. The training and encoding live
-in ``ldmnist_hub.build``; this file only declares configs, features and splits.
+in ``ldmnist_hub.produce.build``; this file only declares configs, features and splits
+(the schema itself is :mod:`ldmnist_hub.core.schema`).
 """
 
 from __future__ import annotations
@@ -15,19 +16,9 @@ import datasets
 import pyarrow as pa
 
 from ldmnist_hub.core.config import TrainConfig, VariantConfig
+from ldmnist_hub.core.schema import DESCRIPTION, HOMEPAGE, LDMNIST_CITATION, features
+from ldmnist_hub.data import sources
 
-_CITATION = """\
-@article{lecun1998mnist,
-  title={Gradient-based learning applied to document recognition},
-  author={LeCun, Yann and Bottou, L{\\'e}on and Bengio, Yoshua and Haffner, Patrick},
-  journal={Proceedings of the IEEE}, volume={86}, number={11}, pages={2278--2324}, year={1998}
-}
-@misc{ldmnist, title={Low dimensional MNIST dataset}, author={dimitree54},
-  howpublished={\\url{https://github.com/dimitree54/ld_mnist}}}
-"""
-_DESCRIPTION = "MNIST as a regression task between two near-normal latent vectors (image VAE -> class VAE)."
-_HOMEPAGE = "https://github.com/dimitree54/ld_mnist"
-_LICENSE = "cc-by-sa-3.0"
 # Bump on any change that alters the produced bytes; release notes below.
 VERSION = datasets.Version("2.0.0")
 RELEASE_NOTES = {
@@ -73,18 +64,13 @@ class Ldmnist(datasets.ArrowBasedBuilder):
     VERSION = VERSION
 
     def _info(self) -> datasets.DatasetInfo:
-        n = self.config.latent
+        source = sources.get_source(self.config.source)
         return datasets.DatasetInfo(
-            description=_DESCRIPTION,
-            features=datasets.Features({
-                "x": datasets.List(datasets.Value("float32"), length=n),
-                "y": datasets.List(datasets.Value("float32"), length=n),
-                "label": datasets.ClassLabel(names=[str(d) for d in range(10)]),
-                "mnist_index": datasets.Value("int64"),
-            }),
-            homepage=_HOMEPAGE,
-            license=_LICENSE,
-            citation=_CITATION,
+            description=DESCRIPTION,
+            features=features(self.config.latent, source.classes),
+            homepage=HOMEPAGE,
+            license=source.license,
+            citation=f"{source.citation}\n{LDMNIST_CITATION}",
         )
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
