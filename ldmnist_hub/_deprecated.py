@@ -1,6 +1,6 @@
-"""Old spellings that keep working for one release (until 0.4), each with a ``FutureWarning``.
+"""Old spellings that keep working for one release (until 0.3), each with a ``FutureWarning``.
 
-Modules moved into subpackages in 0.3 (``ldmnist_hub.pull`` is now
+Modules moved into subpackages in 0.2 (``ldmnist_hub.pull`` is now
 ``ldmnist_hub.hub.pull``, ...); an import of an old path gets the new module
 itself, so ``from ldmnist_hub.pull import IntegrityError`` and
 ``ldmnist_hub.plots.make_plots`` still work. Renamed keywords go through
@@ -24,7 +24,7 @@ from ldmnist_hub.errors import InvalidArgumentTypeError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-REMOVAL = "0.4"
+REMOVAL = "0.3"
 MOVED = {
     "arrays": "loading.arrays", "baselines": "benchmark.baselines", "build": "produce.build", "card": "hub.card",
     "codecs": "scoring.codecs", "config": "core.config", "encode": "recipe.encode", "evaluate": "scoring.evaluate",
@@ -92,13 +92,13 @@ def renamed_keywords(**old_to_new: str) -> Callable[[F], F]:
 
 
 def seed_selects_the_variant(rng: str) -> Callable[[F], F]:
-    """Decorator for the calls whose ``seed`` was a random seed before 0.3 (with ``variant_seed`` beside it).
+    """Decorator for the calls whose ``seed`` was a random seed before 0.2 (with ``variant_seed`` beside it).
 
     ``seed`` now selects the variant, as in every other call, and the random
     seed is ``rng`` (``shuffle_seed``, ``sample_seed``, ``model_seed``). A call
     in the old spelling keeps its old result: ``variant_seed=`` is taken as
     ``seed`` and, when given with it, ``seed=`` as ``rng``. A lone ``seed=``
-    gets the new meaning, with a warning saying so until 0.4.
+    gets the new meaning, with a warning saying so until 0.3.
     """
     def decorate(func: F) -> F:
         @functools.wraps(func)
@@ -110,13 +110,13 @@ def seed_selects_the_variant(rng: str) -> Callable[[F], F]:
                         f"{name}() got variant_seed= (deprecated) with {rng}=; pass seed= and {rng}=")
                 if "seed" in kwargs:
                     kwargs[rng] = kwargs.pop("seed")
-                    _warn(f"{name}(seed=..., variant_seed=...) is the pre-0.3 spelling; use "
+                    _warn(f"{name}(seed=..., variant_seed=...) is the pre-0.2 spelling; use "
                           f"{name}(seed=<variant seed>, {rng}=<random seed>)")
                 else:
                     _warn(f"{name}(variant_seed=...) is deprecated; use seed=")
                 kwargs["seed"] = kwargs.pop("variant_seed")
             elif "seed" in kwargs and rng not in kwargs:
-                _warn(f"{name}(seed=...) selects the variant's seed since 0.3, as in load_dataset; before, it was "
+                _warn(f"{name}(seed=...) selects the variant's seed since 0.2, as in load_dataset; before, it was "
                       f"the random seed, which is now {rng}=. Pass {rng}= as well to silence this warning")
             return func(*args, **kwargs)
         return wrapper  # type: ignore[return-value]

@@ -68,12 +68,12 @@ def _variant_args(p: argparse.ArgumentParser) -> None:
 def _built_variant_args(p: argparse.ArgumentParser, rng_flag: str | None = None) -> None:
     """Arguments selecting a variant to use (and build only if asked), shared by benchmark, plots and explore.
 
-    ``rng_flag``: the command's random-seed flag, where ``--seed`` meant it before 0.3 (a lone ``--seed``
+    ``rng_flag``: the command's random-seed flag, where ``--seed`` meant it before 0.2 (a lone ``--seed``
     gets a note that it now selects the variant).
     """
     p.add_argument("--latent", type=_latent, default=32, help="latent size N of the variant (default: 32)")
     p.add_argument("--seed", type=int, default=None, help="the variant's seed (default: 0, canonical)")
-    p.add_argument("--variant-seed", type=int, default=None, help=argparse.SUPPRESS)  # the pre-0.3 spelling
+    p.add_argument("--variant-seed", type=int, default=None, help=argparse.SUPPRESS)  # the pre-0.2 spelling
     p.add_argument("--source", default="mnist", help="raw data source (default: mnist; also fashion_mnist)")
     p.set_defaults(rng_flag=rng_flag)
     p.add_argument("--mnist-dir", dest="data_dir", default=None,
@@ -233,17 +233,17 @@ def _variant_seed(args: argparse.Namespace) -> int:
     if args.variant_seed is not None:
         if args.seed is not None and args.rng_flag is None:
             raise InvalidArgumentError("pass only --seed (--variant-seed is its deprecated spelling)")
-        print("ldmnist: note: --variant-seed is deprecated; use --seed (it stops working in 0.4)", file=sys.stderr)
+        print("ldmnist: note: --variant-seed is deprecated; use --seed (it stops working in 0.3)", file=sys.stderr)
         return args.variant_seed
     rng_given = args.rng_flag is not None and getattr(args, args.rng_flag[2:].replace("-", "_")) is not None
     if args.seed is not None and args.rng_flag is not None and not rng_given:
-        print(f"ldmnist: note: --seed selects the variant's seed since 0.3, as in every command; the random seed "
+        print(f"ldmnist: note: --seed selects the variant's seed since 0.2, as in every command; the random seed "
               f"it meant here before is {args.rng_flag}", file=sys.stderr)
     return 0 if args.seed is None else args.seed
 
 
 def _rng_seed(args: argparse.Namespace, name: str) -> int:
-    """The command's random seed; in the pre-0.3 spelling (``--seed`` with ``--variant-seed``) that was ``--seed``."""
+    """The command's random seed; in the pre-0.2 spelling (``--seed`` with ``--variant-seed``) that was ``--seed``."""
     value = getattr(args, name)
     if value is None and args.variant_seed is not None and args.seed is not None:
         return args.seed

@@ -12,15 +12,7 @@ py="${1:-.venv/bin/python}"
 if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
     echo "install_browser: chromium and chromedriver already installed"
 else
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "install_browser: no apt-get; install chromium and a matching chromedriver on PATH by hand" >&2
-        exit 1
-    fi
-    as_root=()
-    if [ "$(id -u)" -ne 0 ]; then as_root=(sudo -n); fi  # -n: fail rather than wait for a password
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        chromium chromium-driver
+    scripts/apt_install.sh chromium chromium-driver
 fi
 
 if [ ! -x "$py" ]; then

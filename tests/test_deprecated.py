@@ -65,7 +65,7 @@ def test_torch_loader_in_the_old_spelling_gives_one_warning_and_the_same_batches
 ) -> None:
     kw = {**tiny_kwargs, "build": False}
     new = _rows(ld.torch_loader(split="train", batch_size=64, shuffle_seed=7, seed=0, **kw))
-    with pytest.warns(FutureWarning, match="pre-0.3 spelling") as record:
+    with pytest.warns(FutureWarning, match="pre-0.2 spelling") as record:
         old = _rows(ld.torch_loader(split="train", batch_size=64, seed=7, variant_seed=0, **kw))
     assert len(record) == 1
     np.testing.assert_array_equal(old, new)
@@ -92,7 +92,7 @@ def test_a_renamed_keyword_alone_gives_one_warning_and_the_same_result(
 def test_a_lone_seed_where_it_used_to_be_random_warns_that_it_now_selects_the_variant(
     tiny_home: Path, tiny_kwargs: dict[str, Any]
 ) -> None:
-    with pytest.warns(FutureWarning, match="selects the variant's seed since 0.3.*shuffle_seed"):
+    with pytest.warns(FutureWarning, match="selects the variant's seed since 0.2.*shuffle_seed"):
         ld.torch_loader(split="test", seed=0, build=False, **tiny_kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

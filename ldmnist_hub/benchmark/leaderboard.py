@@ -38,7 +38,7 @@ from ldmnist_hub.benchmark.label_efficiency import (
 )
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.paths import writable_dir
-from ldmnist_hub.core.schema import DEFAULT_LATENT, PUBLISHED
+from ldmnist_hub.core.schema import DEFAULT_LATENT, PUBLISHED, SPLITS
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
@@ -441,7 +441,7 @@ def benchmark(
 def _label_curve(run: _Run, source: str, sizes: Sequence[int]) -> list[LabelEfficiencyRow]:
     from ldmnist_hub.data.sources import load_split
 
-    pixels = {s: codecs.images_to_unit(load_split(source, s, run.variant.data_dir)[0]) for s in ("train", "test")}
+    pixels = {s: codecs.images_to_unit(load_split(source, s, run.variant.data_dir)[0]) for s in SPLITS}
     return label_efficiency(
         (run.train_split[0], pixels["train"], run.train_split[2]),
         (run.test_split[0], pixels["test"], run.test_split[2]),

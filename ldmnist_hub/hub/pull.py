@@ -182,7 +182,7 @@ def pull_variant(
     return _install(cache_id, config, local, origin)
 
 
-_INSTALL_NAMES = {"stats.json": store.STATS_FILE, "leaderboard.json": "leaderboard.json"}
+_INSTALL_NAMES = {store.STATS_FILE: store.STATS_FILE, hub_layout.LEADERBOARD_FILE: hub_layout.LEADERBOARD_FILE}
 
 
 def _install(cache_id: str, config: str, local: dict[str, Path], origin: dict[str, Any]) -> store.VariantFiles:

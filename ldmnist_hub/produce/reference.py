@@ -137,7 +137,7 @@ def get(latent: int) -> Reference | None:
 
 
 def __getattr__(name: str):
-    # Deprecated spelling (until 0.4): the error is ldmnist_hub.errors.ReferenceMismatchError.
+    # Deprecated spelling (until 0.3): the error is ldmnist_hub.errors.ReferenceMismatchError.
     if name == "ReferenceError":
         import warnings
 

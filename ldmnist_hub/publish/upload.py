@@ -105,7 +105,7 @@ def _stage(ds: Any, files: store.VariantFiles, config: str, out: Path,
     wdir.mkdir(parents=True, exist_ok=True)
     for part in store.PARTS:
         staged.append(Path(shutil.copy2(files.weights_path(part), wdir / f"{part}.safetensors")))
-    staged.append(Path(shutil.copy2(files.stats_path, wdir / "stats.json")))
+    staged.append(Path(shutil.copy2(files.stats_path, wdir / store.STATS_FILE)))
     board = files.root / LEADERBOARD_FILE
     if board.is_file():
         staged.append(Path(shutil.copy2(board, wdir / LEADERBOARD_FILE)))

@@ -11,9 +11,7 @@ import torch
 from torch import nn
 
 from ldmnist_hub.core.config import TrainConfig
-
-IMAGE_PIXELS = 28 * 28
-NUM_CLASSES = 10
+from ldmnist_hub.core.schema import IMAGE_PIXELS, NUM_CLASSES
 
 
 class SeededDropout(nn.Module):

@@ -27,7 +27,6 @@ from ldmnist_hub.loading.arrays import load_numpy
 from ldmnist_hub.produce.forward import images_to_unit
 from ldmnist_hub.scoring.codecs import decode_images
 
-NUM_CLASSES = 10
 CLASSIFIER_HIDDEN = (256,)
 CLASSIFIER_MAX_EPOCHS = 30
 # The judge is trained once per process and set of settings: 20-30 s on the full 60k train images.
