@@ -2,7 +2,7 @@
 ``load_dataset("ldmnist", latent=32)`` from it in a fresh cache, with the time of each step; and the card's
 metadata checks.
 
-The server is the test suite's (``tests/hub_server.py``) on 127.0.0.1; the real ``huggingface_hub`` and
+The server is the test suite's (``tests/_support/hub_server.py``) on 127.0.0.1; the real ``huggingface_hub`` and
 ``datasets`` clients run in subprocesses (they read ``HF_ENDPOINT`` when imported).
 
 Usage (latent-32 must be built: ``ldmnist build --latent 32``)::
@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from hub_server import HubServer, client_json, hub_env, run_client  # noqa: E402
+from _support.hub_server import HubServer, client_json, hub_env, run_client  # noqa: E402
 
 REPO = "ldmnist/ld-mnist"
 TOKEN = "hf_bench"

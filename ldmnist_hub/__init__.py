@@ -29,12 +29,20 @@ _LAZY = {"torch_dataset": "adapters.torch_adapter", "torch_loader": "adapters.to
          "tf_dataset": "adapters.tf_adapter"}
 
 
+_SUBPACKAGES = frozenset({"adapters", "benchmark", "builders", "cards", "cli", "core", "data", "hub", "loading",
+                          "produce", "publish", "recipe", "scoring", "store", "viz"})
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
         globals()[name] = value
         return value
-    if name in _deprecated.MOVED:  # ldmnist_hub.sources and other pre-0.3 module paths
+    if name in _SUBPACKAGES:  # ld.viz.plots without importing it first
+        module = import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    if name in _deprecated.MOVED:  # ldmnist_hub.sources and other pre-0.2 module paths
         return _deprecated.moved_module(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

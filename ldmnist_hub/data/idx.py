@@ -7,6 +7,7 @@ Its code shapes every produced byte, so it is part of the builder hash
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
 from pathlib import Path
@@ -22,16 +23,27 @@ IMAGE_SHAPE: tuple[int, int] = (IMAGE_SIDE, IMAGE_SIDE)
 _GZIP_MAGIC = b"\x1f\x8b"
 _IDX_UINT8 = 0x08
 _NDIM = {"images": 3, "labels": 1}
+# The largest IDX file we read (60,000 images of 28x28 is 47 MB); anything bigger is refused.
+MAX_IDX_BYTES = 256 * 1024 * 1024
 
 
 def _read_bytes(path: Path) -> bytes:
-    """Read ``path`` whole, gunzipping it when it starts with the gzip magic bytes."""
+    """Read ``path`` whole, gunzipping it when it starts with the gzip magic bytes.
+
+    Decompression stops at :data:`MAX_IDX_BYTES`: a small file that inflates to gigabytes (a gzip bomb)
+    is refused rather than read into memory.
+    """
     with open(path, "rb") as f:
         data = f.read()
     if not data.startswith(_GZIP_MAGIC):
         return data
     try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(MAX_IDX_BYTES + 1)
+        if len(out) > MAX_IDX_BYTES:
+            raise SourceError(f"{path}: inflates to more than {MAX_IDX_BYTES} bytes, far beyond any MNIST-like "
+                              "IDX file; not the original file. Delete it and get the original again.")
+        return out
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise SourceError(
             f"{path}: corrupt gzip stream ({type(e).__name__}: {e}); expected a complete gzip file. "

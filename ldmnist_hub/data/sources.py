@@ -77,6 +77,8 @@ class Source:
         license: Licence of the data, as a Hub license identifier (``cc-by-sa-3.0``, ``mit``).
         homepage: Where the data is described.
         citation: BibTeX of the reference to cite.
+        hub_dataset: the source's dataset on the Hugging Face Hub (for a card's ``source_datasets``).
+        license_note: where the licence comes from, for a card (the Hub copies state others sometimes).
     """
 
     name: str
@@ -88,6 +90,8 @@ class Source:
     license: str
     homepage: str
     citation: str
+    hub_dataset: str = ""
+    license_note: str = ""
 
 
 _MNIST_CITATION = """\
@@ -141,6 +145,9 @@ SOURCES: dict[str, Source] = {
         license="cc-by-sa-3.0",
         homepage="http://yann.lecun.com/exdb/mnist/",
         citation=_MNIST_CITATION,
+        hub_dataset="ylecun/mnist",
+        license_note=("MNIST's page states CC BY-SA 3.0 (Yann LeCun and Corinna Cortes); the Hub's ylecun/mnist card "
+                      "says mit. This derivative follows the original page: cc-by-sa-3.0, which also allows it."),
     ),
     # sha256: the official files (md5 as published by Zalando Research). The
     # alt_sha256 are Debian's `dataset-fashion-mnist` copies: same deflate
@@ -194,6 +201,8 @@ SOURCES: dict[str, Source] = {
         license="mit",
         homepage="https://github.com/zalandoresearch/fashion-mnist",
         citation=_FASHION_MNIST_CITATION,
+        hub_dataset="zalando-datasets/fashion_mnist",
+        license_note="Fashion-MNIST is released under the MIT licence by Zalando Research.",
     ),
 }
 
@@ -281,6 +290,10 @@ def find_local(source: Source, directory: str | os.PathLike[str]) -> dict[str, d
         for kind in KINDS:
             gz_path = directory / source.files[split][kind].filename
             raw_path = gz_path.with_suffix("")
+            for candidate in (gz_path, raw_path):
+                if candidate.is_symlink() and not candidate.exists():
+                    raise SourceError(f"{candidate} is a broken symbolic link (or a link loop); point it at the "
+                                      "real file, or copy the file there")
             if gz_path.is_file() or raw_path.is_file():
                 found[split][kind] = gz_path if gz_path.is_file() else raw_path
             else:
@@ -504,6 +517,13 @@ def load_split(
             f"{files['images']} holds {len(images)} images but {files['labels']} holds {len(labels)} labels; "
             "expected equal counts. Replace both with files from the same release."
         )
+    if len(labels) == 0:
+        raise SourceError(f"{files['labels']} holds no items; expected the {split} split of {source.name}. "
+                          "Replace it with the original file.")
+    if int(labels.max()) >= len(source.classes):
+        raise SourceError(
+            f"{files['labels']} holds label {int(labels.max())}; {source.name} has {len(source.classes)} classes "
+            f"(labels 0..{len(source.classes) - 1}). Replace it with the original file.")
     return images, labels.astype(np.int64)
 
 

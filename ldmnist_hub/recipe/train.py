@@ -8,15 +8,25 @@ same machine and torch build.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ldmnist_hub.core import faults
 from ldmnist_hub.core.config import TrainConfig
+from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.recipe.models import LDMNISTModels
+
+# The models are tiny: one thread is as fast as two alone, and never falls off the OpenMP-spin cliff
+# (10x slower) when another process shares the cores. $LDMNIST_NUM_THREADS (or build --threads) overrides.
+NUM_THREADS_ENV = "LDMNIST_NUM_THREADS"
+DEFAULT_THREADS = 1
 
 # Offsets keep the streams of training and encoding independent while both
 # derive from the one user-facing seed.
@@ -31,6 +41,32 @@ class TrainResult:
     models: LDMNISTModels
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def thread_count() -> int:
+    """Threads torch trains and encodes with: ``$LDMNIST_NUM_THREADS``, else 1.
+
+    Raises:
+        InvalidArgumentError: the variable is not a positive integer.
+    """
+    raw = os.environ.get(NUM_THREADS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_THREADS
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidArgumentError(f"{NUM_THREADS_ENV} must be a positive integer; got {NUM_THREADS_ENV}={raw!r}")
+    return int(raw)
+
+
+@contextmanager
+def torch_threads(n: int | None = None) -> Iterator[int]:
+    """Run the block with ``n`` (default :func:`thread_count`) torch intra-op threads, then restore the old count."""
+    n = thread_count() if n is None else n
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(old)
 
 
 def images_to_float(images: np.ndarray) -> torch.Tensor:
@@ -74,6 +110,7 @@ def train(
     Returns:
         The trained models (in eval mode) and one history row per epoch.
     """
+    faults.point("train:start")
     gen = make_generator(seed, TRAIN_STREAM)
     models = LDMNISTModels(latent, cfg, generator=gen)
     data = images_to_float(images)

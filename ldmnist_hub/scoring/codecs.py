@@ -27,6 +27,10 @@ def _codes(values: Any, latent: int, what: str) -> np.ndarray:
         raise InvalidArgumentError(f"{what} must be a real numeric array; got dtype {a.dtype}")
     if a.ndim != 2 or a.shape[1] != latent:
         raise InvalidArgumentError(f"{what} must have shape (n, {latent}) for latent {latent}; got shape {a.shape}")
+    finite = np.isfinite(a)
+    if not finite.all():
+        raise InvalidArgumentError(
+            f"{what} must be finite; got {a.size - int(np.count_nonzero(finite))} NaN or infinite value(s)")
     return a.astype(np.float32, copy=False)
 
 

@@ -23,11 +23,47 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core import paths
-from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
+from ldmnist_hub.core import faults, paths
+from ldmnist_hub.core.digest import sha256_file
+from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, InvalidArgumentTypeError
 
 PARTS = ("image_encoder", "image_decoder", "class_encoder", "class_decoder", "middle_layers")
 STATS_FILE = "stats.json"
+ORIGIN_FILE = "origin.json"  # where a pulled variant came from (written by ldmnist_hub.hub.pull)
+# sha256 and size of every file the variant serves (weights, pulled shards), and the code hash that made them.
+CHECKSUMS_FILE = "checksums.json"
+CHECKSUMS_FORMAT = "ldmnist-checksums/1"
+
+# sha256 of files already read in this process, keyed by everything that changes when a file is
+# replaced or rewritten: inode, size, mtime and ctime (``touch -r`` can restore an mtime, not a ctime).
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def file_identity(path: Path) -> tuple[str, int, int, int, int]:
+    """``(path, inode, size, mtime_ns, ctime_ns)`` of a file: equal only if it was not touched since."""
+    st = path.stat()
+    return str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def memo_sha256(path: Path) -> str:
+    """sha256 of a file, computed once per process for as long as its identity is unchanged."""
+    key = file_identity(path)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_file(path)
+    return _DIGESTS[key]
+
+
+def file_entries(root: Path, rels: list[str]) -> dict[str, dict[str, Any]]:
+    """``{rel: {"sha256", "size"}}`` of files under ``root``."""
+    return {rel: {"sha256": memo_sha256(root / rel), "size": (root / rel).stat().st_size} for rel in rels}
+
+
+def write_checksums(root: Path, rels: list[str], code_hash: str | None) -> None:
+    """Record the sha256 of ``rels`` (paths relative to ``root``) in ``root/checksums.json``, atomically."""
+    doc = {"format": CHECKSUMS_FORMAT, "code_hash": code_hash, "files": file_entries(root, rels)}
+    tmp = root / f".{CHECKSUMS_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
+    os.replace(tmp, root / CHECKSUMS_FILE)
 
 
 @dataclass(frozen=True)
@@ -46,32 +82,111 @@ class VariantFiles:
             raise InvalidArgumentError(f"unknown model part {part!r}; expected one of {PARTS}")
         return self.root / "weights" / f"{part}.safetensors"
 
+    @property
+    def checksums_path(self) -> Path:
+        return self.root / CHECKSUMS_FILE
+
+    def checksums(self) -> dict[str, Any] | None:
+        """The recorded checksums, or None if the record is missing or damaged (then nothing is trusted)."""
+        try:
+            doc = json.loads(self.checksums_path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        ok = isinstance(doc, dict) and doc.get("format") == CHECKSUMS_FORMAT and isinstance(doc.get("files"), dict)
+        return doc if ok else None
+
+    def stats_or_none(self) -> dict[str, Any] | None:
+        """The stats record, or None if it is missing or damaged (it is a sidecar: it can be rebuilt)."""
+        try:
+            doc = json.loads(self.stats_path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) and isinstance(doc.get("variant"), dict) else None
+
     def is_complete(self) -> bool:
-        """True if the stats and all five weight files are present."""
-        return self.stats_path.is_file() and all(self.weights_path(p).is_file() for p in PARTS)
+        """True if readable stats, all five weight files and their checksums are present."""
+        return (self.stats_or_none() is not None and self.checksums() is not None
+                and all(self.weights_path(p).is_file() for p in PARTS))
+
+    def weights_current(self, code_hash: str) -> bool:
+        """True if the weights were made by the code whose hash is ``code_hash`` and match their checksums.
+
+        Raises:
+            IntegrityError: a weight file differs from its recorded sha256 (altered or truncated).
+        """
+        record = self.checksums()
+        if record is None or record.get("code_hash") != code_hash:
+            return False
+        if not all(self.weights_path(p).is_file() for p in PARTS):
+            return False
+        self.verify([f"weights/{p}.safetensors" for p in PARTS])
+        return True
 
     def is_current(self, code_hash: str) -> bool:
-        """True if complete and produced by the code whose hash is ``code_hash``.
+        """True if complete, made by the code whose hash is ``code_hash``, and its weights verify.
 
         Weights from older code are never reused or served: a change in the
         training code changes the bytes a variant should have.
         """
-        return self.is_complete() and self.stats().get("code_hash") == code_hash
+        stats = self.stats_or_none()
+        return stats is not None and stats.get("code_hash") == code_hash and self.weights_current(code_hash)
+
+    def verify(self, rels: list[str] | None = None) -> None:
+        """Check files (default: every recorded one) against their recorded sha256 and size.
+
+        Raises:
+            IntegrityError: a file is missing, unreadable, or differs from its record;
+                the message names the file and how to repair the variant.
+        """
+        record = self.checksums()
+        if record is None:
+            raise IntegrityError(f"{self.checksums_path} is missing or damaged, so the files of {self.root.name} "
+                                 f"cannot be checked; {self.repair_hint()}")
+        for rel in record["files"] if rels is None else rels:
+            entry = record["files"].get(rel)
+            path = self.root / rel
+            try:
+                found = memo_sha256(path) if entry is not None else None
+            except OSError as err:
+                raise IntegrityError(f"cannot read {path} ({err.strerror or err}); {self.repair_hint()}") from err
+            if entry is None or found != entry.get("sha256") or path.stat().st_size != entry.get("size"):
+                raise IntegrityError(
+                    f"{path} does not match the sha256 recorded when {self.root.name} was written (recorded "
+                    f"{(entry or {}).get('sha256', 'nothing')}, found {found}): it was altered, truncated or "
+                    f"replaced, and is not used; {self.repair_hint()}")
+
+    def repair_hint(self) -> str:
+        """How to repair this variant, for error messages."""
+        return (f"rebuild it with `ldmnist build --force` and the arguments that built {self.root.name} (or delete "
+                f"{self.root})")
 
     def stats(self) -> dict[str, Any]:
-        """The stats record (see :func:`ldmnist_hub.stats.variant_stats`)."""
-        return json.loads(self.stats_path.read_text())
+        """The stats record (see :func:`ldmnist_hub.store.stats.split_stats`).
+
+        Raises:
+            IntegrityError: the record is missing or damaged.
+        """
+        stats = self.stats_or_none()
+        if stats is None:
+            raise IntegrityError(f"{self.stats_path} is missing or damaged; {self.repair_hint()}")
+        return stats
 
     def weights(self, part: str) -> dict[str, np.ndarray]:
-        """Tensors of one part as numpy arrays (no torch needed)."""
+        """Tensors of one part as numpy arrays (no torch needed), verified against the recorded sha256.
+
+        Raises:
+            IntegrityError: the file differs from its record.
+        """
         from safetensors.numpy import load_file
 
+        self.verify([f"weights/{part}.safetensors"])
         return load_file(self.weights_path(part))
 
     def metadata(self, part: str) -> dict[str, str]:
         """String metadata stored in one part's safetensors header."""
         from safetensors import safe_open
 
+        self.verify([f"weights/{part}.safetensors"])
         with safe_open(self.weights_path(part), framework="numpy") as f:
             return dict(f.metadata() or {})
 
@@ -99,6 +214,76 @@ def save_weights(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, 
 def variant_files(config_id: str) -> VariantFiles:
     """Artifacts location of the variant whose cache id is ``config_id``."""
     return VariantFiles(paths.variants_dir() / config_id)
+
+
+ARROW_RECORD = "arrow.json"
+
+
+def _home_relative(path: Path) -> str:
+    # Relative to LDMNIST_HOME, so a home moved or copied elsewhere keeps its records.
+    try:
+        return Path(path).resolve().relative_to(paths.home_dir().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def record_arrow(files: VariantFiles, cache_dir: Path) -> None:
+    """Record the sha256 of the prepared ``datasets`` cache of a variant (Arrow files, dataset_info.json)."""
+    rels = sorted(p.name for p in cache_dir.iterdir() if p.is_file() and not p.name.endswith(".lock"))
+    doc = {"format": CHECKSUMS_FORMAT, "cache_dir": _home_relative(cache_dir), "files": file_entries(cache_dir, rels)}
+    tmp = files.root / f".{ARROW_RECORD}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
+    os.replace(tmp, files.root / ARROW_RECORD)
+
+
+def check_arrow(files: VariantFiles, cache_dir: Path) -> str | None:
+    """None if the prepared cache in ``cache_dir`` is exactly what was recorded, else what differs."""
+    try:
+        doc = json.loads((files.root / ARROW_RECORD).read_text())
+        recorded = doc["files"]
+        if doc.get("cache_dir") != _home_relative(cache_dir) or not isinstance(recorded, dict):
+            return f"no record of the Arrow cache in {cache_dir}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"no readable record of the Arrow cache ({files.root / ARROW_RECORD})"
+    present = sorted(p.name for p in cache_dir.iterdir() if p.is_file() and not p.name.endswith(".lock"))
+    if present != sorted(recorded):
+        return f"the files in {cache_dir} are not the recorded ones ({present} against {sorted(recorded)})"
+    for name, entry in recorded.items():
+        path = cache_dir / name
+        try:
+            digest = memo_sha256(path)
+        except OSError as err:
+            return f"cannot read {path} ({err.strerror or err})"
+        if digest != entry.get("sha256") or path.stat().st_size != entry.get("size"):
+            return f"{path} does not match its recorded sha256 (recorded {entry.get('sha256')}, found {digest})"
+    return None
+
+
+def variant_lock(config_id: str) -> Path:
+    """The lock file every writer of the variant ``config_id`` holds (build, rebuild, pull, install)."""
+    return paths.locks_dir() / f"variant-{config_id}.lock"
+
+
+def clean_leftovers(config_id: str) -> None:
+    """Remove what killed writers of ``config_id`` left behind (temporary and moved-aside folders).
+
+    Call it holding :func:`variant_lock`: no live writer of this variant owns them then.
+    """
+    root = paths.variants_dir()
+    if not root.is_dir():
+        return
+    for leftover in [*root.glob(f".{config_id}.*.tmp"), *root.glob(f".{config_id}.*.pull"),
+                     *root.glob(f".{config_id}.*.old"), root / f"{config_id}.old"]:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def write_stats(config_id: str, stats: dict[str, Any]) -> None:
+    """Replace the stats record of a variant (atomically), leaving its weights alone."""
+    root = variant_files(config_id).root
+    tmp = root / f".{STATS_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(stats, indent=2, sort_keys=True))
+    os.replace(tmp, root / STATS_FILE)
 
 
 def write_variant(
@@ -129,6 +314,8 @@ def write_variant(
         for part in PARTS:
             save_weights(tmp / "weights" / f"{part}.safetensors", state_dicts[part], {**metadata, "part": part})
         (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2, sort_keys=True))
+        write_checksums(tmp, [f"weights/{p}.safetensors" for p in PARTS], stats.get("code_hash"))
+        faults.point("store:tmp-written")
         if final.exists():
             # Replacing a variant: move the old one aside first so the swap is one rename.
             old = final.with_name(final.name + ".old")

@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def source_is_official(source: str, data_dir: str | os.PathLike[str] | None) -> 
     """Whether the local raw files are the official ones, and their short digest.
 
     Hashing ~12 MB of MNIST on every load would dominate a warm load, so the
-    answer is memoised per folder, keyed by each file's size and mtime.
+    answer is memoised per folder, keyed by each file's size, mtime, ctime and inode.
     """
     src = sources.get_source(source)
     # The memo is consulted before resolve_dir, which verifies (hashes) the files.
@@ -94,7 +95,8 @@ def source_is_official(source: str, data_dir: str | os.PathLike[str] | None) -> 
             for candidate in (directory / f.filename, directory / f.filename.removesuffix(".gz")):
                 if candidate.is_file():
                     st = candidate.stat()
-                    stamp.append([candidate.name, st.st_size, st.st_mtime_ns])
+                    # ctime and inode too: a same-size replacement with a restored mtime (touch -r) changes them.
+                    stamp.append([candidate.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
     key = f"{source}:{directory.resolve()}"
     memo_path = _fingerprint_memo_path()
     memo = _read_memo(memo_path)
@@ -108,17 +110,26 @@ def source_is_official(source: str, data_dir: str | os.PathLike[str] | None) -> 
     official = sources.is_official(source, fingerprint)
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:8]
     memo[key] = {"stamp": stamp, "official": official, "digest": digest}
-    memo_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = memo_path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(memo))
-    os.replace(tmp, memo_path)
+    try:
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(memo))
+        os.replace(tmp, memo_path)
+    except OSError:
+        pass  # a read-only LDMNIST_HOME: the answer is right, only not remembered
     return official, digest
 
 
 def variant_cache_id(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = None) -> str:
     """Cache id of a variant built from ``data_dir`` (or the source's env var / download cache)."""
     env_var = sources.get_source(variant.source).env_var
-    if data_dir is None and not os.environ.get(env_var):
+    env_dir = os.environ.get(env_var)
+    if data_dir is None and env_dir and not Path(env_dir).expanduser().is_dir():
+        # A stale variable must not stop a built variant from loading; a build still names it in its error.
+        warnings.warn(f"{env_var}={env_dir} is not a folder; ignoring it to find the built variant (point it at the "
+                      "folder holding the IDX files, or unset it)", stacklevel=3)
+        return variant.name
+    if data_dir is None and not env_dir:
         # Only the official files are ever downloaded into our cache.
         return variant.name
     official, digest = source_is_official(variant.source, data_dir)

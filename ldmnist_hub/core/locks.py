@@ -1,0 +1,113 @@
+"""One writer at a time: an exclusive file lock that says who holds it while others wait.
+
+The lock is ``filelock``'s (an ``flock`` on the lock file), so the kernel
+releases it the moment its holder dies, ``kill -9`` included: a dead holder
+never blocks anyone. A *stopped* holder (``kill -STOP``, a debugger) does keep
+it; after ``patience`` seconds the waiter prints which process holds it and
+keeps waiting, up to ``$LDMNIST_LOCK_TIMEOUT`` seconds (default: forever), then
+raises :class:`~ldmnist_hub.errors.LockTimeoutError` naming that process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from ldmnist_hub.errors import LockTimeoutError, NotWritableError
+
+TIMEOUT_ENV = "LDMNIST_LOCK_TIMEOUT"
+PATIENCE_S = 2.0
+
+
+def _owner_path(path: Path) -> Path:
+    return path.with_name(path.name + ".owner")
+
+
+def holder(path: Path) -> dict[str, object]:
+    """Who holds (or last held) the lock at ``path``: ``{"pid", "host", "since"}``, empty if unknown."""
+    try:
+        doc = json.loads(_owner_path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _describe(path: Path) -> str:
+    who = holder(path)
+    pid = who.get("pid")
+    if not isinstance(pid, int):
+        return f"another process holding {path}"
+    state = ""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                state = ", stopped: resume it (kill -CONT) or end it"
+    except (OSError, IndexError):
+        pass
+    return f"process {pid} on {who.get('host', '?')} holding {path}{state}"
+
+
+def _timeout() -> float | None:
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        return None
+
+
+@contextmanager
+def exclusive(path: str | os.PathLike[str], what: str, *, patience: float = PATIENCE_S,
+              quiet: bool = False) -> Iterator[None]:
+    """Hold the exclusive lock at ``path`` (created with its folder) while the block runs.
+
+    Args:
+        path: the lock file.
+        what: what the lock guards, for messages ("the variant latent-32").
+        patience: seconds to wait silently before saying who holds it.
+        quiet: never print the waiting note (the timeout error still names the holder).
+
+    Raises:
+        NotWritableError: the lock file cannot be created (a read-only folder, a file in the way).
+        LockTimeoutError: ``$LDMNIST_LOCK_TIMEOUT`` passed while another process held it.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path))
+        try:
+            lock.acquire(timeout=patience)
+        except Timeout:
+            limit = _timeout()
+            if not quiet:
+                print(f"ldmnist: waiting for {_describe(path)} (it is writing {what})", file=sys.stderr, flush=True)
+            try:
+                lock.acquire(timeout=-1 if limit is None else limit)
+            except Timeout:
+                raise LockTimeoutError(
+                    f"gave up after {patience + (limit or 0):.0f} s waiting for {_describe(path)} (it is writing "
+                    f"{what}); end that process, or raise ${TIMEOUT_ENV}") from None
+    except OSError as err:
+        raise NotWritableError(
+            f"cannot create the lock {path} for {what} ({err.strerror or err}); make {path.parent} writable, or point "
+            "LDMNIST_HOME at a writable folder") from err
+    try:
+        try:
+            tmp = _owner_path(path).with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}))
+            os.replace(tmp, _owner_path(path))
+        except OSError:
+            pass  # the owner note is for messages only
+        yield
+    finally:
+        _owner_path(path).unlink(missing_ok=True)
+        lock.release()
