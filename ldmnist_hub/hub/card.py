@@ -18,6 +18,7 @@ from ldmnist_hub.core.config import CANONICAL_SOURCE
 from ldmnist_hub.core.schema import LDMNIST_CITATION, PRETTY_NAME, PUBLISHED, SPLITS, features
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import CardTemplateError
+from ldmnist_hub.hub import compat
 from ldmnist_hub.hub import layout as hub_layout
 
 # Order of the pictures on the card (names as `ldmnist plots` writes them).
@@ -44,7 +45,7 @@ def _license_and_citation(manifest: dict[str, Any]) -> str:
     return f"{notes}\n\n```bibtex\n{bibtex}\n```"
 
 
-def _licenses(variants: dict[str, Any]) -> str | list[str]:
+def licenses(variants: dict[str, Any]) -> str | list[str]:
     """The data licence(s): each variant's source's (MNIST: cc-by-sa-3.0); one string when they agree."""
     names = {e["variant"].get("source", CANONICAL_SOURCE) for e in variants.values()}
     found = sorted({sources.get_source(name).license for name in names})
@@ -71,7 +72,7 @@ def card_data(manifest: dict[str, Any]) -> Any:
     variants = manifest["variants"]
     data = DatasetCardData(
         # The data's licence is its sources' (MNIST: cc-by-sa-3.0), the code's is the package's.
-        license=_licenses(variants),
+        license=licenses(variants),
         pretty_name=PRETTY_NAME,
         task_categories=["tabular-regression"],
         tags=["mnist", "vae", "latent-space", "benchmark", "ldmnist"],
@@ -104,6 +105,9 @@ def card_data(manifest: dict[str, Any]) -> Any:
                                            download_size=int(sum(shards)),
                                            dataset_size=int(sum(entry["splits"][s]["num_bytes"] for s in SPLITS)))
     DatasetInfosDict(infos).to_dataset_card_data(data)
+    info = getattr(data, "dataset_info", None)
+    for entry in info if isinstance(info, list) else [info] if isinstance(info, dict) else []:
+        entry["features"] = compat.legacy_yaml_features(entry.get("features", []))
     return data
 
 
@@ -190,8 +194,11 @@ def _call_args(variant: dict[str, Any]) -> str:
     args = [f"latent={variant['latent']}"]
     if variant.get("seed", 0) != 0:
         args.append(f"seed={variant['seed']}")
+    if variant.get("source", CANONICAL_SOURCE) != CANONICAL_SOURCE:
+        args.append(f"source={variant['source']!r}")
     canonical = TrainConfig().to_dict()
-    overrides = {k: v for k, v in (variant.get("train") or {}).items() if canonical.get(k) != v}
+    # Sorted: a manifest read back (sorted keys) and a fresh entry must render the same card.
+    overrides = {k: v for k, v in sorted((variant.get("train") or {}).items()) if canonical.get(k) != v}
     if overrides:
         args.append(f"train={overrides!r}")
     return ", ".join(args)

@@ -4,6 +4,7 @@ One repo (on the Hugging Face Hub or a local folder) holds many variants::
 
     README.md                                  dataset card: configs YAML + body (regenerated on every push)
     manifest.json                              every variant: recipe, stats, sha256 + size of every file
+    croissant.json                             Croissant 1.1 metadata: one record set per config
     latent-32/train-00000-of-00001.parquet     one data folder per config
     latent-32/test-00000-of-00001.parquet
     weights/latent-32/<part>.safetensors       VAE weights, stats.json (and leaderboard.json): outside the
@@ -24,6 +25,7 @@ from ldmnist_hub.errors import InvalidArgumentError
 
 CARD = "README.md"
 MANIFEST = "manifest.json"
+CROISSANT = "croissant.json"  # Croissant 1.1 metadata of every config (the Hub makes its own; a mirror has this)
 MANIFEST_FORMAT = 1
 DEFAULT_CONFIG = "latent-32"
 LEADERBOARD_FILE = "leaderboard.json"  # the last full benchmark run, beside the variant's weights

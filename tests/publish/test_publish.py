@@ -194,7 +194,7 @@ def test_cli_push_to_a_folder_and_its_bad_input(tiny_home: Path, tiny_dir: Path,
             "--no-build", "--quiet", "--allow-unofficial-source"]
     assert cli.main([*base, "--repo", str(tmp_path / "m")]) == 0
     out = capsys.readouterr().out
-    assert f"pushed {CONFIG} to {tmp_path / 'm'}: 10 files, 0 deleted" in out
+    assert f"pushed {CONFIG} to {tmp_path / 'm'}: 11 files, 0 deleted" in out
     assert cli.main([*base, "--repo", str(tmp_path / "m")]) == 0
     assert "nothing to do" in capsys.readouterr().out
     assert cli.main([*base, "--repo", "not a repo"]) == 2
