@@ -85,8 +85,10 @@ def _pictures(folder: str | os.PathLike[str] | None, cache_id: str) -> dict[str,
     found = {name: root / f"{name}-{cache_id}.png" for name in CARD_PICTURES}
     found = {k: v for k, v in found.items() if v.is_file()}
     if not found:
+        plain = cache_id.startswith("latent-") and cache_id[7:].isdigit()
+        which = f"--latent {cache_id[7:]}" if plain else f"--name {cache_id}"
         raise InvalidArgumentError(f"{str(folder)!r} holds no pictures of {cache_id} (e.g. histograms-{cache_id}.png); "
-                         f"run `ldmnist plots --out {folder}` first")
+                                   f"run `ldmnist plots {which} --out {folder}` first")
     return found
 
 

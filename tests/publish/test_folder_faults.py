@@ -164,7 +164,7 @@ def versions(home: Path, tmp_path: Path) -> dict[str, Any]:
            "new_stats": _sha(home / "variants" / CONFIG / "stats.json")}
 
 
-def test_two_concurrent_pushers_of_different_latents_both_land(
+def test_fault_2_two_concurrent_pushers_of_different_latents_both_land(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     load_dataset("ldmnist", latent=3, train=TRAIN, data_dir=TINY_DIR, progress=False)  # built here: pushes are fast
@@ -181,7 +181,7 @@ def test_two_concurrent_pushers_of_different_latents_both_land(
 
 
 @pytest.mark.parametrize(("point", "recovered_by"), [(p, "pull") for p in POINTS] + [("push:half-moved", "push")])
-def test_a_repush_killed_at_any_point_leaves_exactly_the_new_version(
+def test_fault_3_a_repush_killed_at_any_point_leaves_exactly_the_new_version(
     point: str, recovered_by: str, versions: dict[str, Any], home: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -202,7 +202,7 @@ def test_a_repush_killed_at_any_point_leaves_exactly_the_new_version(
     assert _snapshot(repo) == versions["new"]
 
 
-def test_a_push_killed_while_staging_is_undone_and_the_old_version_stays(
+def test_fault_3_a_push_killed_while_staging_is_undone_and_the_old_version_stays(
     versions: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = versions["repo"]
@@ -263,7 +263,7 @@ print(json.dumps(out))
 """
 
 
-def test_an_interrupted_push_on_a_read_only_folder_is_a_clear_pull_error(
+def test_fault_3_an_interrupted_push_on_a_read_only_folder_is_a_clear_pull_error(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
@@ -306,7 +306,7 @@ def test_an_interrupted_push_on_a_read_only_folder_is_a_clear_pull_error(
     ({"revision": "dev"}, r"--revision dev \(revision='dev'\) needs a Hub repo; a local folder has no branches"),
     ({"private": True}, r"--private \(private=True\) needs a Hub repo; a local folder has no visibility setting"),
 ])
-def test_hub_only_options_are_refused_for_a_folder_before_any_work(
+def test_fault_12_hub_only_options_are_refused_for_a_folder_before_any_work(
     option: dict[str, Any], message: str, tiny_home: Path, tmp_path: Path
 ) -> None:
     # Latent 5 is not built: had the push started working, it would be training now.
@@ -316,7 +316,7 @@ def test_hub_only_options_are_refused_for_a_folder_before_any_work(
     assert not (tmp_path / "out").exists()
 
 
-def test_cli_refuses_create_pr_for_a_folder(tiny_home: Path, tmp_path: Path,
+def test_fault_12_cli_refuses_create_pr_for_a_folder(tiny_home: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["push", "--latent", "4", "--set", "epochs=2", "--set", "batch_size=100", "--mnist-dir", str(TINY_DIR),
             "--no-build", "--quiet", "--allow-unofficial-source", "--repo", str(tmp_path / "m"), "--create-pr"]
@@ -325,7 +325,9 @@ def test_cli_refuses_create_pr_for_a_folder(tiny_home: Path, tmp_path: Path,
     assert not (tmp_path / "m").exists()
 
 
-def test_a_repush_without_pictures_keeps_them_and_new_pictures_replace_them(home: Path, tmp_path: Path) -> None:
+def test_fault_12_a_repush_without_pictures_keeps_them_and_new_pictures_replace_them(
+    home: Path, tmp_path: Path
+) -> None:
     repo = tmp_path / "repo"
     kw: dict[str, Any] = {"train": TRAIN, "data_dir": TINY_DIR, "build": False, "allow_unofficial_source": True,
                           "progress": False}
