@@ -110,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true", help="print the list as JSON")
     _benchmark_parser(sub)
     _push_parser(sub)
+    _submit_parser(sub)
+    _leaderboard_parser(sub)
     _explore_parser(sub)
     _plots_parser(sub)
     return parser
@@ -199,13 +201,14 @@ def _push(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from ldmnist_hub.publish.upload import push
+    from ldmnist_hub.scoring.evaluate import evaluate
 
     result = push(
         args.latent, args.repo, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
         data_dir=args.data_dir,
         build=args.build, private=args.private, revision=args.revision, create_pr=args.create_pr,
         card_template=args.card_template, pictures=args.pictures, allow_unofficial_source=args.allow_unofficial_source,
-        progress=not args.quiet,
+        evaluator=evaluate, progress=not args.quiet,
     )
     if args.json:
         print(json.dumps(asdict(result), indent=2))
@@ -216,6 +219,92 @@ def _push(args: argparse.Namespace) -> int:
         print(f"pushed {result.config} to {where}: {len(result.files)} files, {len(result.deleted)} deleted")
         print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in result.seconds.items()))
     return 0
+
+
+def _submit_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "submit", help="score predictions on a reference test split and submit them to a repo's leaderboard",
+        description="Score predicted y (a .npy of shape (10000, N)) on the test split of the reference latent-N "
+                    "with the one evaluator, and submit the entry (scores, digests) with the predictions: a pull "
+                    "request on a Hub dataset repo, or the pending area of a local folder.",
+    )
+    p.add_argument("--predictions", required=True, help="the .npy file of predicted y, in test-row order")
+    p.add_argument("--name", required=True, help="the entry's name: 1-64 lowercase letters, digits, '-', '_'")
+    p.add_argument("--description", required=True, help="what the model is (one line, shown on the card)")
+    p.add_argument("--link", required=True, help="http(s) URL of the code or paper")
+    p.add_argument("--repo", required=True, help="Hub dataset repo id (my-org/ldmnist) or a local folder")
+    p.add_argument("--latent", type=_latent, default=32, help="the reference variant latent-N (default: 32)")
+    p.add_argument("--mnist-dir", dest="data_dir", default=None,
+                   help="folder with the official MNIST files (default: $LDMNIST_MNIST_DIR, else download)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ldmnist_hub.publish.submit import submit
+    from ldmnist_hub.scoring.evaluate import evaluate
+
+    result = submit(args.predictions, args.name, args.description, args.link, args.repo, evaluator=evaluate,
+                    latent=args.latent, data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps(asdict(result), indent=2))
+        return 0
+    scores = result.entry["scores"]
+    print(f"{result.name}: {result.entry['config']} test MSE {scores['mse']:.4f}, reconstructed accuracy "
+          f"{scores['reconstructed_accuracy']:.4f} (n {result.entry['n']})")
+    print(f"submitted as pull request {result.pull_request_url}" if result.pull_request_url else
+          f"written to {result.repo}/{result.files[0].rsplit('/', 1)[0]}; accept it with "
+          f"`ldmnist leaderboard verify --repo {result.repo} --accept`")
+    return 0
+
+
+def _leaderboard_parser(sub: Any) -> None:
+    p = sub.add_parser("leaderboard", help="check the leaderboard submissions of a repo")
+    lsub = p.add_subparsers(dest="leaderboard_command", required=True)
+    v = lsub.add_parser(
+        "verify", help="re-score every submission from its stored predictions; exit 1 if any claim fails",
+        description="Re-score every stored submission (accepted ones, and a local folder's pending ones) from its "
+                    "predictions against the reference data, and flag any whose claimed scores, data digest or "
+                    "predictions digest do not hold.",
+    )
+    v.add_argument("--repo", required=True, help="Hub dataset repo id (my-org/ldmnist) or a local folder")
+    v.add_argument("--revision", default=None, help="Hub only: the revision to check, e.g. refs/pr/3 (default: main)")
+    v.add_argument("--accept", action="store_true",
+                   help="local folder only: move the pending entries that verify to submissions/<name>/")
+    v.add_argument("--mnist-dir", dest="data_dir", default=None,
+                   help="folder with the official MNIST files (default: $LDMNIST_MNIST_DIR, else download)")
+    v.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from ldmnist_hub.publish.submit import verify
+    from ldmnist_hub.scoring.evaluate import evaluate
+
+    results = verify(args.repo, evaluator=evaluate, revision=args.revision, accept=args.accept,
+                     data_dir=args.data_dir)
+    bad = [r for r in results if not r.ok]
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+        return EXIT_FAILURE if bad else 0
+    if not results:
+        print(f"{args.repo}: no submissions")
+        return 0
+
+    def scores(s: dict[str, Any] | None) -> str:
+        if not s:
+            return "-"
+        shown = (s.get(k) for k in ("mse", "reconstructed_accuracy"))
+        return " / ".join(f"{v:.4f}" if isinstance(v, (int, float)) else repr(v) for v in shown)
+
+    head = ("name", "status", "claimed MSE / acc.", "recomputed MSE / acc.", "check")
+    table = [head] + [(r.name, r.status, scores(r.claimed), scores(r.recomputed), "ok" if r.ok else r.why)
+                      for r in results]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head) - 1)]
+    for row in table:
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip())
+    print(f"{len(results) - len(bad)} of {len(results)} verified" + (f"; {len(bad)} flagged" if bad else ""))
+    return EXIT_FAILURE if bad else 0
 
 
 def _benchmark_parser(sub: Any) -> None:
@@ -409,6 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handler = {"benchmark": lambda: _benchmark(args, argv), "push": lambda: _push(args),
+               "submit": lambda: _submit(args), "leaderboard": lambda: _leaderboard(args),
                "explore": lambda: _explore(args), "plots": lambda: _plots(args), "list": lambda: _list(args)}.get(
         args.command, lambda: _build_or_info(args))
     try:

