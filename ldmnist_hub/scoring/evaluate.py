@@ -8,8 +8,11 @@ Two scores, as in the original benchmark:
   true label. The decoder ends in a softmax, which is monotonic, so the argmax
   of the logits is the argmax of the probabilities and the softmax is skipped.
 
-Predictions may be numpy arrays, nested lists, torch tensors or tf tensors;
-they are converted by duck typing, so this module imports neither framework.
+Predictions may be numpy arrays, nested lists, torch tensors, tf tensors, the
+columns pandas, Arrow, Dask, DuckDB and Ray hand out (a column of one array per
+row), or a whole table with an ``mnist_index`` column, aligned by it (see
+:func:`evaluate`). They are converted by duck typing, so this module imports
+neither framework, nor pandas.
 """
 
 from __future__ import annotations
@@ -26,10 +29,16 @@ from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 from ldmnist_hub.loading.arrays import split_arrays, variant_weights
+from ldmnist_hub.loading.load import load_dataset
 from ldmnist_hub.loading.variant import Variant, resolve
 
 # (variant folder, stats mtime, split) -> (x, y, label) of that split.
 _SPLITS: dict[tuple[str, int, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+# (variant folder, stats mtime, split) -> the split's mnist_index, read only to align tables.
+_INDICES: dict[tuple[str, int, str], np.ndarray] = {}
+INDEX_COLUMN = "mnist_index"
+# The prediction column of a table, by name, in this order (see evaluate's docstring).
+PREDICTION_COLUMNS = ("y_pred", "y")
 
 
 @dataclass(frozen=True)
@@ -65,23 +74,211 @@ def _split_arrays(
     return _SPLITS[key], variant_weights(files, "class_decoder")
 
 
+def _split_index(variant: Variant, split: str) -> np.ndarray:
+    """The ``mnist_index`` column of a split (in row order), cached per built variant."""
+    files = variant.files()
+    key = (str(files.root), files.stats_path.stat().st_mtime_ns, split)
+    if key not in _INDICES:
+        ds = load_dataset("ldmnist", split=split, **variant.load_kwargs())
+        if getattr(ds, "_indices", None) is not None:
+            ds = ds.flatten_indices()
+        column = ds.data.table.column(INDEX_COLUMN)
+        index = np.concatenate([c.to_numpy() for c in column.chunks]) if column.num_chunks else np.empty(0, np.int64)
+        index = index.astype(np.int64, copy=False)
+        index.flags.writeable = False
+        _INDICES[key] = index
+    return _INDICES[key]
+
+
+def _is_sized_row(value: Any) -> bool:
+    return hasattr(value, "__len__") and not isinstance(value, (str, bytes, dict))
+
+
+def _stack_rows(values: np.ndarray) -> np.ndarray:
+    """A 1-D object array of equal-length 1-D numeric rows (pandas, Ray, DuckDB) as one ``(n, N)`` array."""
+    if values.ndim != 1 or len(values) == 0 or not (_is_sized_row(values[0]) or values[0] is None):
+        return values  # rejected with the dtype and what is accepted, in _check_predictions
+    try:
+        return np.stack(values)
+    except (ValueError, TypeError):
+        pass
+    # The slow path only diagnoses: which row is missing or of another length.
+    width = len(values[0])
+    for i, row in enumerate(values):
+        if not _is_sized_row(row):
+            raise InvalidArgumentError(
+                f"predictions row {i} is {row!r}, not an array: every row must be an array of {width} numbers; "
+                "fill or drop missing rows first")
+        if len(row) != width:
+            raise InvalidArgumentError(
+                f"predictions rows must all have the same length; row 0 has {width} values but row {i} has "
+                f"{len(row)}: give one array of N numbers per row")
+    raise InvalidArgumentError(f"predictions rows could not be stacked into one (n, {width}) array; give one 1-D "
+                               "array of numbers per row")
+
+
+def _arrow_to_numpy(values: Any, pa: Any) -> np.ndarray:
+    """An Arrow array or chunked array as numpy: list and fixed-size-list columns become ``(n, N)``."""
+    if isinstance(values, pa.ChunkedArray):
+        # Empty chunks say nothing about the width of a List column's rows.
+        parts = [part for part in (_arrow_to_numpy(chunk, pa) for chunk in values.chunks) if len(part)]
+        if not parts:
+            return np.empty((0, values.type.list_size) if pa.types.is_fixed_size_list(values.type) else (0,))
+        shapes = sorted({p.shape[1:] for p in parts})
+        if len(shapes) > 1:
+            raise InvalidArgumentError(f"predictions rows must all have the same length; the Arrow chunks have rows "
+                                       f"of shapes {shapes[:5]}: give one list of N numbers per row")
+        return np.concatenate(parts)
+    kind = values.type
+    if not (pa.types.is_fixed_size_list(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind)):
+        return values.to_numpy(zero_copy_only=False)
+    if values.null_count:
+        raise InvalidArgumentError(
+            f"predictions have {values.null_count} missing (null) row(s) in the Arrow column of type {kind}; "
+            "give one array of N numbers for every row")
+    if pa.types.is_fixed_size_list(kind):
+        width = kind.list_size
+    else:
+        lengths = np.unique(values.value_lengths().to_numpy(zero_copy_only=False))
+        if len(lengths) > 1:
+            raise InvalidArgumentError(f"predictions rows must all have the same length; the Arrow column has rows "
+                                       f"of lengths {lengths.tolist()[:5]}: give one list of N numbers per row")
+        width = int(lengths[0]) if len(lengths) else 0
+    flat = values.flatten().to_numpy(zero_copy_only=False)  # flatten() honours slices (offsets)
+    return flat.reshape(len(values), width)
+
+
 def to_numpy(values: Any) -> np.ndarray:
-    """Convert numpy arrays, lists, torch tensors or tf tensors to numpy without importing a framework."""
+    """Convert predictions to one numpy array, without importing a framework or pandas.
+
+    Accepted: numpy arrays, nested lists, torch and tf tensors (and anything
+    with ``__array__``, such as a Dask array); a 1-D object array of
+    equal-length 1-D numeric arrays (a pandas ``Series.to_numpy()``, a Ray
+    Data numpy batch's column) and a pandas ``Series`` of arrays, stacked to
+    ``(n, N)``; an Arrow ``FixedSizeList``/``List``/``LargeList`` array or
+    ``ChunkedArray`` (a DuckDB or Ray Arrow column), flattened to ``(n, N)``;
+    and a table (pandas ``DataFrame``, Arrow ``Table``/``RecordBatch``, or a
+    dict of columns such as a Ray numpy batch), whose prediction columns are
+    chosen as :func:`evaluate` documents and returned in the table's row order
+    (only :func:`evaluate` aligns rows by ``mnist_index``).
+
+    Raises:
+        InvalidArgumentError: ragged rows, missing rows, or an ambiguous table (naming its columns).
+    """
     if isinstance(values, np.ndarray):
-        return values
+        return _stack_rows(values) if values.dtype == object else values
     if hasattr(values, "detach") and hasattr(values, "cpu"):  # torch.Tensor
         return values.detach().cpu().numpy()
+    # pandas and pyarrow are imported already if values is one of their objects: never import them here.
+    pa, pd = sys.modules.get("pyarrow"), sys.modules.get("pandas")
+    columns = _table_columns(values)
+    if columns is not None:
+        return _table_predictions(columns)[0]
+    if pd is not None and isinstance(values, pd.Series):
+        if pa is not None and hasattr(values.array, "__arrow_array__") and type(values.dtype).__name__ == "ArrowDtype":
+            return _arrow_to_numpy(values.array.__arrow_array__(), pa)
+        return to_numpy(values.to_numpy())
+    if pa is not None and isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return _arrow_to_numpy(values, pa)
     if hasattr(values, "numpy") and callable(values.numpy):  # tf.Tensor, jax/other array types
-        return np.asarray(values.numpy())
+        return to_numpy(np.asarray(values.numpy()))
     try:
-        return np.asarray(values)
+        array = np.asarray(values)
     except ValueError as err:  # ragged nested lists
         raise InvalidArgumentError(f"predictions must be a rectangular (n, N) array; could not convert: {err}") from err
+    return _stack_rows(array) if array.dtype == object else array
+
+
+def _table_columns(values: Any) -> dict[Any, Any] | None:
+    """``{name: column}`` of a pandas DataFrame, an Arrow Table/RecordBatch or a dict of columns; else None."""
+    pa, pd = sys.modules.get("pyarrow"), sys.modules.get("pandas")
+    if pd is not None and isinstance(values, pd.DataFrame):
+        if not values.columns.is_unique:
+            dupes = sorted({str(c) for c in values.columns[values.columns.duplicated()]})
+            raise InvalidArgumentError(f"the DataFrame has duplicate column names {dupes}; rename them")
+        columns = {name: values[name] for name in values.columns}
+        if INDEX_COLUMN not in columns and values.index.name == INDEX_COLUMN:  # df.set_index("mnist_index")
+            columns[INDEX_COLUMN] = values.index.to_numpy()
+        return columns
+    if pd is not None and isinstance(values, pd.Series) and values.index.name == INDEX_COLUMN:
+        return {PREDICTION_COLUMNS[0]: values.reset_index(drop=True), INDEX_COLUMN: values.index.to_numpy()}
+    if pa is not None and isinstance(values, pa.RecordBatchReader):
+        values = values.read_all()
+    if pa is not None and isinstance(values, (pa.Table, pa.RecordBatch)):
+        if len(set(values.column_names)) != len(values.column_names):
+            raise InvalidArgumentError(f"the Arrow table has duplicate column names {values.column_names}; rename them")
+        return {name: values.column(name) for name in values.column_names}
+    if isinstance(values, dict):  # a Ray Data numpy batch, DuckDB's fetchnumpy()
+        return dict(values)
+    return None
+
+
+def _table_predictions(columns: dict[Any, Any]) -> tuple[np.ndarray, np.ndarray | None, list[Any]]:
+    """``(predictions, mnist_index or None, the columns used)`` of a table, by the rule :func:`evaluate` documents."""
+    columns = dict(columns)
+    index = to_numpy(columns.pop(INDEX_COLUMN)) if INDEX_COLUMN in columns else None
+    named = next((name for name in PREDICTION_COLUMNS if name in columns), None)
+    used = [named] if named is not None else list(columns)
+    if not used:
+        raise InvalidArgumentError(
+            f"the table has no prediction column (columns: {[INDEX_COLUMN] if index is not None else []}); "
+            "add a column 'y_pred' with one array of N numbers per row")
+    arrays = [to_numpy(columns[name]) for name in used]
+    if len(arrays) == 1:
+        pred = arrays[0]
+        return (pred[:, None] if pred.ndim == 1 else pred), index, used
+    # Several columns, none named y_pred or y: one scalar numeric column per component, or ambiguous.
+    scalar = [a.ndim == 1 and a.dtype != object and np.issubdtype(a.dtype, np.number) for a in arrays]
+    if not all(scalar):
+        shown = [str(c) for c in ([INDEX_COLUMN] if index is not None else []) + used]
+        raise InvalidArgumentError(
+            f"cannot tell which columns of the table hold the predictions: columns {shown}; name the prediction "
+            "column 'y_pred' (one array of N numbers per row), or keep only 'mnist_index' and one numeric "
+            "column per component")
+    return np.stack(arrays, axis=1), index, used
+
+
+def _align(pred: np.ndarray, index: np.ndarray, split_index: np.ndarray, split: str) -> np.ndarray:
+    """Rows of ``pred`` reordered so that row ``i`` is the prediction for the split's ``i``-th ``mnist_index``."""
+    if index.dtype == np.bool_ or not np.issubdtype(index.dtype, np.integer):
+        raise InvalidArgumentError(f"the table's mnist_index column must hold integers; got dtype {index.dtype} "
+                                   "(missing values?): give every row its MNIST index")
+    index = index.astype(np.int64, copy=False)
+    order = np.argsort(split_index, kind="stable")
+    ordered = split_index[order]
+    where = np.minimum(np.searchsorted(ordered, index), len(ordered) - 1)
+    unknown = index[ordered[where] != index]
+    span = f"{ordered[0]}..{ordered[-1]}" if len(ordered) else "nothing"
+    if len(unknown):
+        raise InvalidArgumentError(
+            f"mnist_index values {np.unique(unknown)[:5].tolist()} ({len(unknown)} row(s)) are not rows of split "
+            f"{split!r} (its mnist_index spans {span}); drop those rows or pick the split they come from")
+    rows = order[where]
+    counts = np.bincount(rows, minlength=len(split_index))
+    if (counts > 1).any():
+        dupes = split_index[counts > 1]
+        raise InvalidArgumentError(
+            f"mnist_index values {dupes[:5].tolist()} ({len(dupes)} value(s)) appear more than once; give one "
+            f"prediction per row of split {split!r}")
+    if (counts == 0).any():
+        missing = split_index[counts == 0]
+        raise InvalidArgumentError(
+            f"the table has no prediction for {len(missing)} row(s) of split {split!r} (mnist_index "
+            f"{missing[:5].tolist()}{', ...' if len(missing) > 5 else ''}); give one row per mnist_index")
+    aligned = np.empty_like(pred)
+    aligned[rows] = pred
+    return aligned
 
 
 def _check_predictions(pred: np.ndarray, expected: tuple[int, int], split: str) -> None:
+    if expected[0] == 0:
+        raise InvalidArgumentError(f"split {split!r} selects no rows, so there is nothing to score; pick a "
+                                   "non-empty split such as 'test' or 'test[:100]'")
     if pred.dtype == np.bool_ or not (np.issubdtype(pred.dtype, np.integer) or np.issubdtype(pred.dtype, np.floating)):
-        raise InvalidArgumentError(f"predictions must be a real numeric array (float or int); got dtype {pred.dtype}")
+        raise InvalidArgumentError(
+            f"predictions must be a real numeric array (float or int); got dtype {pred.dtype} with shape "
+            f"{pred.shape}; an object array is accepted when it is 1-D and each element is a 1-D array of N numbers "
+            "(as a pandas Series of arrays gives)")
     if pred.ndim != 2 or pred.shape[1] != expected[1]:
         raise InvalidArgumentError(
             f"predictions must have shape (n, N) = {expected} for split {split!r}; got shape {pred.shape}")
@@ -112,7 +309,21 @@ def evaluate(
 
     Args:
         predicted_y: ``(n, N)`` predictions in the split's row order: a numpy
-            array, nested list, torch tensor or tf tensor.
+            array, nested list, torch tensor or tf tensor; or a column with one
+            array of N numbers per row: a pandas ``Series`` (or its
+            ``.to_numpy()``, a 1-D object array, as Ray Data numpy batches hold
+            too), an Arrow ``FixedSizeList``/``List`` array or ``ChunkedArray``
+            (see :func:`to_numpy`). Or a table: a pandas ``DataFrame``, an Arrow
+            ``Table``/``RecordBatch`` or a dict of columns. A table's
+            predictions are its column ``y_pred`` if it has one, else its column
+            ``y``, else its only column besides ``mnist_index``, else one
+            numeric column per component (all its other columns, in order); a
+            table that fits none of these (e.g. two array columns, neither named
+            ``y_pred``) is rejected naming its columns. A table with an
+            ``mnist_index`` column (or a DataFrame or Series indexed by it) is
+            aligned by it, not by position: its rows may come in any order, and
+            each row of the split must appear exactly once. Anything else is
+            taken in the split's row order.
         latent: latent size N of the variant (default 32).
         split: ``"test"`` (default), ``"train"`` or a slice such as ``"test[:100]"``.
         seed, source, train, data_dir, build, progress: select (and if needed build) the
@@ -122,18 +333,36 @@ def evaluate(
         The :class:`EvalResult` (``mse``, ``reconstructed_accuracy``, ``n``).
 
     Raises:
-        ValueError: predictions of a wrong shape or length, non-numeric, NaN or
-            infinite; an unknown split or bad latent.
+        InvalidArgumentError (a ValueError): predictions of a wrong shape or
+            length, non-numeric, ragged, missing, NaN or infinite; an ambiguous
+            table; ``mnist_index`` values missing, repeated or not in the
+            split; an empty split; an unknown split or bad latent.
         FileNotFoundError: the variant is not built and ``build=False``.
 
     Example:
         >>> x, y, label = load_numpy(latent=32, split="test")  # doctest: +SKIP
         >>> evaluate(y, latent=32, split="test").mse  # doctest: +SKIP
         0.0
+        >>> df = load_dataset("ldmnist", latent=32, split="test").to_pandas()  # doctest: +SKIP
+        >>> evaluate(df.sample(frac=1).rename(columns={"y": "y_pred"}), latent=32).mse  # doctest: +SKIP
+        0.0
     """
-    pred = to_numpy(predicted_y)
+    columns = _table_columns(predicted_y)
+    if columns is None:
+        pred, index, used = to_numpy(predicted_y), None, None
+    else:
+        pred, index, used = _table_predictions(columns)
     variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
     (_, y, label), decoder = _split_arrays(variant, split)
+    if used is not None and y.shape[0] and len(pred) and pred.ndim == 2 and pred.shape[1] != y.shape[1]:
+        raise InvalidArgumentError(
+            f"the table's prediction columns {[str(c) for c in used]} give {pred.shape[1]} value(s) per row but "
+            f"latent {y.shape[1]} needs {y.shape[1]}; put one array of {y.shape[1]} numbers per row in a column "
+            f"'y_pred', or keep only 'mnist_index' and {y.shape[1]} component columns")
+    if index is not None and y.shape[0]:
+        if len(pred):  # numeric, finite, N per row: then align (an empty table is reported as missing rows)
+            _check_predictions(pred, (len(pred), y.shape[1]), split)
+        pred = _align(pred, index, _split_index(variant, split), split)
     _check_predictions(pred, y.shape, split)
     pred = pred.astype(np.float64, copy=False)
     mse = float(np.mean(np.square(pred - y)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +92,87 @@ def test_dataset_getitems_equals_stacked_getitem(tiny_home: Path, variant: dict[
     rows = [ds[i] for i in indices]
     for k in range(3):
         assert torch.equal(batch[k], torch.stack([r[k] for r in rows]))
-    assert all(torch.equal(a, b) for a, b in zip(ds[torch.tensor(indices)], batch, strict=True))
+    by_tensor = ds[torch.tensor(indices)]
+    assert all(type(t) is torch.Tensor for t in by_tensor)
+    assert all(torch.equal(a, b) for a, b in zip(by_tensor, batch, strict=True))
+
+
+def test_getitems_batch_tensors_act_save_and_pickle_as_plain_tensors(tiny_home: Path, variant: dict[str, Any]) -> None:
+    xb, _, lb = torch_dataset(split="test", **variant).__getitems__([3, 1])
+    assert isinstance(xb, torch.Tensor)
+    assert type(xb * 2) is torch.Tensor and type(xb[0]) is torch.Tensor
+    assert type(pickle.loads(pickle.dumps(xb))) is torch.Tensor
+    buffer = io.BytesIO()
+    torch.save(lb, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=True)
+    assert type(loaded) is torch.Tensor and torch.equal(loaded, lb)
+
+
+def _epoch(loader: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+    batches = list(loader)
+    xs, ys, ls = (np.concatenate([b[k].numpy() for b in batches]) for k in range(3))
+    return xs, ys, ls, batches
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"num_workers": 2}, {"num_workers": 2, "persistent_workers": True, "pin_memory": False}],
+    ids=["main-process", "2-workers", "2-persistent-workers"],
+)
+def test_the_standard_dataloader_call_yields_whole_batches_covering_every_row_once(
+    options: dict[str, Any], tiny_home: Path, variant: dict[str, Any]
+) -> None:
+    from torch.utils.data import DataLoader
+
+    x, y, label = load_numpy(split="train", **variant)
+    loader = DataLoader(torch_dataset(split="train", **variant), batch_size=64, shuffle=True, **options)
+    for _ in range(2):  # a second epoch (persistent workers are reused)
+        xs, ys, ls, batches = _epoch(loader)
+        assert [len(b[2]) for b in batches] == [64] * 4 + [44]
+        xb, yb, lb = batches[0]
+        assert (xb.shape, yb.shape, lb.shape) == ((64, 4), (64, 4), (64,))
+        assert (xb.dtype, yb.dtype, lb.dtype) == (torch.float32, torch.float32, torch.int64)
+        assert all(type(t) is torch.Tensor for t in batches[0])
+        assert not np.array_equal(xs, x)
+        # Each x row is unique, so sorting by x recovers the split: every row once, with its own y and label.
+        order, ref = np.lexsort(xs.T[::-1]), np.lexsort(x.T[::-1])
+        np.testing.assert_array_equal(xs[order], x[ref])
+        np.testing.assert_array_equal(ys[order], y[ref])
+        np.testing.assert_array_equal(ls[order], label[ref])
+
+
+def test_the_standard_dataloader_call_honours_drop_last_in_workers(tiny_home: Path, variant: dict[str, Any]) -> None:
+    from torch.utils.data import DataLoader
+
+    ds = torch_dataset(split="train", **variant)
+    loader = DataLoader(ds, batch_size=64, shuffle=True, drop_last=True, num_workers=2, persistent_workers=True)
+    for _ in range(2):
+        xs, _, _, batches = _epoch(loader)
+        assert len(loader) == len(batches) == 4
+        assert len(np.unique(xs, axis=0)) == len(xs) == 256  # 256 distinct rows of the 300
+
+
+def test_the_standard_dataloader_call_works_with_spawned_workers(tiny_home: Path, variant: dict[str, Any]) -> None:
+    from torch.utils.data import DataLoader
+
+    # spawn (macOS, Windows) pickles the dataset into each worker, which must re-register the collation.
+    x, _, _ = load_numpy(split="test", **variant)
+    loader = DataLoader(torch_dataset(split="test", **variant), batch_size=32, num_workers=1,
+                        multiprocessing_context="spawn")
+    xs, _, _, batches = _epoch(loader)
+    np.testing.assert_array_equal(xs, x)
+    assert all(type(t) is torch.Tensor for t in batches[0])
+
+
+def test_an_unshuffled_dataloader_gives_load_numpy_order(tiny_home: Path, variant: dict[str, Any]) -> None:
+    from torch.utils.data import DataLoader
+
+    x, y, label = load_numpy(split="test", **variant)
+    xs, ys, ls, _ = _epoch(DataLoader(torch_dataset(split="test", **variant), batch_size=30))
+    np.testing.assert_array_equal(xs, x)
+    np.testing.assert_array_equal(ys, y)
+    np.testing.assert_array_equal(ls, label)
 
 
 def test_dataset_serves_dataloader_batches(tiny_home: Path, variant: dict[str, Any]) -> None:
@@ -99,11 +181,60 @@ def test_dataset_serves_dataloader_batches(tiny_home: Path, variant: dict[str, A
     ds = torch_dataset(split="test", **variant)
     x, _, _ = load_numpy(split="test", **variant)
     by_getitems = DataLoader(ds, batch_size=32, collate_fn=lambda batch: batch)
+    by_getitems_in_workers = DataLoader(ds, batch_size=32, collate_fn=_identity, num_workers=2)
     by_sampler = DataLoader(ds, sampler=BatchSampler(SequentialSampler(ds), 32, False), batch_size=None)
-    for loader in (by_getitems, by_sampler):
+    for loader in (by_getitems, by_getitems_in_workers, by_sampler):
         np.testing.assert_array_equal(np.concatenate([xb.numpy() for xb, _, _ in loader]), x)
+
+
+def _identity(batch: Any) -> Any:
+    return batch
+
+
+def test_default_collate_of_several_getitems_batches_stacks_them(tiny_home: Path, variant: dict[str, Any]) -> None:
+    from torch.utils.data import default_collate
+
+    ds = torch_dataset(split="test", **variant)
+    xb, _, lb = default_collate([ds.__getitems__([0, 1, 2]), ds.__getitems__([3, 4, 5])])
+    assert xb.shape == (2, 3, 4) and lb.shape == (2, 3)
+    assert torch.equal(lb, ds.label[:6].reshape(2, 3))
+
+
+def test_shuffled_order_is_the_seeded_randperm_order(tiny_home: Path, variant: dict[str, Any]) -> None:
+    x, y, label = load_numpy(split="train", **variant)
+    loader = torch_loader(split="train", batch_size=64, shuffle_seed=5, **variant)
+    loader.set_epoch(3)
+    batches = list(loader)
+    gen = torch.Generator().manual_seed(5 * 2_000_003 + 3)
+    perm = torch.randperm(len(x), generator=gen).numpy()
+    for k, ref in enumerate((x, y, label)):
+        np.testing.assert_array_equal(np.concatenate([b[k].numpy() for b in batches]), ref[perm])
 
 
 def test_loader_of_an_unbuilt_latent_raises_file_not_found(tiny_home: Path, variant: dict[str, Any]) -> None:
     with pytest.raises(FileNotFoundError, match="not built"):
         torch_loader(split="test", **{**variant, "latent": 5})
+
+
+def test_batches_held_from_earlier_epochs_are_never_overwritten(tiny_home: Path, variant: dict[str, Any]) -> None:
+    loader = torch_loader(split="train", batch_size=64, **variant)
+    held = next(iter(loader))
+    held_numpy = next(iter(loader))[0].numpy()  # only a numpy view of the batch survives
+    snapshot = [t.clone() for t in held], held_numpy.copy()
+    for _ in range(4):
+        list(loader)
+    assert all(torch.equal(a, b) for a, b in zip(held, snapshot[0], strict=True))
+    np.testing.assert_array_equal(held_numpy, snapshot[1])
+
+
+def test_shuffled_epochs_reuse_gather_buffers_once_their_batches_are_dropped(
+    tiny_home: Path, variant: dict[str, Any]
+) -> None:
+    loader = torch_loader(split="train", batch_size=64, **variant)
+    pointers = []
+    for _ in range(4):
+        batches = list(loader)
+        pointers.append(batches[0][0].data_ptr())
+        del batches
+    # Each epoch's batches are dropped before the next starts, so the buffers are reused.
+    assert len(set(pointers)) == 1
