@@ -114,7 +114,68 @@ def _parser() -> argparse.ArgumentParser:
     _leaderboard_parser(sub)
     _explore_parser(sub)
     _plots_parser(sub)
+    _sweep_parser(sub)
     return parser
+
+
+def _sweep_parser(sub: Any) -> None:
+    from ldmnist_hub.benchmark.sweep import CHEAP_MODELS, KINDS
+
+    p = sub.add_parser(
+        "sweep", help="run many builds, posterior draws or benchmarks on a Ray cluster",
+        description="Fan the cross product --latents x --seeds out over a Ray cluster (a local one by default). "
+                    "Each job's result is stored in --out/jobs/; a re-run does only the missing jobs. Prints the "
+                    "table as markdown and writes sweep.json, sweep.md (and sweep.png for builds) to --out.",
+    )
+    p.add_argument("--kind", choices=KINDS, default="build",
+                   help="build: variants; encode: posterior draws of reference weights; benchmark: cheap models")
+    p.add_argument("--latents", required=True, help="comma-separated latent sizes, e.g. 2,4,8")
+    p.add_argument("--seeds", default="0", help="comma-separated variant seeds (default: 0)")
+    p.add_argument("--source", default="mnist", help="raw data source (default: mnist)")
+    p.add_argument("--mnist-dir", dest="data_dir", default=None,
+                   help="folder with the four raw IDX files, on every node (default: $LDMNIST_MNIST_DIR)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="training-recipe override of every build, e.g. --set epochs=3")
+    p.add_argument("--retrain", action="store_true", help="train new weights instead of the reference weights")
+    p.add_argument("--models", default=",".join(CHEAP_MODELS),
+                   help=f"benchmark jobs: comma-separated model names (default: {','.join(CHEAP_MODELS)})")
+    p.add_argument("--model-seed", type=int, default=0, help="benchmark jobs: seed of the models (default: 0)")
+    p.add_argument("--address", default=None,
+                   help="join a running Ray cluster (auto, or HEAD:6379) instead of starting a local one")
+    p.add_argument("--workers", type=int, default=None, help="CPUs of the local cluster (default: all)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch/OpenMP threads per job (default: 1; spinning threads on shared cores run 10x slower)")
+    p.add_argument("--out", default="sweep", help="results folder (default: sweep)")
+    p.add_argument("--json", action="store_true", help="print the table as JSON instead of markdown")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from ldmnist_hub.benchmark.sweep import grid, sweep
+
+    latents = _int_list(args.latents, "--latents")
+    for latent in latents:
+        if not 1 <= latent <= 512:
+            raise InvalidArgumentError(f"--latents must be sizes in [1, 512]; got {latent}")
+    common: dict[str, Any] = {"source": args.source, "data_dir": args.data_dir}
+    if args.kind != "encode":
+        common.update(train=_train_overrides(args.overrides), retrain=args.retrain)
+    elif args.overrides or args.retrain:
+        raise InvalidArgumentError("encode jobs draw from the shipped reference weights: drop --set and --retrain "
+                                   "(or use --kind build)")
+    if args.kind == "benchmark":
+        from ldmnist_hub.benchmark.leaderboard import select_models
+
+        common.update(models=tuple(select_models(args.models)), model_seed=args.model_seed)
+    jobs = grid(args.kind, latents, _int_list(args.seeds, "--seeds"), **common)
+    result = sweep(jobs, address=args.address, workers=args.workers, threads=args.threads, out=args.out,
+                   progress=not args.quiet)
+    for path in result.paths.values():
+        print(f"wrote {path}", file=sys.stderr)
+    print(f"{len(result.computed)} of {len(result.records)} jobs computed by this run (results: "
+          f"{Path(args.out) / 'jobs'})", file=sys.stderr)
+    print(json.dumps(result.rows(), indent=2) if args.json else result.markdown())
+    return 0
 
 
 def _plots_parser(sub: Any) -> None:
@@ -499,7 +560,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = {"benchmark": lambda: _benchmark(args, argv), "push": lambda: _push(args),
                "submit": lambda: _submit(args), "leaderboard": lambda: _leaderboard(args),
-               "explore": lambda: _explore(args), "plots": lambda: _plots(args), "list": lambda: _list(args)}.get(
+               "explore": lambda: _explore(args), "plots": lambda: _plots(args), "list": lambda: _list(args),
+               "sweep": lambda: _sweep(args)}.get(
         args.command, lambda: _build_or_info(args))
     try:
         return handler()
