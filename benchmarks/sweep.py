@@ -8,8 +8,14 @@ at batch 100, one thread each), each in a fresh ``LDMNIST_HOME``:
    cluster is up (its start-up is reported apart); the workers' own start-up
    (importing torch) is inside the sweep's time.
 
-Bar: sweep faster than serial (ratio serial / sweep > 1; the ceiling is the
-worker count). Timings hold on the machine that ran them.
+3. ``ldmnist sweep`` of the same jobs in a subprocess (its own cluster, one
+   worker) killed with SIGKILL (its whole process group) as soon as its first
+   result is stored, then run again: the re-run must compute only the missing
+   jobs and leave the stored results untouched.
+
+Bars: sweep faster than serial (ratio serial / sweep > 1; the ceiling is the
+worker count); after a kill, the re-run completes every job and recomputes none
+that had finished. Timings hold on the machine that ran them.
 
 Usage:
     python benchmarks/sweep.py [--epochs 100] [--workers 2] [--out results.json]
@@ -29,6 +35,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bars import report  # noqa: E402
 
 TINY_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "mnist-tiny"
+
+
+def killed_and_rerun(epochs: int) -> dict:
+    """Kill a CLI sweep after its first stored result, run it again; what was kept and what was computed."""
+    import signal
+    import subprocess
+
+    out = Path(tempfile.mkdtemp(prefix="ldmnist-sweep-kill-"))
+    env = {**os.environ, "LDMNIST_HOME": str(out / "home")}
+    cmd = [sys.executable, "-m", "ldmnist_hub.cli", "sweep", "--kind", "build", "--latents", "2,3", "--seeds", "0,1",
+           "--mnist-dir", str(TINY_DIR), "--set", f"epochs={epochs}", "--set", "batch_size=100", "--workers", "1",
+           "--out", str(out / "sweep"), "--quiet"]
+    jobs = out / "sweep" / "jobs"
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None and not (jobs.is_dir() and any(jobs.glob("*.json"))):
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and the cluster it started
+    proc.wait()
+    kept = {p.name: p.stat().st_mtime_ns for p in jobs.glob("*.json")}
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    after = {p.name: p.stat().st_mtime_ns for p in jobs.glob("*.json")}
+    return {"results_at_kill": len(kept), "rerun_exit": again.returncode, "results_after_rerun": len(after),
+            "finished_untouched": all(after.get(k) == v for k, v in kept.items()),
+            "recomputed_after_rerun": len(after) - len(kept)}
 
 
 def main() -> None:
@@ -68,9 +98,13 @@ def main() -> None:
            "serial_job_train_s": [r["train_seconds"] for r in serial],
            "sweep_job_train_s": [r["result"]["train_seconds"] for r in result.records], "same_results": same,
            "load_average_1min": round(os.getloadavg()[0], 2)}  # other processes on the cores skew both runs
+    out["killed"] = kill = killed_and_rerun(args.epochs)
+    resumed = kill["rerun_exit"] == 0 and kill["results_after_rerun"] == len(jobs) and kill["finished_untouched"]
     report([("serial s", out["serial_s"], "-", True), ("cluster start s", out["cluster_start_s"], "-", True),
             ("sweep s", out["sweep_s"], "-", True), ("speed-up serial / sweep", out["speedup"], "> 1", ratio > 1),
-            ("same results as serial", same, "True", same)], out, args.out, width=26)
+            ("same results as serial", same, "True", same),
+            ("killed: kept / rerun did", f"{kill['results_at_kill']} / {kill['recomputed_after_rerun']}",
+             "rest only", resumed)], out, args.out, width=26)
 
 
 if __name__ == "__main__":
