@@ -254,6 +254,16 @@ class VariantConfig:
                    train=TrainConfig.from_dict(d.get("train", {})), retrain=d.get("retrain", False))
 
 
+def is_plain_name(name: object) -> bool:
+    """True for a reference config name ``latent-N`` (no seed, recipe or data suffix).
+
+    Example:
+        >>> is_plain_name("latent-32"), is_plain_name("latent-8-trained-1f5b3204")
+        (True, False)
+    """
+    return isinstance(name, str) and name.startswith("latent-") and name[7:].isdigit()
+
+
 def parse_config_name(name: str) -> int:
     """Latent size of a canonical config name such as ``"latent-32"``.
 

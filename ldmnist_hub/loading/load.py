@@ -26,6 +26,7 @@ from ldmnist_hub.core.config import (
     TrainConfig,
     VariantConfig,
     check_latent,
+    is_plain_name,
     parse_config_name,
 )
 from ldmnist_hub.core.locks import exclusive
@@ -93,7 +94,7 @@ def lookup(name: str) -> tuple[VariantConfig, str | None]:
     Raises:
         NotFoundError: no built variant has that name (the message says how to list them).
     """
-    if isinstance(name, str) and name.startswith("latent-") and name[7:].isdigit():
+    if is_plain_name(name):
         return resolve_variant(name), None
     if not isinstance(name, str) or not _BUILT_NAME.match(name):
         raise InvalidArgumentError(f"config name must look like 'latent-32' (or a name `ldmnist list` prints, such as "
@@ -236,7 +237,7 @@ def load_dataset(
     unknown = set(kwargs) - {"keep_in_memory"}
     if unknown:
         raise InvalidArgumentTypeError(f"load_dataset('ldmnist') got unexpected arguments {sorted(unknown)}")
-    if isinstance(name, str) and not (name.startswith("latent-") and name[7:].isdigit()):
+    if isinstance(name, str) and not is_plain_name(name):
         # A printed name such as latent-8-trained-1f5b3204: the variant it was built as, and from where.
         variant, built_from = lookup(name)
         if latent is not None and check_latent(latent) != variant.latent:

@@ -29,7 +29,7 @@ import numpy as np
 
 from ldmnist_hub import store
 from ldmnist_hub._version import __version__
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, is_plain_name
 from ldmnist_hub.core.schema import DEFAULT_LATENT, SPLITS
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import HubConnectionError, HubError, InvalidArgumentError, NotFoundError
@@ -86,8 +86,7 @@ def _pictures(folder: str | os.PathLike[str] | None, cache_id: str) -> dict[str,
     found = {name: root / f"{name}-{cache_id}.png" for name in CARD_PICTURES}
     found = {k: v for k, v in found.items() if v.is_file()}
     if not found:
-        plain = cache_id.startswith("latent-") and cache_id[7:].isdigit()
-        which = f"--latent {cache_id[7:]}" if plain else f"--name {cache_id}"
+        which = f"--latent {cache_id[7:]}" if is_plain_name(cache_id) else f"--name {cache_id}"
         raise InvalidArgumentError(f"{str(folder)!r} holds no pictures of {cache_id} (e.g. histograms-{cache_id}.png); "
                                    f"run `ldmnist plots {which} --out {folder}` first")
     return found
