@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -96,6 +97,9 @@ def train(
     seed: int,
     *,
     progress: bool = True,
+    checkpoint: Path | None = None,
+    checkpoint_every: int = 50,
+    on_checkpoint: Callable[[int, LDMNISTModels], None] | None = None,
 ) -> TrainResult:
     """Train the image VAE, class VAE and middle layers together.
 
@@ -106,9 +110,20 @@ def train(
         cfg: the training recipe.
         seed: the variant's seed; all randomness derives from it.
         progress: show a tqdm bar with losses and accuracies.
+        checkpoint: a file to save the whole training state to every
+            ``checkpoint_every`` epochs (atomically) and to resume from when it
+            exists, so a run of hours survives an interruption. A resumed run
+            gives the same weights as an uninterrupted one (same machine and
+            torch build): the generator, optimizer and schedule state are saved.
+        checkpoint_every: epochs between checkpoints.
+        on_checkpoint: called as ``on_checkpoint(epoch, models)`` after each
+            checkpoint is written (for snapshots or figures along the way).
 
     Returns:
         The trained models (in eval mode) and one history row per epoch.
+
+    Raises:
+        InvalidArgumentError: the checkpoint belongs to another recipe, size or seed.
     """
     faults.point("train:start")
     gen = make_generator(seed, TRAIN_STREAM)
@@ -132,9 +147,14 @@ def train(
     ) if cfg.lr_schedule == "plateau" else None
 
     result = TrainResult(models)
-    start = time.perf_counter()
-    bar = tqdm(range(cfg.epochs), desc=f"train latent-{latent}", unit="epoch", disable=not progress)
-    step = 0
+    identity = {"latent": latent, "seed": seed, "train": cfg.to_dict(), "n": n}
+    first = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        first = _resume(Path(checkpoint), identity, models, optimizer, plateau, gen, result)
+    start = time.perf_counter() - result.seconds
+    bar = tqdm(range(first, cfg.epochs), desc=f"train latent-{latent}", unit="epoch", disable=not progress,
+               initial=first, total=cfg.epochs)
+    step = first * steps_per_epoch
     models.train()
     for epoch in bar:
         order = torch.randperm(n, generator=gen)
@@ -163,6 +183,43 @@ def train(
             rec=f"{row['image_rec']:.4f}", kl=f"{row['image_kl']:.4f}",
             cls_acc=f"{row['class_acc']:.4f}", mid_acc=f"{row['middle_acc']:.4f}",
         )
+        if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == cfg.epochs):
+            result.seconds = time.perf_counter() - start
+            _save_checkpoint(Path(checkpoint), identity, epoch + 1, models, optimizer, plateau, gen, result)
+            if on_checkpoint is not None:
+                models.eval()
+                on_checkpoint(epoch + 1, models)
+                models.train()
     models.eval()
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _save_checkpoint(path: Path, identity: dict, epoch: int, models: LDMNISTModels, optimizer: torch.optim.Optimizer,
+                     plateau: torch.optim.lr_scheduler.ReduceLROnPlateau | None, gen: torch.Generator,
+                     result: TrainResult) -> None:
+    state = {"identity": identity, "epoch": epoch, "models": models.state_dict(), "optimizer": optimizer.state_dict(),
+             "plateau": plateau.state_dict() if plateau is not None else None, "generator": gen.get_state(),
+             "history": result.history, "seconds": result.seconds}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
+
+
+def _resume(path: Path, identity: dict, models: LDMNISTModels, optimizer: torch.optim.Optimizer,
+            plateau: torch.optim.lr_scheduler.ReduceLROnPlateau | None, gen: torch.Generator,
+            result: TrainResult) -> int:
+    state = torch.load(path, weights_only=True)
+    if state.get("identity") != identity:
+        raise InvalidArgumentError(
+            f"checkpoint {path} was written by another run ({state.get('identity')!r}, this run is {identity!r}); "
+            "delete it or pass another checkpoint path")
+    models.load_state_dict(state["models"])
+    optimizer.load_state_dict(state["optimizer"])
+    if plateau is not None:
+        plateau.load_state_dict(state["plateau"])
+    gen.set_state(state["generator"])
+    result.history = list(state["history"])
+    result.seconds = float(state["seconds"])
+    return int(state["epoch"])
