@@ -65,7 +65,6 @@ def run_training(out: Path, latent: int, seed: int, every: int, snapshot: int, o
 
 def measure(out: Path, mlp_epochs: int) -> None:
     import torch
-
     from recipe_sweep import figures
 
     from ldmnist_hub.core.config import TrainConfig
@@ -95,9 +94,10 @@ def measure(out: Path, mlp_epochs: int) -> None:
             f = figures(xtr, ytr, xte, yte, labels, w, b, mlp_epochs)
         row = {"epoch": epoch, **{k: round(v, 4) for k, v in scores.items()}, **f}
         (out / f"figures-{epoch:05d}.json").write_text(json.dumps(row, indent=1))
-        print(f"| {epoch} | {f['x_low_std_count']} ({'-'.join(map(str, f['x_low_std_range']))}) | "
-              f"{f['x_abs_mean_max']} | {row.get('class_vae_accuracy')} | {f['linear_acc']} / {f['linear_mse']} | "
-              f"{f['mlp_acc']} / {f['mlp_mse']} | {row.get('middle_layers_accuracy')} | {f['oracle_mse']} |", flush=True)
+        low = "-".join(map(str, f["x_low_std_range"]))
+        print(f"| {epoch} | {f['x_low_std_count']} ({low}) | {f['x_abs_mean_max']} | {row.get('class_vae_accuracy')} "
+              f"| {f['linear_acc']} / {f['linear_mse']} | {f['mlp_acc']} / {f['mlp_mse']} "
+              f"| {row.get('middle_layers_accuracy')} | {f['oracle_mse']} |", flush=True)
 
 
 def main() -> None:
