@@ -162,13 +162,28 @@ def to_numpy(values: Any) -> np.ndarray:
     chosen as :func:`evaluate` documents and returned in the table's row order
     (only :func:`evaluate` aligns rows by ``mnist_index``).
 
+    Float dtypes numpy lacks (a torch ``bfloat16`` or ``float8`` tensor, the ``ml_dtypes`` ``bfloat16`` of JAX
+    and TensorFlow arrays) are widened to float32, which holds them exactly. A numpy masked array with
+    nothing masked is its data; one with masked values is refused (those values have no prediction).
+
     Raises:
-        InvalidArgumentError: ragged rows, missing rows, or an ambiguous table (naming its columns).
+        InvalidArgumentError: ragged rows, missing rows, masked values, or an ambiguous table (naming its
+            columns).
     """
+    if isinstance(values, np.ma.MaskedArray):
+        masked = int(np.ma.count_masked(values))
+        if masked:
+            raise InvalidArgumentError(
+                f"predictions are a masked array with {masked} masked value(s) of {values.size}; every value is "
+                "scored, so fill them (e.g. predictions.filled(0.0)) or predict every row")
+        values = np.ma.getdata(values)
     if isinstance(values, np.ndarray):
-        return _stack_rows(values) if values.dtype == object else values
+        return _stack_rows(values) if values.dtype == object else _widened(values)
     if hasattr(values, "detach") and hasattr(values, "cpu"):  # torch.Tensor
-        return values.detach().cpu().numpy()
+        tensor = values.detach().cpu()
+        if tensor.is_floating_point() and str(tensor.dtype) not in _NUMPY_TORCH_FLOATS:
+            tensor = tensor.float()  # numpy has no bfloat16 or float8; float32 holds them exactly
+        return tensor.numpy()
     # pandas and pyarrow are imported already if values is one of their objects: never import them here.
     pa, pd = sys.modules.get("pyarrow"), sys.modules.get("pandas")
     columns = _table_columns(values)
@@ -186,7 +201,18 @@ def to_numpy(values: Any) -> np.ndarray:
         array = np.asarray(values)
     except ValueError as err:  # ragged nested lists
         raise InvalidArgumentError(f"predictions must be a rectangular (n, N) array; could not convert: {err}") from err
-    return _stack_rows(array) if array.dtype == object else array
+    return _stack_rows(array) if array.dtype == object else _widened(array)
+
+
+# The torch float dtypes that Tensor.numpy() converts; any other float tensor is widened to float32 first.
+_NUMPY_TORCH_FLOATS = ("torch.float16", "torch.float32", "torch.float64")
+
+
+def _widened(array: np.ndarray) -> np.ndarray:
+    """``array``, with the ``ml_dtypes`` floats numpy itself lacks (bfloat16, float8, ...) widened to float32."""
+    if array.dtype.kind == "V" and array.dtype.names is None and array.dtype.name.startswith(("bfloat", "float")):
+        return array.astype(np.float32)
+    return array
 
 
 def _table_columns(values: Any) -> dict[Any, Any] | None:
@@ -323,7 +349,9 @@ def evaluate(
             ``mnist_index`` column (or a DataFrame or Series indexed by it) is
             aligned by it, not by position: its rows may come in any order, and
             each row of the split must appear exactly once. Anything else is
-            taken in the split's row order.
+            taken in the split's row order. Any float or integer dtype is
+            scored (float16 included; a bfloat16 or float8 tensor is widened
+            to float32 first); a masked array only when nothing is masked.
         latent: latent size N of the variant (default 32).
         split: ``"test"`` (default), ``"train"`` or a slice such as ``"test[:100]"``.
         seed, source, train, data_dir, build, progress: select (and if needed build) the
@@ -334,7 +362,7 @@ def evaluate(
 
     Raises:
         InvalidArgumentError (a ValueError): predictions of a wrong shape or
-            length, non-numeric, ragged, missing, NaN or infinite; an ambiguous
+            length, non-numeric, ragged, missing, masked, NaN or infinite; an ambiguous
             table; ``mnist_index`` values missing, repeated or not in the
             split; an empty split; an unknown split or bad latent.
         FileNotFoundError: the variant is not built and ``build=False``.
@@ -380,12 +408,28 @@ def _torch_module(model: Any) -> Any:
     return torch if torch is not None and isinstance(model, torch.nn.Module) else None
 
 
+def _model_output(out: Any, rows: int) -> np.ndarray:
+    """One batch's output of a model as numpy, refused when it is not one prediction per input row."""
+    if out is None:
+        raise InvalidArgumentError(f"the model returned None for a batch of {rows} rows; it must return the "
+                                   f"({rows}, N) predictions (is a `return` missing?)")
+    array = to_numpy(out)
+    if array.ndim == 0 or len(array) != rows:
+        raise InvalidArgumentError(f"the model returned shape {array.shape} for a batch of {rows} rows; it must "
+                                   f"return one prediction per row, shape ({rows}, N)")
+    return array
+
+
 def predict(model: Any, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
     """Run a torch module, a Keras model or a callable on numpy ``x`` in batches.
 
     A torch module runs in eval mode under ``no_grad`` on its parameters'
     device (its training mode is restored afterwards); a Keras model through
     ``predict``; anything else is called on numpy batches.
+
+    Raises:
+        InvalidArgumentError: a bad ``batch_size``, or a model that returns None or not one prediction per row.
+        InvalidArgumentTypeError: ``model`` is none of these.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidArgumentError(f"batch_size must be a positive integer; got batch_size={batch_size!r}")
@@ -398,14 +442,15 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
         try:
             with torch.no_grad():
                 # The cached x is read-only; torch wants writable memory, so each batch is copied.
-                outs = [to_numpy(model(torch.from_numpy(x[i:i + batch_size].copy()).to(device)))
-                        for i in range(0, len(x), batch_size)]
+                outs = [_model_output(model(torch.from_numpy(x[i:i + batch_size].copy()).to(device)),
+                                      len(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
         finally:
             model.train(was_training)
     elif hasattr(model, "predict") and type(model).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
-        return to_numpy(model.predict(x, batch_size=batch_size, verbose=0))
+        return _model_output(model.predict(x, batch_size=batch_size, verbose=0), len(x))
     elif callable(model):
-        outs = [to_numpy(model(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+        outs = [_model_output(model(x[i:i + batch_size]), len(x[i:i + batch_size]))
+                for i in range(0, len(x), batch_size)]
     else:
         raise InvalidArgumentTypeError(
             f"model must be a torch module, a Keras model or a callable; got {type(model).__name__}")
@@ -432,6 +477,10 @@ def evaluate_model(
             float32 ``(batch, N)`` numpy array to ``(batch, N)`` predictions.
         latent, split, seed, source, train, data_dir, build, progress: as in :func:`evaluate`.
         batch_size: rows per forward pass.
+
+    Raises:
+        InvalidArgumentError: the model returns None or not one prediction per row (see :func:`predict`), or
+            the predictions do not fit the split (see :func:`evaluate`).
 
     Example:
         >>> evaluate_model(lambda x: x * 0, latent=32).reconstructed_accuracy  # doctest: +SKIP
