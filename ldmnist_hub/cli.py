@@ -314,10 +314,22 @@ def _submit(args: argparse.Namespace) -> int:
     scores = result.entry["scores"]
     print(f"{result.name}: {result.entry['config']} test MSE {scores['mse']:.4f}, reconstructed accuracy "
           f"{scores['reconstructed_accuracy']:.4f} (n {result.entry['n']})")
+    if result.leak_check:
+        print(_leak_line(result.leak_check))
     print(f"submitted as pull request {result.pull_request_url}" if result.pull_request_url else
           f"written to {result.repo}/{result.files[0].rsplit('/', 1)[0]}; accept it with "
           f"`ldmnist leaderboard verify --repo {result.repo} --accept`")
     return 0
+
+
+def _leak_line(c: dict[str, Any]) -> str:
+    """One entry's leak check in a line: its MSE on the canonical y and on the draws, the z-scores, the verdict."""
+    from ldmnist_hub.publish.leak import AT_FLOOR, AT_FLOOR_MEANING
+
+    verdict = f"{AT_FLOOR}: {AT_FLOOR_MEANING}" if c["status"] == AT_FLOOR else c["status"]
+    return (f"leak check: MSE {c['mse']:.4f} on the canonical y, {' / '.join(f'{m:.4f}' for m in c['draw_mse'])} on "
+            f"{len(c['draw_mse'])} independent draws (paired z {' / '.join(f'{z:+.1f}' for z in c['draw_z'])}, limit "
+            f"+-{c['z_limit']:g}); floor {c['within_class_variance']:.4f}: {verdict}")
 
 
 def _leaderboard_parser(sub: Any) -> None:
@@ -327,14 +339,20 @@ def _leaderboard_parser(sub: Any) -> None:
         "verify", help="re-score every submission from its stored predictions; exit 1 if any claim fails",
         description="Re-score every stored submission (accepted ones, and a local folder's pending ones) from its "
                     "predictions against the reference data, and flag any whose claimed scores, data digest or "
-                    "predictions digest do not hold.",
+                    "predictions digest do not hold. Each is also scored against independent posterior draws of "
+                    "the test y chosen now: an entry below the floor or scoring unlike on the draws (paired |z| "
+                    "> 4) is 'leak suspected', never accepted; one no worse than the oracle is 'at the floor' "
+                    "(indistinguishable from a perfect classifier or a label leak).",
     )
     v.add_argument("--repo", required=True, help="Hub dataset repo id (my-org/ldmnist) or a local folder")
     v.add_argument("--revision", default=None, help="Hub only: the revision to check, e.g. refs/pr/3 (default: main)")
     v.add_argument("--accept", action="store_true",
-                   help="local folder only: move the pending entries that verify to submissions/<name>/")
+                   help="local folder only: move the pending entries that verify to submissions/<name>/ (never "
+                        "one with a leak suspected)")
     v.add_argument("--mnist-dir", dest="data_dir", default=None,
                    help="folder with the official MNIST files (default: $LDMNIST_MNIST_DIR, else download)")
+    v.add_argument("--draw-seeds", dest="draw_seeds", type=int, nargs="+", default=None, metavar="SEED",
+                   help="repeat a recorded leak check with these posterior draws (default: chosen now at random)")
     v.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
@@ -343,7 +361,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     from ldmnist_hub.scoring.evaluate import evaluate
 
     results = verify(args.repo, evaluator=evaluate, revision=args.revision, accept=args.accept,
-                     data_dir=args.data_dir)
+                     data_dir=args.data_dir, draw_seeds=args.draw_seeds)
     bad = [r for r in results if not r.ok]
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
@@ -358,13 +376,37 @@ def _leaderboard(args: argparse.Namespace) -> int:
         shown = (s.get(k) for k in ("mse", "reconstructed_accuracy"))
         return " / ".join(f"{v:.4f}" if isinstance(v, (int, float)) else repr(v) for v in shown)
 
-    head = ("name", "status", "claimed MSE / acc.", "recomputed MSE / acc.", "check")
-    table = [head] + [(r.name, r.status, scores(r.claimed), scores(r.recomputed), "ok" if r.ok else r.why)
+    from ldmnist_hub.publish.leak import AT_FLOOR_MEANING, LEAK_Z
+    from ldmnist_hub.publish.submit import AT_FLOOR, LEAK_SUSPECTED, VERIFIED
+
+    def draws(c: dict[str, Any] | None) -> tuple[str, str]:
+        if not c:
+            return "-", "-"
+        return " ".join(f"{m:.4f}" for m in c["draw_mse"]), f"{max(abs(z) for z in c['draw_z']):.1f}"
+
+    def check(r: Any) -> str:
+        if r.verdict == AT_FLOOR:
+            return f"{AT_FLOOR}: {AT_FLOOR_MEANING}"
+        return VERIFIED if r.verdict == VERIFIED else r.why
+
+    head = ("name", "status", "claimed MSE / acc.", "recomputed MSE / acc.", "MSE on draws", "max |z|", "check")
+    table = [head] + [(r.name, r.status, scores(r.claimed), scores(r.recomputed), *draws(r.leak_check), check(r))
                       for r in results]
     widths = [max(len(row[i]) for row in table) for i in range(len(head) - 1)]
     for row in table:
         print("  ".join([*(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip())
-    print(f"{len(results) - len(bad)} of {len(results)} verified" + (f"; {len(bad)} flagged" if bad else ""))
+    checked = next((r.leak_check for r in results if r.leak_check), None)
+    if checked:
+        print(f"leak check: {len(checked['seeds'])} posterior draws of the test y, seeds chosen now "
+              f"({', '.join(map(str, checked['seeds']))}); floor {checked['within_class_variance']:.4f}; leak "
+              f"suspected below the floor or at paired |z| > {LEAK_Z:g} on any draw. 'verified' cannot tell a "
+              "perfect classifier from a label leak: both are 'at the floor'")
+    count = {v: sum(r.verdict == v for r in results) for v in (VERIFIED, AT_FLOOR, LEAK_SUSPECTED)}
+    flagged = len(bad) - count[LEAK_SUSPECTED]
+    parts = [f"{count[VERIFIED]} of {len(results)} verified"]
+    parts += [f"{count[v]} {v}" for v in (AT_FLOOR, LEAK_SUSPECTED) if count[v]] + ([f"{flagged} flagged"] if flagged
+                                                                                   else [])
+    print("; ".join(parts))
     return EXIT_FAILURE if bad else 0
 
 

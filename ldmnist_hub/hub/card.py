@@ -154,17 +154,44 @@ def _cell(text: Any, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[:limit - 3] + "..."
 
 
+def _submission_ok(e: Any, manifest: dict[str, Any]) -> bool:
+    """True for a verified submission the card can show: its fields have the types it renders."""
+    scores = e.get("scores") if isinstance(e, dict) else None
+    return (isinstance(e, dict) and e.get("verified") is True and e.get("config") in manifest["variants"]
+            and isinstance(e.get("name"), str) and isinstance(scores, dict)
+            and all(hub_layout.is_finite_number(scores.get(k)) for k in ("mse", "reconstructed_accuracy")))
+
+
+# The verdicts of ldmnist_hub.publish.submit.verify that put an entry on the card (defined here, the lower layer).
+VERIFIED_VERDICT = "verified"
+AT_FLOOR_VERDICT = "at the floor"
+AT_FLOOR_MEANING = "indistinguishable from a perfect classifier or a label leak"
+# What "verified" on the card means, and what it cannot catch (the leak check of ldmnist_hub.publish.leak).
+VERIFIED_MEANING = (
+    "**verified** \u2713: re-scored from its stored predictions by the one evaluator (claims and digests hold), "
+    "and scored alike against the canonical test `y` and against independent posterior draws of `y` for the same "
+    "test images, chosen when it was checked (paired z-score within \u00b14), never below the within-class "
+    "variance: it has not seen the test `y`. What this cannot catch: use of the test *labels*. A perfect classifier "
+    "and a label leak score alike, at the floor, so an entry no worse than the oracle is marked **at the floor** "
+    "instead; a partial use of the labels looks like a better classifier. Entries whose leak is suspected are never "
+    "listed.")
+AT_FLOOR_KIND = f"submission, {AT_FLOOR_VERDICT}: {AT_FLOOR_MEANING}"
+
+
 def _submissions(manifest: dict[str, Any]) -> str:
     """Verified leaderboard submissions, per config, ranked with that config's reference baselines."""
-    entries = [e for e in manifest.get("submissions") or [] if isinstance(e, dict) and e.get("verified")]
+    # Only entries that passed the leak check (they carry its verdict) are listed.
+    entries = [e for e in manifest.get("submissions") or [] if isinstance(e, dict) and e.get("verified")
+               and e.get("verdict") in (VERIFIED_VERDICT, AT_FLOOR_VERDICT)]
     if not entries:
         return ("No verified submissions yet. Score your predictions with `ldmnist submit --predictions preds.npy "
                 "--name NAME --description TEXT --link URL --repo ...` (a pull request with the predictions); "
-                "`ldmnist leaderboard verify` re-scores every entry from its stored predictions.")
+                "`ldmnist leaderboard verify` re-scores every entry from its stored predictions and checks it "
+                "for a leak of the test `y`.")
     parts = []
     for config in sorted({e["config"] for e in entries}):
-        rows = [(e["scores"]["reconstructed_accuracy"], e["scores"]["mse"],
-                 f"`{e['name']}`", "submission, verified \u2713",
+        rows = [(e["scores"]["reconstructed_accuracy"], e["scores"]["mse"], f"`{e['name']}`",
+                 AT_FLOOR_KIND + " \u26a0" if e.get("at_floor") else "submission, verified \u2713",
                  f"{_cell(e.get('description', ''))} ([link]({_cell(e.get('link', ''), 300).replace(')', '%29')}))")
                 for e in entries if e["config"] == config]
         board = (manifest["variants"].get(config) or {}).get("leaderboard") or {}
@@ -175,14 +202,15 @@ def _submissions(manifest: dict[str, Any]) -> str:
                  "evaluator):", "", "| entry | kind | MSE | reconstructed accuracy | about |", "|---|---|---|---|---|"]
         lines += [f"| {name} | {kind} | {mse:.4f} | {acc:.4f} | {about} |" for acc, mse, name, kind, about in rows]
         parts.append("\n".join(lines))
-    return "\n\n".join(parts)
+    return "\n\n".join(parts) + "\n\n" + VERIFIED_MEANING
 
 
 def _pictures(manifest: dict[str, Any]) -> str:
     parts = []
     for name, e in sorted(manifest["variants"].items()):
         prefix = hub_layout.images_dir(name) + "/"
-        pngs = sorted((p for p in e["files"] if p.startswith(prefix) and p.endswith(".png")),
+        pngs = sorted((p for p in e["files"] if hub_layout.is_repo_path(p) and p.startswith(prefix)
+                       and p.endswith(".png")),
                       key=lambda p: _PICTURE_ORDER.get(p[len(prefix):-4], 99))
         if pngs:
             parts.append(f"`{name}`:\n\n" + "\n\n".join(f"![{p[len(prefix):-4]} of {name}]({p})" for p in pngs))
@@ -214,7 +242,8 @@ def _checksums(manifest: dict[str, Any]) -> str:
     lines = ["| file | bytes | sha256 |", "|---|---|---|"]
     for _, e in sorted(manifest["variants"].items()):
         for path, f in sorted(e["files"].items()):
-            lines.append(f"| `{path}` | {f['size']} | `{f['sha256']}` |")
+            if hub_layout.is_repo_path(path):  # anything else is never pulled, and would break the table
+                lines.append(f"| `{path}` | {f['size']} | `{f['sha256']}` |")
     return "\n".join(lines)
 
 

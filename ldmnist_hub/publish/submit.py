@@ -9,6 +9,18 @@ folder. ``verify`` re-scores every stored entry from its predictions and flags
 any whose claims do not hold; a push puts only entries that verify onto the
 dataset card.
 
+Both also run the leak check (:mod:`ldmnist_hub.publish.leak`): every entry is
+scored against the canonical test ``y`` and against independent posterior draws
+of it whose seeds are chosen when the check runs, so a submitter cannot know
+them. An entry below the floor, or scoring unlike on the draws, is ``leak
+suspected``: ``submit`` refuses it, ``verify`` flags it, ``--accept`` never
+moves it, the card never shows it. An entry no worse than the oracle is marked
+``at the floor`` (indistinguishable from a perfect classifier or a label leak).
+
+Predictions files are untrusted: their ``.npy`` header is parsed and checked
+(shape, dtype, declared size against the file's size) before a byte of the
+payload is read, and never with pickles.
+
 The scoring is the one evaluator's, ``ldmnist_hub.evaluate`` (``evaluator=``
 replaces it, for tests).
 
@@ -28,8 +40,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,13 +53,16 @@ from ldmnist_hub.core.config import CANONICAL_SEED
 from ldmnist_hub.core.digest import array_sha256
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg
-from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, LdmnistError, NotFoundError
+from ldmnist_hub.data.sources import get_source
+from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, LdmnistError, LeakSuspectedError, NotFoundError
 from ldmnist_hub.hub import folder_tx
+from ldmnist_hub.hub.card import VERIFIED_VERDICT
 from ldmnist_hub.hub.repo import check_repo_id, hub_errors, is_local_target, remote_missing
 from ldmnist_hub.loading.arrays import load_numpy
 from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.produce import reference
 from ldmnist_hub.produce.reference import split_digests
+from ldmnist_hub.publish import leak
 from ldmnist_hub.store.identity import variant_cache_id
 
 SUBMISSIONS_DIR = "submissions"
@@ -60,6 +75,17 @@ ENTRY_FORMAT = "ldmnist-submission/1"
 SPLIT = "test"
 NAME_RE = re.compile(r"[a-z0-9_-]{1,64}")
 MAX_DESCRIPTION = 500
+TEST_ROWS = get_source("mnist").sizes[SPLIT]
+# numpy's own bound on a .npy header (numpy.lib.format's max_header_size); the magic string adds 12 bytes.
+_MAX_HEADER = 10_000
+# The widest dtype accepted (float64, int64): a predictions file of latent N is never larger than this bound.
+_MAX_ITEMSIZE = 8
+_MAX_ENTRY_BYTES = 64 * 1024
+# What verify says of an entry (VerifyResult.verdict).
+VERIFIED = VERIFIED_VERDICT
+AT_FLOOR = leak.AT_FLOOR
+LEAK_SUSPECTED = leak.LEAK_SUSPECTED
+FLAGGED = "flagged"
 # The one evaluator's signature: evaluator(predicted_y, latent, split, data_dir=..., progress=...) -> EvalResult.
 Evaluator = Callable[..., Any]
 
@@ -85,6 +111,7 @@ class SubmitResult:
     entry: dict[str, Any]
     files: list[str]
     pull_request_url: str | None = None
+    leak_check: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,11 +122,17 @@ class VerifyResult:
         name: the submission's name.
         status: ``accepted`` (under ``submissions/<name>/``), ``pending`` (a folder's pending area) or the
             revision it was read from (e.g. ``refs/pr/3``).
-        ok: the claimed scores, data digest and predictions digest all hold.
+        ok: the claimed scores, data digest and predictions digest all hold, and no leak is suspected: the
+            entry may be accepted and shown (as ``verdict`` says).
         why: what does not hold (empty when ``ok``).
         claimed: the entry's scores (None if the entry is unreadable).
         recomputed: the scores of the stored predictions (None if they could not be scored).
         entry: the entry as stored (None if unreadable).
+        verdict: :data:`VERIFIED`, :data:`AT_FLOOR` (consistent, but no worse than the oracle: indistinguishable
+            from a perfect classifier or a label leak), :data:`LEAK_SUSPECTED` or :data:`FLAGGED` (a claim or
+            digest does not hold, or the entry cannot be read).
+        leak_check: the leak check (:meth:`ldmnist_hub.publish.leak.LeakCheck.as_dict`: the draws' seeds, MSEs
+            and z-scores, the floors), None if the predictions could not be scored.
     """
 
     name: str
@@ -109,6 +142,8 @@ class VerifyResult:
     claimed: dict[str, Any] | None = None
     recomputed: dict[str, Any] | None = None
     entry: dict[str, Any] | None = field(default=None, repr=False)
+    verdict: str = FLAGGED
+    leak_check: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -137,6 +172,19 @@ def _check_text(description: str, link: str) -> None:
                                    f"model); got {link!r}")
 
 
+def check_reference_latent(latent: Any) -> int:
+    """``latent`` if it has a reference variant (the only data the leaderboard scores); checked before any work.
+
+    Raises:
+        InvalidArgumentError: any other latent (the message lists the reference sizes).
+    """
+    if isinstance(latent, bool) or not isinstance(latent, int) or reference.get(latent) is None:
+        raise InvalidArgumentError(
+            f"latent {latent!r} has no reference variant, and the leaderboard scores only reference data (the same "
+            f"bytes everywhere); pick --latent from {', '.join(map(str, reference.available()))}")
+    return latent
+
+
 def reference_data(latent: int, *, data_dir: PathArg = None, progress: bool = False) -> tuple[str, dict[str, str]]:
     """``(config, {"y": sha256, "label": sha256})`` of the test split submissions to ``latent-N`` are scored on.
 
@@ -144,10 +192,7 @@ def reference_data(latent: int, *, data_dir: PathArg = None, progress: bool = Fa
         InvalidArgumentError: ``latent`` has no reference variant, or ``data_dir`` is not the official MNIST.
         IntegrityError: the test split's digests differ from the reference record.
     """
-    if reference.get(latent) is None:
-        raise InvalidArgumentError(
-            f"latent {latent} has no reference variant, and the leaderboard scores only reference data (the same "
-            f"bytes everywhere); pick --latent from {', '.join(map(str, reference.available()))}")
+    check_reference_latent(latent)
     variant = resolve(latent, seed=CANONICAL_SEED, data_dir=data_dir, progress=progress)
     config = variant_cache_id(variant, data_dir)
     if config != variant.name:
@@ -165,20 +210,76 @@ def reference_data(latent: int, *, data_dir: PathArg = None, progress: bool = Fa
     return config, got
 
 
-def _load_predictions(data: bytes | PathArg, what: str) -> np.ndarray:
-    """A predictions ``.npy`` (a path or its bytes) as float32; no pickles."""
+def max_predictions_bytes(latent: int) -> int:
+    """The largest ``.npy`` file of predictions for ``latent-N`` accepted: a full header and 8-byte numbers."""
+    return 12 + _MAX_HEADER + TEST_ROWS * latent * _MAX_ITEMSIZE
+
+
+def _npy_header(f: io.BufferedIOBase, what: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` from a ``.npy`` header; nothing past the header is read."""
+    from numpy.lib import format as npy
+
     try:
-        arr = np.load(io.BytesIO(data) if isinstance(data, bytes) else os.fspath(data), allow_pickle=False)
+        version = npy.read_magic(f)
+        if version == (1, 0):
+            return npy.read_array_header_1_0(f, max_header_size=_MAX_HEADER)
+        if version == (2, 0):
+            return npy.read_array_header_2_0(f, max_header_size=_MAX_HEADER)
+        raise ValueError(f"its format version is {version[0]}.{version[1]}; numpy.save writes 1.0 or 2.0")
+    except (ValueError, TypeError, OverflowError, EOFError) as err:
+        raise InvalidArgumentError(f"{what} is not a numpy .npy file of predictions ({err}); save them with "
+                                   "numpy.save(path, predicted_y)") from None
+
+
+def read_predictions(data: bytes | PathArg, latent: int, what: str = "predictions.npy") -> np.ndarray:
+    """Read an untrusted ``.npy`` of predictions for the test split of ``latent-N``, as float32 ``(10000, N)``.
+
+    The header (at most numpy's 10,000 bytes) is parsed and checked before any of the payload is read: the
+    shape must be exactly ``(10000, latent)``, the dtype a plain float or integer of at most 8 bytes (no
+    objects, no fields, never a pickle), and the bytes the header declares must be exactly what follows it in
+    the file; so no more than :func:`max_predictions_bytes` is ever read. Fortran-ordered arrays are read in
+    their own order.
+
+    Args:
+        data: the file's path, or its bytes.
+        latent: the reference latent size the predictions are for.
+        what: how to name the file in errors.
+
+    Raises:
+        NotFoundError: no such file.
+        InvalidArgumentError: not a ``.npy`` file, another shape (another split or latent), another dtype, or
+            a size that disagrees with the header (the message names what was found and what is expected).
+    """
+    expected = (TEST_ROWS, latent)
+    try:
+        opened = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")  # noqa: SIM115 (closed below)
+        size = len(data) if isinstance(data, bytes) else os.fstat(opened.fileno()).st_size
     except FileNotFoundError:
         raise NotFoundError(f"predictions file {what} does not exist; save them with numpy.save") from None
-    except (ValueError, OSError) as err:
-        raise InvalidArgumentError(f"{what} is not a numpy .npy array of predictions ({err}); save them with "
-                                   "numpy.save(path, predicted_y)") from None
-    if not isinstance(arr, np.ndarray) or not (np.issubdtype(arr.dtype, np.floating)
-                                               or np.issubdtype(arr.dtype, np.integer)):
-        raise InvalidArgumentError(f"{what} must hold a float array of predicted y; got dtype {arr.dtype}")
+    except OSError as err:
+        raise InvalidArgumentError(f"predictions file {what} cannot be read ({err})") from None
+    with opened as f:  # only the header (at most _MAX_HEADER bytes) is read before the checks
+        shape, fortran, dtype = _npy_header(f, what)
+        if dtype.hasobject or dtype.names is not None or dtype.subdtype is not None or dtype.kind not in "fiu" \
+                or dtype.itemsize > _MAX_ITEMSIZE:
+            raise InvalidArgumentError(f"{what} must hold plain float or integer numbers of predicted y (e.g. "
+                                       f"float32); its header declares dtype {dtype}")
+        if tuple(shape) != expected:
+            rows = (f": it has {shape[0]} rows but split {SPLIT!r} has {TEST_ROWS} (predictions of another split?)"
+                    if len(shape) == 2 and shape[1] == latent else "")
+            raise InvalidArgumentError(f"predictions must have shape (n, N) = {expected} for split {SPLIT!r} of "
+                                       f"latent-{latent}; {what} declares shape {tuple(shape)}{rows}")
+        # At most max_predictions_bytes(latent) in all: the shape is exact and a number at most 8 bytes.
+        declared = TEST_ROWS * latent * dtype.itemsize
+        held = size - f.tell()
+        payload = f.read(declared + 1) if held == declared else b""  # one byte more would show a file that grew
+        if len(payload) != declared:
+            raise InvalidArgumentError(f"{what} declares {declared} bytes of {dtype} data after its header but holds "
+                                       f"{held}; the file is truncated or padded: save it again with numpy.save")
+    arr = np.frombuffer(payload, dtype=dtype)
+    arr = arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
     # The leaderboard's unit is float32 (the dataset's dtype): the digest and the scores are of that array.
-    return arr.astype(np.float32, copy=False)
+    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def _npy_bytes(arr: np.ndarray) -> bytes:
@@ -199,6 +300,7 @@ def submit(
     data_dir: PathArg = None,
     token: str | None = None,
     endpoint: str | None = None,
+    draw_seeds: Sequence[int] | None = None,
     progress: bool = False,
 ) -> SubmitResult:
     """Score predictions on the reference test split and submit them with their scores to a repo's leaderboard.
@@ -214,26 +316,35 @@ def submit(
         latent: the reference variant ``latent-N`` the predictions are for (default 32).
         data_dir: where the official MNIST files are (default: ``$LDMNIST_MNIST_DIR`` or the download).
         token, endpoint: Hub token and URL (default: the usual sources, ``$HF_ENDPOINT``).
+        draw_seeds: the posterior draws of the leak check (default: :data:`~ldmnist_hub.publish.leak.LEAK_DRAWS`
+            seeds chosen now at random; ``verify`` chooses its own).
         progress: progress bars.
 
     Returns:
-        A :class:`SubmitResult` with the entry written and the pull request's URL (Hub).
+        A :class:`SubmitResult` with the entry written, the pull request's URL (Hub) and the leak check.
 
     Raises:
-        InvalidArgumentError: a bad name, description or link, a name already taken, predictions of the wrong
-            shape (another split or latent) or dtype; nothing is written.
+        InvalidArgumentError: a latent without a reference variant (before any work), a bad name, description
+            or link, a name already taken, predictions of the wrong shape (another split or latent) or dtype;
+            nothing is written.
+        LeakSuspectedError: the predictions score below the floor, or unlike on independent draws of the test
+            ``y`` (they have seen it); nothing is written.
         NotFoundError: the predictions file or the repo folder does not exist.
         HubError: the Hub refused.
     """
+    check_reference_latent(latent)
     check_name(name)
     _check_text(description, link)
     local = bool(repo) and is_local_target(repo)
     if not local:
         check_repo_id(repo)
-    pred = _load_predictions(predictions, repr(str(predictions)))
-    # The evaluator's own shape checks name the split and latent the predictions do not fit.
-    scores = one_evaluator(evaluator)(pred, latent, SPLIT, data_dir=data_dir, progress=progress)
+    pred = read_predictions(predictions, latent, repr(str(predictions)))
     config, data_sha256 = reference_data(latent, data_dir=data_dir, progress=progress)
+    scores = one_evaluator(evaluator)(pred, latent, SPLIT, data_dir=data_dir, progress=progress)
+    checked = leak.check(pred, leak.reference_draws(latent, draw_seeds, data_dir=data_dir))
+    if checked.leak_suspected:
+        raise LeakSuspectedError(f"leak suspected, nothing was submitted: {'; '.join(checked.reasons)}. A model of "
+                                 "x cannot do this: it must not see the test split's y")
     entry = {
         "format": ENTRY_FORMAT,
         "name": name,
@@ -253,9 +364,9 @@ def submit(
              PREDICTIONS_FILE: _npy_bytes(pred)}
     if local:
         paths = _submit_to_folder(Path(repo).expanduser(), name, files)
-        return SubmitResult(name, repo, entry, paths)
+        return SubmitResult(name, repo, entry, paths, leak_check=checked.as_dict())
     url, paths = _submit_to_hub(repo, name, files, token=token, endpoint=endpoint)
-    return SubmitResult(name, repo, entry, paths, url)
+    return SubmitResult(name, repo, entry, paths, url, checked.as_dict())
 
 
 def _taken(name: str) -> InvalidArgumentError:
@@ -334,11 +445,28 @@ def _submit_to_hub(repo: str, name: str, files: dict[str, bytes], *, token: str 
 # ---------------------------------------------------------------------------------------------------- verify
 
 
-def verify_entry(name: str, status: str, entry_bytes: bytes | None, predictions: bytes | None, *,
-                 evaluator: Evaluator, data_dir: PathArg = None) -> VerifyResult:
-    """Re-score one stored entry from its stored predictions against the reference data.
+class _Draws:
+    """The reference test split of each latent with ``y`` drawn again at one verification's seeds (built once)."""
 
-    Never raises for a bad entry: what is wrong is in the result's ``why``.
+    def __init__(self, seeds: Sequence[int] | None, data_dir: PathArg) -> None:
+        self.seeds = leak.draw_seeds() if seeds is None else tuple(seeds)
+        self.data_dir = data_dir
+        self._by_latent: dict[int, leak.ReferenceDraws] = {}
+
+    def __call__(self, latent: int) -> leak.ReferenceDraws:
+        if latent not in self._by_latent:
+            self._by_latent[latent] = leak.reference_draws(latent, self.seeds, data_dir=self.data_dir)
+        return self._by_latent[latent]
+
+
+def verify_entry(name: str, status: str, entry_bytes: bytes | None, predictions: bytes | PathArg | None, *,
+                 evaluator: Evaluator, data_dir: PathArg = None,
+                 draws: Callable[[int], leak.ReferenceDraws] | None = None) -> VerifyResult:
+    """Re-score one stored entry from its stored predictions against the reference data, and check it for a leak.
+
+    ``predictions`` is the stored file's bytes or path (read with :func:`read_predictions`); ``draws`` gives
+    the test split with ``y`` drawn again for a latent (default: fresh random draws). Never raises for a bad
+    entry: what is wrong is in the result's ``why`` and ``verdict``.
     """
     try:
         entry = json.loads(entry_bytes) if entry_bytes is not None else None
@@ -347,22 +475,22 @@ def verify_entry(name: str, status: str, entry_bytes: bytes | None, predictions:
     if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
         return VerifyResult(name, status, False, f"entry.json is missing or not a {ENTRY_FORMAT} entry")
     claimed = entry.get("scores") if isinstance(entry.get("scores"), dict) else None
-    result = {"name": name, "status": status, "claimed": claimed, "entry": entry}
+    result: dict[str, Any] = {"name": name, "status": status, "claimed": claimed, "entry": entry}
     if entry.get("name") != name:
         return VerifyResult(ok=False, why=f"the entry names itself {entry.get('name')!r}", **result)
     if predictions is None:
         return VerifyResult(ok=False, why="predictions.npy is missing", **result)
     latent = entry.get("latent")
     try:
-        pred = _load_predictions(predictions, "predictions.npy")
-        if not isinstance(latent, int) or isinstance(latent, bool):
-            raise InvalidArgumentError(f"the entry's latent is {latent!r}, not an integer")
+        latent = check_reference_latent(latent)
+        pred = read_predictions(predictions, latent, "predictions.npy")
         config, data_sha256 = reference_data(latent, data_dir=data_dir)
         scores = evaluator(pred, latent, SPLIT, data_dir=data_dir, progress=False)
+        checked = leak.check(pred, (draws or _Draws(None, data_dir))(latent))
     except LdmnistError as err:
         return VerifyResult(ok=False, why=f"cannot be scored: {err}", **result)
     recomputed = {"mse": scores.mse, "reconstructed_accuracy": scores.reconstructed_accuracy}
-    result["recomputed"] = recomputed
+    result |= {"recomputed": recomputed, "leak_check": checked.as_dict()}
     problems = []
     if entry.get("config") != config:
         problems.append(f"config {entry.get('config')!r} is not {config!r}")
@@ -376,11 +504,30 @@ def verify_entry(name: str, status: str, entry_bytes: bytes | None, predictions:
         got = (claimed or {}).get(key)
         if not isinstance(got, (int, float)) or not math.isclose(float(got), value, rel_tol=_REL_TOL, abs_tol=1e-12):
             problems.append(f"claimed {key} {got!r} but the predictions score {value:.6f}")
-    return VerifyResult(ok=not problems, why="; ".join(problems), **result)
+    if checked.leak_suspected:
+        problems.insert(0, f"{LEAK_SUSPECTED}: " + "; ".join(checked.reasons))
+        verdict = LEAK_SUSPECTED
+    else:
+        verdict = FLAGGED if problems else AT_FLOOR if checked.at_floor else VERIFIED
+    return VerifyResult(ok=not problems, why="; ".join(problems), verdict=verdict, **result)
 
 
-def _read(path: Path) -> bytes | None:
-    return path.read_bytes() if path.is_file() else None
+def _guarded(name: str, status: str, check: Callable[[], VerifyResult]) -> VerifyResult:
+    """``check()``, or a flagged result naming the error: one bad entry never stops the others (or a push)."""
+    try:
+        return check()
+    except Exception as err:  # untrusted files: whatever they make fail is reported as this entry's fault
+        return VerifyResult(name, status, False, f"cannot be checked: {type(err).__name__}: {err}")
+
+
+def _read_bounded(path: Path, limit: int) -> bytes | None:
+    """A stored file's bytes (None if absent); a file above ``limit`` bytes is refused before it is read."""
+    if not path.is_file():
+        return None
+    size = path.stat().st_size
+    if size > limit:
+        raise InvalidArgumentError(f"{path.name} is {size} bytes, more than the {limit} an entry's file may be")
+    return path.read_bytes()
 
 
 def _folder_entries(root: Path) -> Iterator[tuple[str, str, Path]]:
@@ -401,45 +548,61 @@ def verify(
     data_dir: PathArg = None,
     token: str | None = None,
     endpoint: str | None = None,
+    draw_seeds: Sequence[int] | None = None,
 ) -> list[VerifyResult]:
-    """Re-score every submission stored in a repo and say which claims hold.
+    """Re-score every submission stored in a repo, check each for a leak of the test ``y``, and say which hold.
 
     Args:
         repo: a Hub dataset repo id or a local folder.
         evaluator: the scoring function (default: the one evaluator, ``ldmnist_hub.evaluate``).
         revision: Hub only: the revision to read (default ``main``; ``refs/pr/N`` checks a pull request).
-        accept: local folder only: move every pending entry that verifies to ``submissions/<name>/``
-            (with a ``verified.json`` record of the check).
+        accept: local folder only: move every pending entry that verifies (``ok``: verified or at the floor,
+            never leak suspected) to ``submissions/<name>/``, with a ``verified.json`` record of the check
+            (the draws' seeds included, so that it can be repeated).
         data_dir: where the official MNIST files are.
         token, endpoint: Hub token and URL.
+        draw_seeds: the posterior draws of the leak check (default: :data:`~ldmnist_hub.publish.leak.LEAK_DRAWS`
+            seeds chosen now from the OS's randomness, unknown to any submitter; pass a record's seeds to
+            repeat a check).
 
     Returns:
         One :class:`VerifyResult` per entry, accepted first, by name.
 
     Raises:
-        InvalidArgumentError: ``revision`` with a folder, ``accept`` with a Hub repo.
+        InvalidArgumentError: ``revision`` with a folder, ``accept`` with a Hub repo, bad draw seeds.
         NotFoundError: the folder or Hub repo does not exist.
         HubError: the Hub refused.
     """
-    if repo and is_local_target(repo):
-        if revision is not None:
-            raise InvalidArgumentError(f"--revision {revision} needs a Hub repo; a local folder has no revisions: "
-                                       "leave it out")
-        return _verify_folder(Path(repo).expanduser(), accept=accept, evaluator=one_evaluator(evaluator),
-                              data_dir=data_dir)
-    if accept:
+    local = bool(repo) and is_local_target(repo)
+    if local and revision is not None:
+        raise InvalidArgumentError(f"--revision {revision} needs a Hub repo; a local folder has no revisions: "
+                                   "leave it out")
+    if not local and accept:
         raise InvalidArgumentError("--accept moves a local folder's pending entries; on the Hub, merge the "
                                    "submission's pull request instead")
+    if draw_seeds is not None:
+        draw_seeds = leak.check_seeds(draw_seeds)
+    draws = _Draws(draw_seeds, data_dir)  # one set of seeds per verification, chosen here
+    if local:
+        return _verify_folder(Path(repo).expanduser(), accept=accept, evaluator=one_evaluator(evaluator),
+                              data_dir=data_dir, draws=draws)
     check_repo_id(repo)
     return _verify_hub(repo, revision, evaluator=one_evaluator(evaluator), data_dir=data_dir, token=token,
-                       endpoint=endpoint)
+                       endpoint=endpoint, draws=draws)
 
 
-def _verify_folder(root: Path, *, accept: bool, evaluator: Evaluator, data_dir: PathArg) -> list[VerifyResult]:
+def _verify_folder(root: Path, *, accept: bool, evaluator: Evaluator, data_dir: PathArg,
+                   draws: _Draws) -> list[VerifyResult]:
     if not root.is_dir():
         raise NotFoundError(f"the repo folder {root} does not exist; pass the folder submissions were made to")
-    results = [verify_entry(name, status, _read(d / ENTRY_FILE), _read(d / PREDICTIONS_FILE), evaluator=evaluator,
-                            data_dir=data_dir) for name, status, d in _folder_entries(root)]
+
+    def one(name: str, status: str, d: Path) -> VerifyResult:
+        pred = d / PREDICTIONS_FILE
+        return verify_entry(name, status, _read_bounded(d / ENTRY_FILE, _MAX_ENTRY_BYTES),
+                            pred if pred.is_file() else None, evaluator=evaluator, data_dir=data_dir, draws=draws)
+
+    results = [_guarded(name, status, lambda n=name, s=status, d=d: one(n, s, d))
+               for name, status, d in _folder_entries(root)]
     if not accept:
         return results
     out = []
@@ -449,17 +612,18 @@ def _verify_folder(root: Path, *, accept: bool, evaluator: Evaluator, data_dir: 
             if r.status == PENDING and r.ok and src.is_dir() and not dst.exists():
                 # The check's record goes in before the move: an accepted entry always carries it.
                 (src / VERIFIED_FILE).write_text(json.dumps(
-                    {"recomputed": r.recomputed, "package_version": __version__,
+                    {"recomputed": r.recomputed, "verdict": r.verdict, "leak_check": r.leak_check,
+                     "package_version": __version__,
                      "verified_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
                     indent=2, sort_keys=True) + "\n")
                 src.rename(dst)
-                r = VerifyResult(r.name, "accepted", True, "", r.claimed, r.recomputed, r.entry)
+                r = replace(r, status="accepted")
             out.append(r)
     return out
 
 
 def _verify_hub(repo: str, revision: str | None, *, evaluator: Evaluator, data_dir: PathArg, token: str | None,
-                endpoint: str | None) -> list[VerifyResult]:
+                endpoint: str | None, draws: _Draws) -> list[VerifyResult]:
     api = _api(token, endpoint)
     status = "accepted" if revision in (None, "main") else revision
 
@@ -470,18 +634,37 @@ def _verify_hub(repo: str, revision: str | None, *, evaluator: Evaluator, data_d
             raise NotFoundError(f"{repo} (revision {revision or 'main'}) does not exist on the Hub; pass a repo "
                                 "and, for a pull request, --revision refs/pr/N") from err
 
-        def fetch(path: str) -> bytes | None:
+        def fetch(path: str, limit: int) -> bytes | None:
             if path not in files:
                 return None
+            # The size the Hub reports is checked before a byte is downloaded: a huge file is refused, not fetched.
+            [info] = api.get_paths_info(repo, [path], repo_type="dataset", revision=revision)
+            if (getattr(info, "size", None) or 0) > limit:
+                raise InvalidArgumentError(f"{path} is {info.size} bytes, more than the {limit} an entry's file "
+                                           "may be")
             try:
                 return Path(api.hf_hub_download(repo, path, repo_type="dataset", revision=revision)).read_bytes()
             except remote_missing():
                 return None
 
-        return [verify_entry(name, status, fetch(f"{SUBMISSIONS_DIR}/{name}/{ENTRY_FILE}"),
-                             fetch(f"{SUBMISSIONS_DIR}/{name}/{PREDICTIONS_FILE}"), evaluator=evaluator,
-                             data_dir=data_dir)
-                for name in sorted(_hub_entry_names(files))]
+        def one(name: str) -> VerifyResult:
+            entry_bytes = fetch(f"{SUBMISSIONS_DIR}/{name}/{ENTRY_FILE}", _MAX_ENTRY_BYTES)
+            latent = _entry_latent(entry_bytes)
+            # An entry without a reference latent is reported by verify_entry; its predictions are not fetched.
+            pred = (fetch(f"{SUBMISSIONS_DIR}/{name}/{PREDICTIONS_FILE}", max_predictions_bytes(latent))
+                    if latent is not None else b"")
+            return verify_entry(name, status, entry_bytes, pred, evaluator=evaluator, data_dir=data_dir, draws=draws)
+
+        return [_guarded(name, status, lambda n=name: one(n)) for name in sorted(_hub_entry_names(files))]
+
+
+def _entry_latent(entry_bytes: bytes | None) -> int | None:
+    """The reference latent an entry names, or None (a bad or missing entry, another latent)."""
+    try:
+        latent = json.loads(entry_bytes).get("latent") if entry_bytes is not None else None
+        return check_reference_latent(latent)
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return None
 
 
 def card_entries(list_files: Callable[[], list[str]], read_bytes: Callable[[str], bytes | None],
@@ -490,14 +673,16 @@ def card_entries(list_files: Callable[[], list[str]], read_bytes: Callable[[str]
     """The accepted entries of a repo that verify, as the manifest's ``submissions`` (for the card).
 
     ``list_files`` and ``read_bytes`` read the repo being pushed to. With an ``evaluator`` every accepted
-    entry is re-scored; without one, only entries of ``previous`` (the manifest's list) whose files still
-    have the digests they had when they were verified are kept. An entry that does not verify is left
-    off the card, with a warning naming it.
+    entry is re-scored and checked for a leak (fresh draws); without one, only entries of ``previous`` (the
+    manifest's list) that were leak-checked and whose files still have the digests they had when they were
+    verified are kept. An entry that does not verify (a leak suspected included), or that cannot be read at
+    all, is left off the card with a warning naming it: it never stops the push.
     """
     import hashlib
     import warnings
 
     before = {e.get("name"): e for e in previous or [] if isinstance(e, dict)}
+    draws = _Draws(None, data_dir)
     out = []
     for name in sorted(_hub_entry_names(list_files())):
         paths = [f"{SUBMISSIONS_DIR}/{name}/{ENTRY_FILE}", f"{SUBMISSIONS_DIR}/{name}/{PREDICTIONS_FILE}"]
@@ -505,18 +690,24 @@ def card_entries(list_files: Callable[[], list[str]], read_bytes: Callable[[str]
         digests = {p: hashlib.sha256(b).hexdigest() for p, b in zip(paths, blobs, strict=True) if b is not None}
         if evaluator is None:
             old = before.get(name)
-            if old is not None and old.get("files") == digests:
-                out.append(old)  # the very bytes verified before
+            if old is not None and old.get("files") == digests and old.get("verdict") in (VERIFIED, AT_FLOOR):
+                out.append(old)  # the very bytes verified (and leak-checked) before
             continue
-        r = verify_entry(name, "accepted", *blobs, evaluator=evaluator, data_dir=data_dir)
-        if r.ok and r.entry is not None:
+        r = _guarded(name, "accepted", lambda b=blobs, n=name: verify_entry(n, "accepted", *b, evaluator=evaluator,
+                                                                           data_dir=data_dir, draws=draws))
+        if r.ok and r.entry is not None and r.leak_check is not None:
             keep = ("name", "description", "link", "config", "latent", "scores", "n", "predictions_sha256",
                     "data_sha256", "package_version", "submitted_at")
-            out.append({**{k: r.entry[k] for k in keep if k in r.entry}, "files": digests, "verified": True})
+            # Only what does not change with the random draws is kept: an unchanged repo gives an unchanged card.
+            floors = {k: round(r.leak_check[k], 6) for k in ("within_class_variance", "oracle_floor")}
+            out.append({**{k: r.entry[k] for k in keep if k in r.entry}, "files": digests, "verified": True,
+                        "verdict": r.verdict, "at_floor": r.verdict == AT_FLOOR,
+                        "leak_check": {"draws": leak.LEAK_DRAWS, "z_limit": leak.LEAK_Z, **floors}})
         else:
             warnings.warn(f"submission {name!r} does not verify ({r.why}); it is left off the card", stacklevel=2)
     return out
 
 
-__all__ = ["Evaluator", "SubmitResult", "VerifyResult", "card_entries", "check_name", "reference_data", "submit",
-           "verify", "verify_entry"]
+__all__ = ["AT_FLOOR", "FLAGGED", "LEAK_SUSPECTED", "VERIFIED", "Evaluator", "SubmitResult", "VerifyResult",
+           "card_entries", "check_name", "check_reference_latent", "max_predictions_bytes", "read_predictions",
+           "reference_data", "submit", "verify", "verify_entry"]

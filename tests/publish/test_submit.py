@@ -55,10 +55,13 @@ def home(reference_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def preds(home: Path, tmp_path: Path) -> Path:
-    """Predictions of a model that shrinks the true test ``y`` (a plausible, non-trivial score)."""
-    _, y, _ = ld.load_numpy(latent=LATENT, split="test", progress=False)
+    """Predictions of an honest model of ``x``: least squares fitted on train (it never sees the test ``y``)."""
+    from ldmnist_hub.benchmark.baselines import linear_least_squares
+
+    x, y, _ = ld.load_numpy(latent=LATENT, split="train", progress=False)
+    test_x, _, _ = ld.load_numpy(latent=LATENT, split="test", progress=False)
     path = tmp_path / "preds.npy"
-    np.save(path, (y * 0.8).astype(np.float32))
+    np.save(path, linear_least_squares(x, y, test_x))
     return path
 
 
@@ -69,8 +72,8 @@ def folder(tmp_path: Path) -> Path:
     return repo
 
 
-def _submit(preds: Path, repo: str | Path, name: str = "shrink-08") -> S.SubmitResult:
-    return S.submit(preds, name, "y of the true class, times 0.8", LINK, str(repo), latent=LATENT,
+def _submit(preds: Path, repo: str | Path, name: str = "least-sq") -> S.SubmitResult:
+    return S.submit(preds, name, "least squares on train", LINK, str(repo), latent=LATENT,
                     evaluator=ld.evaluate)
 
 
@@ -79,29 +82,29 @@ def test_a_folder_submission_is_pending_until_verify_accepts_it_and_the_next_pus
 ) -> None:
     result = _submit(preds, folder)
     expected = ld.evaluate(np.load(preds), latent=LATENT)
-    entry = json.loads((folder / "submissions/pending/shrink-08/entry.json").read_text())
+    entry = json.loads((folder / "submissions/pending/least-sq/entry.json").read_text())
     assert entry == result.entry
     assert entry["scores"] == {"mse": expected.mse, "reconstructed_accuracy": expected.reconstructed_accuracy}
     assert entry["n"] == 10000 and entry["config"] == "latent-2"
     assert entry["data_sha256"] == {k: v for k, v in S.reference.get(LATENT).record["data_sha256"]["test"].items()
                                     if k in ("y", "label")}
     assert entry["predictions_sha256"] == ld.core.digest.array_sha256(np.load(preds))
-    np.testing.assert_array_equal(np.load(folder / "submissions/pending/shrink-08/predictions.npy"), np.load(preds))
+    np.testing.assert_array_equal(np.load(folder / "submissions/pending/least-sq/predictions.npy"), np.load(preds))
 
     assert cli.main(["leaderboard", "verify", "--repo", str(folder), "--accept"]) == 0
     out = capsys.readouterr().out
-    assert "shrink-08" in out and "ok" in out and "1 of 1 verified" in out
-    assert (folder / "submissions/shrink-08/entry.json").is_file()
-    assert not (folder / "submissions/pending/shrink-08").exists()
+    assert "least-sq" in out and "verified" in out and "1 of 1 verified" in out
+    assert (folder / "submissions/least-sq/entry.json").is_file()
+    assert not (folder / "submissions/pending/least-sq").exists()
     [check] = S.verify(str(folder), evaluator=ld.evaluate)
-    assert (check.name, check.status, check.ok) == ("shrink-08", "accepted", True)
+    assert (check.name, check.status, check.ok) == ("least-sq", "accepted", True)
 
     push(LATENT, str(folder), evaluator=ld.evaluate, progress=False)
     card = (folder / "README.md").read_text()
     check_card(card, ["latent-2"])
     section = card.split("### Submissions", 1)[1].split("## Usage", 1)[0]
-    assert "`shrink-08` | submission, verified" in section and f"{expected.mse:.4f}" in section
-    assert json.loads((folder / "manifest.json").read_text())["submissions"][0]["name"] == "shrink-08"
+    assert "`least-sq` | submission, verified" in section and f"{expected.mse:.4f}" in section
+    assert json.loads((folder / "manifest.json").read_text())["submissions"][0]["name"] == "least-sq"
 
 
 def test_a_tampered_claim_or_swapped_predictions_are_flagged_and_kept_off_the_card(
@@ -182,7 +185,7 @@ def _cli(hub: HubServer, hf_home: Path, args: list[str]) -> tuple[int, str, str]
 
 
 def _submit_args(preds: Path, name: str) -> list[str]:
-    return ["submit", "--predictions", str(preds), "--name", name, "--description", "y times 0.8", "--link", LINK,
+    return ["submit", "--predictions", str(preds), "--name", name, "--description", "least squares", "--link", LINK,
             "--repo", REPO, "--latent", str(LATENT), "--json"]
 
 
@@ -190,32 +193,32 @@ def test_a_hub_submission_is_a_pull_request_that_verifies_and_shows_on_the_card_
     hub: HubServer, preds: Path, tmp_path: Path
 ) -> None:
     main = hub.head(REPO)
-    rc, out, err = _cli(hub, tmp_path / "hf1", _submit_args(preds, "shrink"))
+    rc, out, err = _cli(hub, tmp_path / "hf1", _submit_args(preds, "lsq"))
     assert rc == 0, err
     result: dict[str, Any] = json.loads(out)
     assert "/discussions/" in result["pull_request_url"] and hub.head(REPO) == main
-    pr = {"submissions/shrink/entry.json", "submissions/shrink/predictions.npy"}
+    pr = {"submissions/lsq/entry.json", "submissions/lsq/predictions.npy"}
     assert pr <= set(hub.list_files(REPO, revision="refs/pr/1"))
-    assert json.loads(hub.read_file(REPO, "submissions/shrink/entry.json", revision="refs/pr/1")) == result["entry"]
+    assert json.loads(hub.read_file(REPO, "submissions/lsq/entry.json", revision="refs/pr/1")) == result["entry"]
 
     rc, out, err = _cli(hub, tmp_path / "hf2", ["leaderboard", "verify", "--repo", REPO, "--revision", "refs/pr/1"])
-    assert rc == 0 and "shrink" in out and "1 of 1 verified" in out, err
-    rc, _, err = _cli(hub, tmp_path / "hf3", _submit_args(preds, "shrink"))  # the name is pending in the PR
-    assert rc == 2 and "'shrink' is already taken" in err
+    assert rc == 0 and "lsq" in out and "1 of 1 verified" in out, err
+    rc, _, err = _cli(hub, tmp_path / "hf3", _submit_args(preds, "lsq"))  # the name is pending in the PR
+    assert rc == 2 and "'lsq' is already taken" in err
 
     # Tampering inside the PR: a better MSE claimed than the predictions score.
     entry = dict(result["entry"], scores={**result["entry"]["scores"], "mse": 0.0001})
-    hub.commit(REPO, {"submissions/shrink/entry.json": json.dumps(entry).encode()}, revision="refs/pr/1")
+    hub.commit(REPO, {"submissions/lsq/entry.json": json.dumps(entry).encode()}, revision="refs/pr/1")
     rc, out, _ = _cli(hub, tmp_path / "hf4", ["leaderboard", "verify", "--repo", REPO, "--revision", "refs/pr/1"])
     assert rc == 1 and "claimed mse 0.0001" in out and "1 flagged" in out
 
     # The untampered entry merged to main: the next push re-scores it and marks it verified on the card.
     hub.commit(REPO, {p: hub.read_file(REPO, p, revision="refs/pr/1") for p in pr} |
-               {"submissions/shrink/entry.json": json.dumps(result["entry"]).encode()})
+               {"submissions/lsq/entry.json": json.dumps(result["entry"]).encode()})
     rc, out, err = _cli(hub, tmp_path / "hf5", ["leaderboard", "verify", "--repo", REPO])
     assert rc == 0 and "accepted" in out, err
     rc, _, err = _cli(hub, tmp_path / "hf6", ["push", "--latent", str(LATENT), "--repo", REPO, "--quiet"])
     assert rc == 0, err
     card = hub.read_file(REPO, "README.md").decode()
     check_card(card, ["latent-2"])
-    assert "`shrink` | submission, verified" in card
+    assert "`lsq` | submission, verified" in card
