@@ -154,10 +154,10 @@ def _cell(text: Any, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[:limit - 3] + "..."
 
 
-def _submission_ok(e: Any, manifest: dict[str, Any]) -> bool:
+def _submission_ok(e: Any) -> bool:
     """True for a verified submission the card can show: its fields have the types it renders."""
     scores = e.get("scores") if isinstance(e, dict) else None
-    return (isinstance(e, dict) and e.get("verified") is True and e.get("config") in manifest["variants"]
+    return (isinstance(e, dict) and e.get("verified") is True and hub_layout.is_config_name(e.get("config"))
             and isinstance(e.get("name"), str) and isinstance(scores, dict)
             and all(hub_layout.is_finite_number(scores.get(k)) for k in ("mse", "reconstructed_accuracy")))
 
@@ -181,7 +181,8 @@ AT_FLOOR_KIND = f"submission, {AT_FLOOR_VERDICT}: {AT_FLOOR_MEANING}"
 def _submissions(manifest: dict[str, Any]) -> str:
     """Verified leaderboard submissions, per config, ranked with that config's reference baselines."""
     # Only entries that passed the leak check (they carry its verdict) are listed.
-    entries = [e for e in manifest.get("submissions") or [] if isinstance(e, dict) and e.get("verified")
+    listed = manifest.get("submissions")
+    entries = [e for e in (listed if isinstance(listed, list) else []) if _submission_ok(e)
                and e.get("verdict") in (VERIFIED_VERDICT, AT_FLOOR_VERDICT)]
     if not entries:
         return ("No verified submissions yet. Score your predictions with `ldmnist submit --predictions preds.npy "
@@ -190,7 +191,7 @@ def _submissions(manifest: dict[str, Any]) -> str:
                 "for a leak of the test `y`.")
     parts = []
     for config in sorted({e["config"] for e in entries}):
-        rows = [(e["scores"]["reconstructed_accuracy"], e["scores"]["mse"], f"`{e['name']}`",
+        rows = [(e["scores"]["reconstructed_accuracy"], e["scores"]["mse"], f"`{_cell(e['name'], 64)}`",
                  AT_FLOOR_KIND + " \u26a0" if e.get("at_floor") else "submission, verified \u2713",
                  f"{_cell(e.get('description', ''))} ([link]({_cell(e.get('link', ''), 300).replace(')', '%29')}))")
                 for e in entries if e["config"] == config]

@@ -73,6 +73,7 @@ def lock(root: Path) -> Iterator[None]:
         LockTimeoutError: ``$LDMNIST_LOCK_TIMEOUT`` passed while another process held it.
     """
     path = root / STATE_DIR / LOCK_FILE
+    check_inside(root, [f"{STATE_DIR}/{LOCK_FILE}", f"{STATE_DIR}/{STAGING_DIR}"])  # staging would land elsewhere
     with ExitStack() as stack:
         try:
             stack.enter_context(exclusive(path, f"the repo folder {root}"))
@@ -91,6 +92,41 @@ def _is_repo_file(rel: Any) -> bool:
     p = PurePosixPath(rel)
     return (not p.is_absolute() and ".." not in p.parts and p.parts[0] != STATE_DIR and rel == p.as_posix()
             and rel != JOURNAL)
+
+
+def link_on_path(root: Path, rel: str) -> Path | None:
+    """The first component of ``root/rel`` below ``root`` that is a symbolic link, or None.
+
+    A write through such a link lands wherever it points: outside the repo, or
+    in another config's folder (``weights/latent-8 -> /elsewhere``).
+    """
+    p = root
+    for part in PurePosixPath(rel).parts:
+        p = p / part
+        if p.is_symlink():
+            return p
+        if not p.exists():  # nothing below a missing folder can be a link yet
+            return None
+    return None
+
+
+def check_inside(root: Path, rels: list[str]) -> None:
+    """Refuse to write or delete ``rels`` in ``root`` when a symbolic link on their way would lead elsewhere.
+
+    Raises:
+        NotWritableError: naming the link, where it points and the fix.
+    """
+    for rel in rels:
+        link = link_on_path(root, rel)
+        if link is not None:
+            try:
+                target = os.readlink(link)
+            except OSError:
+                target = "?"
+            raise NotWritableError(
+                f"refusing to write {rel} in the repo folder {root}: {link} is a symbolic link (to {target}), so "
+                "the file would land outside the repo or in another config's files; replace the link with a real "
+                "folder (or push to another folder)")
 
 
 def _fsync(path: Path) -> None:
@@ -124,6 +160,7 @@ def _read_journal(txdir: Path) -> dict[str, list[str]] | None:
 def _apply(root: Path, txdir: Path, journal: dict[str, list[str]]) -> None:
     """Move the staged files into place, run the deletes, remove the staging folder; safe to repeat."""
     installs = journal["install"]
+    check_inside(root, installs + journal["delete"])  # a link may have appeared since the commit
     half = len(installs) // 2
     for i, rel in enumerate(installs):
         if i == half:
@@ -167,6 +204,7 @@ class Transaction:
             raise InvalidArgumentError(
                 f"cannot commit to {self.root}: not repo paths {bad}, not staged {missing}, both installed and "
                 f"deleted {both}; pass relative repo paths, each staged under {self.dir} first")
+        check_inside(self.root, install + delete)  # before the commit point: refused, the repo is untouched
         # Process death (kill -9, OOM) keeps the page cache; a power cut needs the data on disk before the journal.
         for rel in install:
             _fsync(self.dir / rel)

@@ -380,7 +380,7 @@ def push(
     variant = resolve_variant(latent=latent, seed=seed, source=source, train=train)
     # The config is named by the cache id: a build from other raw files (a subset, a modified copy) carries
     # their digest in its name, so it can never be pulled as the official variant.
-    config = variant_cache_id(variant, data_dir)
+    config = hub_layout.check_config_name(variant_cache_id(variant, data_dir))
     if config != variant.name and not allow_unofficial_source:
         raise InvalidArgumentError(
             f"{variant.name} from {data_dir or 'these files'} is built from raw files that are not the "
@@ -407,6 +407,8 @@ def push(
         old_text = target.read(hub_layout.MANIFEST)
         manifest = (hub_layout.parse_manifest(old_text, target.name) if old_text is not None
                     else hub_layout.empty_manifest())
+        # Another config's malformed entry is left out (with a warning naming it) rather than break the card.
+        hub_layout.drop_unusable(manifest, target.name, keep=config)
         old_entry = manifest["variants"].get(config)
         old_submissions = manifest.get("submissions")
         entry = _entry(ds, files, variant, staged)
@@ -430,7 +432,7 @@ def push(
             timings["total"] = time.perf_counter() - start
             return PushResult(target.name, config, False, [], [], seconds=_round(timings))
 
-        (staged_root / hub_layout.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (staged_root / hub_layout.MANIFEST).write_text(hub_layout.manifest_text(manifest))
         (staged_root / hub_layout.CARD).write_text(card_text)
         (staged_root / hub_layout.CROISSANT).write_text(croissant_text)
         # The config's old files this push does not bring are deleted; its pictures only when it brings new ones.
