@@ -270,7 +270,8 @@ def pull_variant(
         if declared[path]["size"] > limits[path]:
             raise IntegrityError(
                 f"{repo}: {path} is declared as {declared[path]['size']} bytes, more than the {limits[path]} a "
-                f"{config} file of that kind can have (from the schema); it was not downloaded, and nothing was installed")
+                f"{config} file of that kind can have (from the schema); it was not downloaded, and nothing was "
+                "installed")
     present = reader.sizes(fetched)
     for path in fetched:
         if path not in present:
@@ -278,7 +279,8 @@ def pull_variant(
         if present[path] != declared[path]["size"]:
             raise IntegrityError(
                 f"{repo}: {path} has {present[path]} bytes, the manifest says {declared[path]['size']}; it was not "
-                "downloaded, and nothing was installed. The file was altered or corrupted; report it to the repo's owner")
+                "downloaded, and nothing was installed. The file was altered or corrupted; report it to the repo's "
+                "owner")
     origin = {"repo": repo, "revision": revision or "main", "commit": reader.commit, "config": config,
               "checks": validate.CHECKS_FORMAT}
     return _install(cache_id, reader, declared, fetched, expected, entry, origin)
@@ -321,7 +323,8 @@ def _install(cache_id: str, reader: _Reader, declared: dict[str, dict[str, Any]]
                     f"{repo}: {path} does not match the manifest (sha256 {actual['sha256'][:16]}..., "
                     f"{actual['size']}{'+' if actual['size'] > declared[path]['size'] else ''} bytes; expected "
                     f"{declared[path]['sha256'][:16]}..., {declared[path]['size']} bytes). "
-                    "The file was altered or corrupted; it was not used, and nothing was installed. Report it to the repo's owner")
+                    "The file was altered or corrupted; it was not used, and nothing was installed. Report it to the "
+                    "repo's owner")
         _check(repo, config, local, expected, entry)
         (tmp / ORIGIN_FILE).write_text(json.dumps(origin, indent=2) + "\n")
         # What was checked is what is served: every later read checks these sha256.
