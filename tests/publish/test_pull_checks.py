@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _support import TINY_DIR
 
 from ldmnist_hub import store
 from ldmnist_hub.core.config import VariantConfig
@@ -540,3 +541,97 @@ def test_offline_with_a_hub_id_and_build_warns_before_training(
     with pytest.warns(UserWarning, match="offline .*: not looking in my-org/ldmnist for .*; training it locally"):
         ds = load_dataset("ldmnist", latent=4, **variant)
     assert ds["test"].num_rows == 100
+
+
+# The same refusals through the Hub protocol (the loopback test server; clients run in their own interpreter).
+
+HUB_REPO = "my-org/ldmnist"
+HUB_TOKEN = "hf_writer"
+PULL_CODE = f"""
+import json
+from ldmnist_hub import load_numpy
+from ldmnist_hub.errors import LdmnistError
+try:
+    x, y, label = load_numpy(4, "test", train={{"epochs": 2, "batch_size": 100}}, data_dir={str(TINY_DIR)!r},
+                             build=False, progress=False)
+    print(json.dumps({{"rows": len(x)}}))
+except LdmnistError as err:
+    print(json.dumps({{"error": type(err).__name__, "message": str(err)}}))
+"""
+
+
+@pytest.fixture
+def hub_repo(tiny_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A Hub test server holding the tiny variant, pushed by ``ldmnist push``."""
+    from _support.hub_server import HubServer, hub_env, run_client
+
+    copy = tmp_path / "push-home"
+    shutil.copytree(tiny_home, copy)
+    monkeypatch.setenv("LDMNIST_HOME", str(copy))
+    args = ["push", "--latent", "4", "--repo", HUB_REPO, "--mnist-dir", str(TINY_DIR), "--quiet",
+            "--allow-unofficial-source", "--set", "epochs=2", "--set", "batch_size=100"]
+    with HubServer(tmp_path / "hub", tokens={HUB_TOKEN}) as hub:
+        run_client(f"from ldmnist_hub import cli\nraise SystemExit(cli.main({args!r}))",
+                   hub_env(hub, tmp_path / "hf-push", token=HUB_TOKEN), timeout=180)
+        yield hub
+        assert hub.errors == [], "\n".join(hub.errors)
+
+
+def _hub_tamper(hub: Any, path: str, data: bytes | None, declare: dict[str, int] | None = None) -> None:
+    """Commit ``data`` at ``path`` (None: leave the file) and a manifest claiming it, as the repo's writer can."""
+    import hashlib
+
+    manifest = json.loads(hub.read_file(HUB_REPO, hub_layout.MANIFEST))
+    entry = manifest["variants"][CONFIG]["files"]
+    if data is not None:
+        entry[path] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    entry[path] = {**entry[path], **(declare or {})}
+    files = {hub_layout.MANIFEST: json.dumps(manifest).encode(), **({path: data} if data is not None else {})}
+    hub.commit(HUB_REPO, files, message="tamper")
+
+
+def _hub_pull(hub: Any, tmp_path: Path, name: str) -> dict[str, Any]:
+    from _support.hub_server import client_json, hub_env, run_client
+
+    env = hub_env(hub, tmp_path / f"hf-{name}", token="",
+                  extra={"LDMNIST_HOME": str(tmp_path / name), "LDMNIST_REPO": HUB_REPO})
+    return client_json(run_client(PULL_CODE, env, timeout=180))
+
+
+def _downloads(hub: Any, path: str, since: int) -> list[str]:
+    return [p for method, p in hub.requests[since:] if method == "GET" and "/resolve/" in p and p.endswith(path)]
+
+
+def test_over_the_hub_a_declared_1_tib_shard_is_refused_without_downloading_it(hub_repo: Any,
+                                                                                tmp_path: Path) -> None:
+    _hub_tamper(hub_repo, SHARD, None, declare={"size": 1 << 40})
+    since = len(hub_repo.requests)
+    got = _hub_pull(hub_repo, tmp_path, "fresh")
+    assert got["error"] == "IntegrityError" and "is declared as 1099511627776 bytes" in got["message"]
+    assert _downloads(hub_repo, SHARD, since) == [] and not (tmp_path / "fresh" / "variants" / CONFIG).exists()
+
+
+def test_over_the_hub_a_shard_larger_than_its_entry_is_refused_without_downloading_it(hub_repo: Any,
+                                                                                      tmp_path: Path) -> None:
+    real = hub_repo.read_file(HUB_REPO, SHARD)
+    manifest = json.loads(hub_repo.read_file(HUB_REPO, hub_layout.MANIFEST))
+    hub_repo.commit(HUB_REPO, {SHARD: real + b"\0" * (1 << 20)}, message="grow the shard, keep the manifest")
+    assert json.loads(hub_repo.read_file(HUB_REPO, hub_layout.MANIFEST)) == manifest
+    since = len(hub_repo.requests)
+    got = _hub_pull(hub_repo, tmp_path, "fresh")
+    assert got["error"] == "IntegrityError"
+    assert f"the manifest says {len(real)}; it was not downloaded" in got["message"]
+    assert _downloads(hub_repo, SHARD, since) == [] and not (tmp_path / "fresh" / "variants" / CONFIG).exists()
+
+
+def test_over_the_hub_a_shard_without_label_is_refused(hub_repo: Any, tmp_path: Path) -> None:
+    table = pq.read_table(pa.BufferReader(hub_repo.read_file(HUB_REPO, SHARD)))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table.drop_columns(["label"]), sink)
+    _hub_tamper(hub_repo, SHARD, sink.getvalue().to_pybytes())
+    since = len(hub_repo.requests)
+    got = _hub_pull(hub_repo, tmp_path, "fresh")
+    assert _downloads(hub_repo, SHARD, since)  # this one is fetched, and checked after
+    assert got["error"] == "IntegrityError"
+    assert f"{SHARD} fails the check of its features: columns" in got["message"]
+    assert not (tmp_path / "fresh" / "variants" / CONFIG).exists()
