@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from _support.hub_server import HubServer, hub_env, run_client
+from _support.cli import hub_cli
+from _support.hub_server import HubServer
 
 import ldmnist_hub as ld
 from ldmnist_hub import cli
@@ -171,17 +171,7 @@ def hub(tmp_path: Path) -> Iterator[HubServer]:
 
 def _cli(hub: HubServer, hf_home: Path, args: list[str]) -> tuple[int, str, str]:
     """``ldmnist ARGS`` in a subprocess talking to the test Hub: (exit code, stdout, stderr)."""
-    code = textwrap.dedent(f"""
-        import sys
-        from ldmnist_hub import cli
-        rc = cli.main({args!r})
-        sys.stdout.flush()
-        print("RC", rc)
-    """)
-    env = hub_env(hub, hf_home, token=TOKEN, extra={k: os.environ[k] for k in ("LDMNIST_HOME", "LDMNIST_MNIST_DIR")})
-    proc = run_client(code, env, timeout=180)
-    lines = proc.stdout.strip().splitlines()
-    return int(lines[-1].split()[1]), "\n".join(lines[:-1]), proc.stderr
+    return hub_cli(hub, hf_home, args, token=TOKEN)
 
 
 def _submit_args(preds: Path, name: str) -> list[str]:

@@ -1,0 +1,404 @@
+"""The leaderboard cannot be fooled by the test split: leaks of ``y`` are suspected, honest models are not.
+
+``y`` is a posterior sample, so a model of ``x`` scores the same against the canonical test ``y`` and against
+another draw of it, and never below the within-class variance. Every test on data uses the reference latent-8
+encoded from the full MNIST (``LDMNIST_MNIST_DIR``), the variant the leak check's figures are quoted for; the
+``.npy`` header checks and the no-reference refusal need no data. Hub clients run in subprocesses against the
+local Hub-protocol server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _support.cli import hub_cli
+from _support.hub_server import HubServer
+
+import ldmnist_hub as ld
+from ldmnist_hub import cli
+from ldmnist_hub.benchmark import baselines
+from ldmnist_hub.errors import InvalidArgumentError, LeakSuspectedError
+from ldmnist_hub.hub.card import AT_FLOOR_KIND, check_card
+from ldmnist_hub.publish import leak
+from ldmnist_hub.publish import submit as S
+from ldmnist_hub.publish.upload import push
+from ldmnist_hub.scoring.codecs import class_means
+
+FULL_DIR = os.environ.get("LDMNIST_MNIST_DIR")
+needs_mnist = pytest.mark.skipif(not FULL_DIR, reason="set LDMNIST_MNIST_DIR to the full MNIST folder to run this")
+LATENT = 8
+SEEDS = (1, 2, 3)
+TOKEN = "hf_writer"
+REPO = "my-org/ldmnist"
+LINK = "https://github.com/me/model"
+
+
+# ------------------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="session")
+def leak_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ``LDMNIST_HOME`` holding the reference latent-8, encoded once per session from the full MNIST."""
+    home = tmp_path_factory.mktemp("leak-home") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LDMNIST_HOME", str(home))
+        mp.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
+        ld.load_numpy(latent=LATENT, split="test", progress=False)
+    return home
+
+
+@pytest.fixture
+def home(leak_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LDMNIST_HOME", str(leak_home))
+    monkeypatch.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
+    for var in ("LDMNIST_REPO", "HF_HUB_OFFLINE", "LDMNIST_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    return leak_home
+
+
+@pytest.fixture(scope="session")
+def entries(leak_home: Path) -> dict[str, np.ndarray]:
+    """Predictions of the test split: honest models of ``x``, label leaks at the floor, and leaks of ``y``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LDMNIST_HOME", str(leak_home))
+        mp.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
+        x, y, _ = ld.load_numpy(latent=LATENT, split="train", progress=False)
+        test_x, test_y, label = ld.load_numpy(latent=LATENT, split="test", progress=False)
+        means = class_means(LATENT, progress=False)
+    lsq = baselines.linear_least_squares(x, y, test_x)
+    knn, _ = baselines.knn_regression(x, y, test_x, neighbours=[25])
+    mlp = baselines.mlp_regression(x, y, test_x, epochs=3, batch_size=1000)
+    label_means = np.stack([test_y[label == c].mean(0) for c in range(10)])[label]
+    return {
+        "least-squares": lsq,
+        "ridge-1e5": baselines.ridge_regression(x, y, test_x, penalties=[1e5])[0],
+        "knn-25": knn,
+        "mlp-3-epochs": mlp,
+        "oracle": means[label],
+        "label-means": label_means.astype(np.float32),
+        "leak-y": test_y,
+        "mix-005": lsq + 0.05 * (test_y - lsq),
+        "mix-010": lsq + 0.1 * (test_y - lsq),
+        "mlp-mix-005": mlp + 0.05 * (test_y - mlp),
+    }
+
+
+@pytest.fixture(scope="session")
+def draws(leak_home: Path) -> leak.ReferenceDraws:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LDMNIST_HOME", str(leak_home))
+        mp.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
+        return leak.reference_draws(LATENT, SEEDS)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    repo = tmp_path / "mirror"
+    repo.mkdir()
+    return repo
+
+
+def _save(tmp_path: Path, name: str, pred: np.ndarray) -> Path:
+    path = tmp_path / f"{name}.npy"
+    np.save(path, np.asarray(pred, dtype=np.float32))
+    return path
+
+
+def _submit(tmp_path: Path, repo: Path, name: str, pred: np.ndarray) -> S.SubmitResult:
+    return S.submit(_save(tmp_path, name, pred), name, f"entry {name}", LINK, str(repo), latent=LATENT)
+
+
+def _plant(tmp_path: Path, repo: Path, name: str, pred: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Submit ``pred`` with a patched client whose leak check always passes (what an attacker would run)."""
+    real = leak.check
+    with monkeypatch.context() as m:
+        m.setattr(leak, "check", lambda p, d: dataclasses.replace(real(p, d), status=leak.CONSISTENT, reasons=[]))
+        _submit(tmp_path, repo, name, pred)
+
+
+HONEST = ["least-squares", "ridge-1e5", "knn-25", "mlp-3-epochs"]
+LEAKS = ["leak-y", "mix-005", "mix-010", "mlp-mix-005"]
+
+
+# --------------------------------------------------------------------------------------------- the statistic
+
+
+@needs_mnist
+@pytest.mark.parametrize("kind", HONEST)
+def test_honest_models_of_x_score_alike_on_every_draw_and_above_the_floor(
+    kind: str, entries: dict[str, np.ndarray], draws: leak.ReferenceDraws
+) -> None:
+    c = leak.check(entries[kind], draws)
+    assert c.status == leak.CONSISTENT and c.reasons == []
+    assert all(abs(z) < leak.LEAK_Z for z in c.draw_z), c.draw_z
+    assert c.mse > c.oracle_floor > c.within_class_variance and c.floor_z > leak.LEAK_Z
+    assert all(abs(m - c.mse) < 0.01 for m in c.draw_mse)
+
+
+@needs_mnist
+@pytest.mark.parametrize("kind", LEAKS)
+def test_the_test_y_whole_or_mixed_into_honest_predictions_is_a_suspected_leak(
+    kind: str, entries: dict[str, np.ndarray], draws: leak.ReferenceDraws
+) -> None:
+    c = leak.check(entries[kind], draws)
+    assert c.status == leak.LEAK_SUSPECTED
+    assert all(z < -leak.LEAK_Z for z in c.draw_z), c.draw_z  # closer to the canonical y than to any draw
+    assert "independent draws of y" in c.reasons[-1]
+    if kind == "leak-y":
+        assert c.mse == 0.0 and min(c.draw_mse) > 1.2 and "below the floor" in c.reasons[0]
+
+
+@needs_mnist
+@pytest.mark.parametrize("kind", ["oracle", "label-means"])
+def test_a_perfect_classifier_and_a_label_leak_are_at_the_floor_not_plainly_verified(
+    kind: str, entries: dict[str, np.ndarray], draws: leak.ReferenceDraws
+) -> None:
+    c = leak.check(entries[kind], draws)
+    assert c.status == leak.AT_FLOOR and c.reasons == []
+    assert all(abs(z) < leak.LEAK_Z for z in c.draw_z)
+    assert abs(c.mse - c.oracle_floor) < 1e-3
+
+
+@needs_mnist
+def test_a_draw_is_exactly_the_y_load_numpy_holds_at_that_seed(home: Path, draws: leak.ReferenceDraws) -> None:
+    _, y1, label1 = ld.load_numpy(latent=LATENT, split="test", seed=1, progress=False)
+    np.testing.assert_array_equal(draws.draws[0], y1)
+    np.testing.assert_array_equal(draws.label, label1)
+    assert not np.array_equal(draws.draws[0], draws.y)
+
+
+@pytest.mark.parametrize("seeds", [[0, 1], [1, 1], [-3], [], [1.5]])
+def test_draw_seeds_must_be_distinct_positive_integers(seeds: list) -> None:
+    with pytest.raises(InvalidArgumentError, match="distinct positive integers"):
+        leak.check_seeds(seeds)
+
+
+def test_draw_seeds_are_fresh_at_every_call() -> None:
+    a, b = leak.draw_seeds(), leak.draw_seeds()
+    assert len(a) == len(set(a)) == leak.LEAK_DRAWS and a != b and min(a + b) > 0
+
+
+# ------------------------------------------------------------------------------------------------- folder repo
+
+
+@needs_mnist
+def test_submit_refuses_the_test_y_and_writes_nothing(home: Path, folder: Path, tmp_path: Path,
+                                                       entries: dict[str, np.ndarray]) -> None:
+    with pytest.raises(LeakSuspectedError, match=r"leak suspected, nothing was submitted: MSE 0\.0000 is below"):
+        _submit(tmp_path, folder, "leak-y", entries["leak-y"])
+    with pytest.raises(LeakSuspectedError, match=r"independent draws of y .*paired z -\d"):
+        _submit(tmp_path, folder, "mix-005", entries["mix-005"])
+    assert list(folder.iterdir()) == []
+
+
+@needs_mnist
+def test_a_folder_leaderboard_never_accepts_or_shows_a_leak_and_marks_the_floor(
+    home: Path, folder: Path, tmp_path: Path, entries: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _submit(tmp_path, folder, "least-squares", entries["least-squares"]).leak_check["status"] == leak.CONSISTENT
+    assert _submit(tmp_path, folder, "label-means", entries["label-means"]).leak_check["status"] == leak.AT_FLOOR
+    for kind in ("leak-y", "mix-005", "mix-010"):
+        _plant(tmp_path, folder, kind, entries[kind], monkeypatch)
+
+    assert cli.main(["leaderboard", "verify", "--repo", str(folder), "--accept"]) == 1
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.split() and line.split()[0] in entries}
+    assert lines["least-squares"].endswith("  verified")
+    assert lines["label-means"].endswith("at the floor: indistinguishable from a perfect classifier or a label leak")
+    for kind in ("leak-y", "mix-005", "mix-010"):
+        assert "leak suspected: " in lines[kind] and "independent draws of y" in lines[kind]
+    assert "1 of 5 verified; 1 at the floor; 3 leak suspected" in out
+    assert "'verified' cannot tell a perfect classifier from a label leak" in out
+    accepted = sorted(p.name for p in (folder / "submissions").iterdir() if p.name != "pending")
+    assert accepted == ["label-means", "least-squares"]
+    assert sorted(p.name for p in (folder / "submissions/pending").iterdir()) == ["leak-y", "mix-005", "mix-010"]
+    record = json.loads((folder / "submissions/least-squares/verified.json").read_text())
+    assert record["verdict"] == "verified" and len(set(record["leak_check"]["seeds"])) == leak.LEAK_DRAWS
+
+    # Moved in by hand (a careless maintainer): the next push re-checks them and leaves them off the card.
+    for kind in ("leak-y", "mix-005", "mix-010"):
+        (folder / "submissions/pending" / kind).rename(folder / "submissions" / kind)
+    with pytest.warns(UserWarning, match="leak suspected") as caught:
+        push(LATENT, str(folder), progress=False)
+    assert sorted(str(w.message).split("'")[1] for w in caught if "leak suspected" in str(w.message)) == [
+        "leak-y", "mix-005", "mix-010"]
+    card = (folder / "README.md").read_text()
+    check_card(card, ["latent-8"])
+    section = card.split("### Submissions", 1)[1].split("## Usage", 1)[0]
+    assert "`least-squares` | submission, verified \u2713" in section
+    assert f"`label-means` | {AT_FLOOR_KIND}" in section
+    assert not any(k in section for k in ("leak-y", "mix-005", "mix-010"))
+    assert "What this cannot catch: use of the test *labels*" in section
+    listed = json.loads((folder / "manifest.json").read_text())["submissions"]
+    assert [(e["name"], e["verdict"], e["at_floor"]) for e in listed] == [
+        ("label-means", "at the floor", True), ("least-squares", "verified", False)]
+
+
+@needs_mnist
+def test_verify_draws_new_seeds_each_time_and_a_recorded_check_repeats_exactly(
+    home: Path, folder: Path, tmp_path: Path, entries: dict[str, np.ndarray]
+) -> None:
+    _submit(tmp_path, folder, "least-squares", entries["least-squares"])
+    [first], [second] = S.verify(str(folder)), S.verify(str(folder))
+    assert first.leak_check["seeds"] != second.leak_check["seeds"]
+    [again] = S.verify(str(folder), draw_seeds=first.leak_check["seeds"])
+    assert again.leak_check == first.leak_check and again.verdict == S.VERIFIED
+
+
+def _crafted_header(shape: tuple[int, ...], descr: str = "<f4", payload: int = 64) -> bytes:
+    from numpy.lib import format as npy
+
+    buf = io.BytesIO()
+    npy.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue() + b"\0" * payload
+
+
+@needs_mnist
+def test_a_crafted_predictions_header_is_reported_and_the_other_entries_still_verify_and_push(
+    home: Path, folder: Path, tmp_path: Path, entries: dict[str, np.ndarray], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _submit(tmp_path, folder, "least-squares", entries["least-squares"])
+    _submit(tmp_path, folder, "crafted", entries["knn-25"])
+    S.verify(str(folder), accept=True)
+    # 64 bytes of payload under a header that claims 3.2 TB: numpy.load would try to allocate it.
+    (folder / "submissions/crafted/predictions.npy").write_bytes(_crafted_header((100_000_000_000, 8)))
+
+    assert cli.main(["leaderboard", "verify", "--repo", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "declares shape (100000000000, 8)" in out and "1 of 2 verified; 1 flagged" in out
+    with pytest.warns(UserWarning, match="'crafted' does not verify"):
+        push(LATENT, str(folder), progress=False)
+    section = (folder / "README.md").read_text().split("### Submissions", 1)[1].split("## Usage", 1)[0]
+    assert "`least-squares` | submission, verified" in section and "crafted" not in section
+
+
+# --------------------------------------------------------------------------------------------------------- Hub
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[HubServer]:
+    with HubServer(tmp_path / "hub", tokens={TOKEN}) as server:
+        server.create_repo(REPO)
+        yield server
+        assert server.errors == [], "\n".join(server.errors)
+
+
+def _submit_args(preds: Path, name: str) -> list[str]:
+    return ["submit", "--predictions", str(preds), "--name", name, "--description", f"entry {name}", "--link",
+            LINK, "--repo", REPO, "--latent", str(LATENT)]
+
+
+@needs_mnist
+def test_a_hub_leaderboard_never_accepts_or_shows_a_leak(
+    home: Path, hub: HubServer, tmp_path: Path, entries: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rc, _, err = hub_cli(hub, tmp_path / "hf1", _submit_args(_save(tmp_path, "leak-y", entries["leak-y"]), "leak-y"),
+                         token=TOKEN)
+    assert rc == 1 and "leak suspected, nothing was submitted" in err
+    assert not any(ref.startswith("refs/pr/") for ref in hub.refs(REPO))  # no pull request was opened
+
+    rc, out, err = hub_cli(hub, tmp_path / "hf2", _submit_args(_save(tmp_path, "lsq", entries["least-squares"]),
+                                                               "lsq"), token=TOKEN)
+    assert rc == 0 and "leak check: MSE 0.7234 on the canonical y" in out and ": consistent" in out, err
+    # The PR's author adds leaked entries to the PR with a patched client, and one oversized predictions file.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for kind in ("leak-y", "mix-005", "mix-010"):
+        _plant(tmp_path, scratch, kind, entries[kind], monkeypatch)
+    planted = {f"submissions/{p.parent.name}/{p.name}": p.read_bytes()
+               for p in (scratch / "submissions/pending").glob("*/*")}
+    entry = json.loads(hub.read_file(REPO, "submissions/lsq/entry.json", revision="refs/pr/1"))
+    planted["submissions/huge/entry.json"] = json.dumps({**entry, "name": "huge"}).encode()
+    planted["submissions/huge/predictions.npy"] = b"\0" * (S.max_predictions_bytes(LATENT) + 1)
+    hub.commit(REPO, planted, revision="refs/pr/1", lfs=["submissions/huge/predictions.npy"])
+
+    hub.requests.clear()
+    rc, out, _ = hub_cli(hub, tmp_path / "hf3", ["leaderboard", "verify", "--repo", REPO, "--revision", "refs/pr/1"],
+                         token=TOKEN)
+    assert rc == 1
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert lines["lsq"].endswith("  verified")
+    for kind in ("leak-y", "mix-005", "mix-010"):
+        assert "leak suspected: " in lines[kind]
+    assert "more than the" in lines["huge"]
+    assert "1 of 5 verified; 3 leak suspected; 1 flagged" in out
+    assert not any("huge/predictions.npy" in path and method == "GET" for method, path in hub.requests)
+
+    # Merged as it is (carelessly): the next push re-checks every entry and lists only the honest one.
+    hub.commit(REPO, {p: hub.read_file(REPO, p, revision="refs/pr/1")
+                      for p in hub.list_files(REPO, revision="refs/pr/1") if p.startswith("submissions/")})
+    rc, _, err = hub_cli(hub, tmp_path / "hf4", ["push", "--latent", str(LATENT), "--repo", REPO, "--quiet"],
+                         token=TOKEN)
+    assert rc == 0, err
+    card = hub.read_file(REPO, "README.md").decode()
+    check_card(card, ["latent-8"])
+    section = card.split("### Submissions", 1)[1].split("## Usage", 1)[0]
+    assert "`lsq` | submission, verified \u2713" in section
+    assert not any(k in section for k in ("leak-y", "mix-005", "mix-010", "huge"))
+    manifest = json.loads(hub.read_file(REPO, "manifest.json"))
+    assert [e["name"] for e in manifest["submissions"]] == ["lsq"]
+
+
+# ------------------------------------------------------------------------------ predictions files are untrusted
+
+
+def _npy(arr: np.ndarray, **kw: bool) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (_crafted_header((100_000_000_000, 8)), r"declares shape \(100000000000, 8\)"),
+    (_crafted_header((10_000, 8), payload=64), r"declares 320000 bytes of float32 data after its header but holds 64"),
+    (_npy(np.zeros((10_000, 8), np.float32)) + b"\0", r"declares 320000 bytes .* but holds 320001"),
+    (_npy(np.zeros((60_000, 8), np.float32)), r"it has 60000 rows but split 'test' has 10000"),
+    (_npy(np.zeros((10_000, 4), np.float32)), r"shape \(n, N\) = \(10000, 8\).*declares shape \(10000, 4\)"),
+    (_npy(np.zeros(80_000, np.float32)), r"declares shape \(80000,\)"),
+    (_npy(np.empty((10_000, 8), object), allow_pickle=True), r"plain float or integer .* dtype object"),
+    (_npy(np.zeros((10_000, 8), [("a", "<f4")])), r"plain float or integer"),
+    (_npy(np.zeros((10_000, 8), np.complex64)), r"declares dtype complex64"),
+    (_npy(np.zeros((10_000, 8), bool)), r"declares dtype bool"),
+    (_npy(np.zeros((10_000, 8), np.longdouble)), r"declares dtype float128"),
+    (b"not a numpy file at all", r"is not a numpy \.npy file"),
+    (b"\x93NUMPY\x03\x00" + b"\0" * 64, r"format version is 3\.0"),
+])
+def test_a_predictions_file_is_judged_by_its_header_before_its_payload_is_read(data: bytes, message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        S.read_predictions(data, LATENT)
+
+
+@pytest.mark.parametrize("dtype", ["<f4", ">f4", "<f8", "<f2", "<i4", "<u2"])
+def test_predictions_of_any_plain_float_or_int_dtype_and_order_read_as_their_float32_values(
+    dtype: str, tmp_path: Path
+) -> None:
+    values = np.arange(80_000).reshape(10_000, 8) % 251
+    for order in ("C", "F"):
+        path = tmp_path / f"{order}.npy"
+        np.save(path, np.asarray(values, dtype=dtype, order=order))
+        got = S.read_predictions(path, LATENT)
+        assert got.dtype == np.float32 and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, values.astype(np.float32))
+
+
+def test_a_missing_predictions_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        S.read_predictions(tmp_path / "nothing.npy", LATENT)
+
+
+def test_submit_to_a_latent_without_a_reference_refuses_before_any_work(
+    ldmnist_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["submit", "--predictions", str(tmp_path / "never-read.npy"), "--name", "x", "--description", "d",
+            "--link", LINK, "--repo", str(tmp_path), "--latent", "12"]
+    assert cli.main(args) == 2
+    assert "latent 12 has no reference variant" in capsys.readouterr().err
+    assert not ldmnist_home.exists() or not any(ldmnist_home.rglob("*.safetensors"))  # nothing was trained
