@@ -54,7 +54,14 @@ from ldmnist_hub.core.digest import array_sha256
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg
 from ldmnist_hub.data.sources import get_source
-from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, LdmnistError, LeakSuspectedError, NotFoundError
+from ldmnist_hub.errors import (
+    HubError,
+    IntegrityError,
+    InvalidArgumentError,
+    LdmnistError,
+    LeakSuspectedError,
+    NotFoundError,
+)
 from ldmnist_hub.hub import folder_tx
 from ldmnist_hub.hub.card import VERIFIED_VERDICT
 from ldmnist_hub.hub.repo import check_repo_id, hub_errors, is_local_target, remote_missing
@@ -686,7 +693,13 @@ def card_entries(list_files: Callable[[], list[str]], read_bytes: Callable[[str]
     out = []
     for name in sorted(_hub_entry_names(list_files())):
         paths = [f"{SUBMISSIONS_DIR}/{name}/{ENTRY_FILE}", f"{SUBMISSIONS_DIR}/{name}/{PREDICTIONS_FILE}"]
-        blobs = [read_bytes(p) for p in paths]
+        try:
+            blobs = [read_bytes(p) for p in paths]
+        except HubError:
+            raise  # the Hub is unreachable or refused: not this entry's fault, and the card must not lose it
+        except (OSError, ValueError) as err:
+            warnings.warn(f"submission {name!r} cannot be read ({err}); it is left off the card", stacklevel=2)
+            continue
         digests = {p: hashlib.sha256(b).hexdigest() for p, b in zip(paths, blobs, strict=True) if b is not None}
         if evaluator is None:
             old = before.get(name)

@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -402,3 +403,26 @@ def test_submit_to_a_latent_without_a_reference_refuses_before_any_work(
     assert cli.main(args) == 2
     assert "latent 12 has no reference variant" in capsys.readouterr().err
     assert not ldmnist_home.exists() or not any(ldmnist_home.rglob("*.safetensors"))  # nothing was trained
+
+
+def test_an_unreadable_entry_is_left_off_the_card_but_a_hub_outage_stops_the_push() -> None:
+    import hashlib
+
+    from ldmnist_hub.errors import HubConnectionError
+
+    files = {"submissions/good/entry.json": b"{}", "submissions/good/predictions.npy": b"npy"}
+    digests = {p: hashlib.sha256(b).hexdigest() for p, b in files.items()}
+    kept = {"name": "good", "verdict": "verified", "files": digests}
+
+    def read(fail: BaseException) -> Any:
+        def read_bytes(path: str) -> bytes:
+            if path.startswith("submissions/bad/"):
+                raise fail
+            return files[path]
+        return read_bytes
+
+    names = [*files, "submissions/bad/entry.json", "submissions/bad/predictions.npy"]
+    with pytest.warns(UserWarning, match="'bad' cannot be read"):
+        assert S.card_entries(lambda: names, read(PermissionError("denied")), [kept], evaluator=None) == [kept]
+    with pytest.raises(HubConnectionError):
+        S.card_entries(lambda: names, read(HubConnectionError("down")), [kept], evaluator=None)
