@@ -137,14 +137,14 @@ class _Reader:
             raise PullUnavailable(f"cannot list {self.repo} at {self.api.endpoint}: {err}") from err
         return {i.path: int(i.size) for i in infos if getattr(i, "size", None) is not None and i.path in paths}
 
-    def fetch(self, path: str, limit: int) -> Path | None:
+    def fetch(self, path: str, limit: int, size: int | None = None) -> Path | None:
         """Local path of a repo file no larger than ``limit`` bytes (downloaded into the Hub cache if remote),
-        None if absent.
+        None if absent; ``size`` is its size if :meth:`sizes` already read it.
 
         Raises:
             IntegrityError: the file is larger than ``limit`` (refused before it is downloaded or read).
         """
-        size = self.sizes([path]).get(path)
+        size = self.sizes([path]).get(path) if size is None else size
         if size is None:
             return None
         if size > limit:
@@ -313,7 +313,7 @@ def _install(cache_id: str, reader: _Reader, declared: dict[str, dict[str, Any]]
         (tmp / PUBLISHED_DIR).mkdir()
         local = {}
         for path in fetched:
-            got = reader.fetch(path, declared[path]["size"])
+            got = reader.fetch(path, declared[path]["size"], declared[path]["size"])  # its size was just read
             if got is None:
                 raise IntegrityError(f"{repo}: {path} is listed in the manifest but missing from the repo")
             local[path] = tmp / _install_path(config, path)
