@@ -303,8 +303,14 @@ def render_body(manifest: dict[str, Any], repo_id: str, template: str | None = N
 
 
 def render_card(manifest: dict[str, Any], repo_id: str, template: str | None = None) -> str:
-    """The full README.md: YAML metadata header and body; checked by :func:`check_card` before it is returned."""
+    """The full README.md: YAML metadata header and body; checked by :func:`check_card` before it is returned.
+
+    Entries that could break it (:func:`ldmnist_hub.hub.layout.entry_problem`) are left out, with a warning.
+    """
     from huggingface_hub import DatasetCard
+
+    manifest = {**manifest, "variants": dict(manifest["variants"])}
+    hub_layout.drop_unusable(manifest, repo_id)
 
     text = f"---\n{card_data(manifest).to_yaml()}\n---\n\n{render_body(manifest, repo_id, template)}"
     check_card(text, list(manifest["variants"]))

@@ -203,11 +203,13 @@ def drop_unusable(manifest: dict[str, Any], where: str, keep: str | None = None)
     Returns:
         The names removed.
     """
-    problems = {name: entry_problem(name, e) for name, e in manifest["variants"].items() if name != keep}
+    problems = {name: entry_problem(name, e) if is_config_name(name) else "not a config name"
+                for name, e in manifest["variants"].items() if name != keep}
     bad = {name: why for name, why in problems.items() if why is not None}
     if bad:
         warnings.warn(f"{where}: {MANIFEST} has malformed entries, left out of the manifest and the card: "
-                      + "; ".join(f"{name} ({why})" for name, why in bad.items()), stacklevel=2)
+                      + "; ".join(f"{name!r:.80} ({why})" if why == "not a config name" else f"{name} ({why})"
+                                  for name, why in bad.items()), stacklevel=2)
         manifest["variants"] = {k: v for k, v in manifest["variants"].items() if k not in bad}
     return list(bad)
 

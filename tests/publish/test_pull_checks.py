@@ -518,6 +518,18 @@ def test_another_configs_malformed_entry_cannot_break_the_card(
     assert list(json.loads((mirror / hub_layout.MANIFEST).read_text())["variants"]) == [CONFIG]
 
 
+def test_render_card_itself_leaves_out_entries_that_would_break_it(mirror: Path) -> None:
+    from ldmnist_hub.hub.card import render_card
+
+    manifest = json.loads((mirror / hub_layout.MANIFEST).read_text())
+    manifest["variants"]["latent-4\nconfigs: evil"] = manifest["variants"][CONFIG]
+    manifest["variants"]["latent-3-x"] = {"variant": {"latent": 3}}
+    with pytest.warns(UserWarning, match=r"malformed entries, left out .*'latent-4\\nconfigs: evil' \(not a config "
+                                         r"name\); latent-3-x \(variant is not"):
+        card = render_card(manifest, "my-org/ldmnist")
+    check_card(card, [CONFIG])
+
+
 def test_odd_file_paths_of_another_entry_never_reach_the_card(mirror: Path, tiny_home: Path,
                                                                variant: dict[str, Any]) -> None:
     other = "latent-3-trained-51d7e6e5-data-87c1edf0"
