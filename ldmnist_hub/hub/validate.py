@@ -202,8 +202,9 @@ def check_shard(path: Path, split: str, exp: Expected, where: str) -> tuple[np.n
         raise refuse(f"mnist_index: it must be a permutation of 0..{rows - 1} (each MNIST row exactly once)")
     in_mnist_order = labels[np.argsort(index, kind="stable")]
     if sources.labels_digest(in_mnist_order) != exp.labels_sha256.get(split):
-        wrong = "" if exp.config != exp.variant.name else f" of {exp.variant.source}"
-        raise refuse(f"the labels: in mnist_index order they are not the official {split} labels{wrong} "
+        whose = (f"the official {split} labels of {exp.variant.source}" if exp.config == exp.variant.name
+                 else f"the {split} labels of the raw files here")
+        raise refuse(f"the labels: in mnist_index order they are not {whose} "
                      f"(sha256 {sources.labels_digest(in_mnist_order)[:16]}..., expected "
                      f"{str(exp.labels_sha256.get(split))[:16]}...)")
     if exp.record is not None:

@@ -121,7 +121,7 @@ SHARD_ATTACKS: dict[str, tuple[Callable[[pa.Table], pa.Table], str]] = {
     "labels of 42": (lambda t: _set_column(t, "label", pa.array(np.full(t.num_rows, 42))),
                      r"the labels: values 42..42, outside 0..9"),
     "every label 0": (lambda t: _set_column(t, "label", pa.array(np.zeros(t.num_rows, np.int64))),
-                      "the labels: in mnist_index order they are not the official test labels"),
+                      "the labels: in mnist_index order they are not the test labels of the raw files here"),
     "labels shuffled with mnist_index kept": (
         lambda t: _set_column(t, "label", pa.array(np.roll(_column(t, "label"), 1))), "the labels: in mnist_index"),
     "an all-zero mnist_index": (lambda t: _set_column(t, "mnist_index", pa.array(np.zeros(t.num_rows, np.int64))),
