@@ -14,8 +14,8 @@ reference latent-8 scores 0.0000 against its own draw and 1.3157 against draw
 1, while least squares scores 0.7234 and 0.7212. A partial leak
 ``p + a(y - p)`` moves the two scores apart by about ``2a(1-a)`` times the
 within-class variance, so :func:`check` uses a paired z-score over the 10,000
-per-row squared errors (canonical minus draw): least squares gives ``|z| < 0.5``,
-a leak of ``a = 0.05`` gives ``z = -12``, ``a = 0.1`` gives ``z = -25``.
+per-row squared errors (canonical minus draw): least squares gives ``|z|`` of about 1
+(0.1-0.4 against draws 1-3), a leak of ``a = 0.05`` gives ``z = -12``, ``a = 0.1`` gives ``z = -25``.
 
 What the check cannot catch: the test *labels*. Predicting the class means of
 the true labels scores like a perfect classifier, at the floor, and agrees

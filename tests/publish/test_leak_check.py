@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 import pytest
 from _support.cli import hub_cli
 from _support.hub_server import HubServer
+from _support.reference_home import encode_reference, hub_with_repo, needs_full_mnist, use_home
 
 import ldmnist_hub as ld
 from ldmnist_hub import cli
@@ -32,8 +32,6 @@ from ldmnist_hub.publish import submit as S
 from ldmnist_hub.publish.upload import push
 from ldmnist_hub.scoring.codecs import class_means
 
-FULL_DIR = os.environ.get("LDMNIST_MNIST_DIR")
-needs_mnist = pytest.mark.skipif(not FULL_DIR, reason="set LDMNIST_MNIST_DIR to the full MNIST folder to run this")
 LATENT = 8
 SEEDS = (1, 2, 3)
 TOKEN = "hf_writer"
@@ -47,29 +45,19 @@ LINK = "https://github.com/me/model"
 @pytest.fixture(scope="session")
 def leak_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An ``LDMNIST_HOME`` holding the reference latent-8, encoded once per session from the full MNIST."""
-    home = tmp_path_factory.mktemp("leak-home") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LDMNIST_HOME", str(home))
-        mp.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
-        ld.load_numpy(latent=LATENT, split="test", progress=False)
-    return home
+    return encode_reference(tmp_path_factory, LATENT)
 
 
 @pytest.fixture
 def home(leak_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LDMNIST_HOME", str(leak_home))
-    monkeypatch.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
-    for var in ("LDMNIST_REPO", "HF_HUB_OFFLINE", "LDMNIST_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
-    return leak_home
+    return use_home(monkeypatch, leak_home)
 
 
 @pytest.fixture(scope="session")
 def entries(leak_home: Path) -> dict[str, np.ndarray]:
     """Predictions of the test split: honest models of ``x``, label leaks at the floor, and leaks of ``y``."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LDMNIST_HOME", str(leak_home))
-        mp.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
+        use_home(mp, leak_home)
         x, y, _ = ld.load_numpy(latent=LATENT, split="train", progress=False)
         test_x, test_y, label = ld.load_numpy(latent=LATENT, split="test", progress=False)
         means = class_means(LATENT, progress=False)
@@ -94,8 +82,7 @@ def entries(leak_home: Path) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def draws(leak_home: Path) -> leak.ReferenceDraws:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LDMNIST_HOME", str(leak_home))
-        mp.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
+        use_home(mp, leak_home)
         return leak.reference_draws(LATENT, SEEDS)
 
 
@@ -131,7 +118,7 @@ LEAKS = ["leak-y", "mix-005", "mix-010", "mlp-mix-005"]
 # --------------------------------------------------------------------------------------------- the statistic
 
 
-@needs_mnist
+@needs_full_mnist
 @pytest.mark.parametrize("kind", HONEST)
 def test_honest_models_of_x_score_alike_on_every_draw_and_above_the_floor(
     kind: str, entries: dict[str, np.ndarray], draws: leak.ReferenceDraws
@@ -143,7 +130,7 @@ def test_honest_models_of_x_score_alike_on_every_draw_and_above_the_floor(
     assert all(abs(m - c.mse) < 0.01 for m in c.draw_mse)
 
 
-@needs_mnist
+@needs_full_mnist
 @pytest.mark.parametrize("kind", LEAKS)
 def test_the_test_y_whole_or_mixed_into_honest_predictions_is_a_suspected_leak(
     kind: str, entries: dict[str, np.ndarray], draws: leak.ReferenceDraws
@@ -156,7 +143,7 @@ def test_the_test_y_whole_or_mixed_into_honest_predictions_is_a_suspected_leak(
         assert c.mse == 0.0 and min(c.draw_mse) > 1.2 and "below the floor" in c.reasons[0]
 
 
-@needs_mnist
+@needs_full_mnist
 @pytest.mark.parametrize("kind", ["oracle", "label-means"])
 def test_a_perfect_classifier_and_a_label_leak_are_at_the_floor_not_plainly_verified(
     kind: str, entries: dict[str, np.ndarray], draws: leak.ReferenceDraws
@@ -167,7 +154,7 @@ def test_a_perfect_classifier_and_a_label_leak_are_at_the_floor_not_plainly_veri
     assert abs(c.mse - c.oracle_floor) < 1e-3
 
 
-@needs_mnist
+@needs_full_mnist
 def test_a_draw_is_exactly_the_y_load_numpy_holds_at_that_seed(home: Path, draws: leak.ReferenceDraws) -> None:
     _, y1, label1 = ld.load_numpy(latent=LATENT, split="test", seed=1, progress=False)
     np.testing.assert_array_equal(draws.draws[0], y1)
@@ -189,7 +176,7 @@ def test_draw_seeds_are_fresh_at_every_call() -> None:
 # ------------------------------------------------------------------------------------------------- folder repo
 
 
-@needs_mnist
+@needs_full_mnist
 def test_submit_refuses_the_test_y_and_writes_nothing(home: Path, folder: Path, tmp_path: Path,
                                                        entries: dict[str, np.ndarray]) -> None:
     with pytest.raises(LeakSuspectedError, match=r"leak suspected, nothing was submitted: MSE 0\.0000 is below"):
@@ -199,7 +186,7 @@ def test_submit_refuses_the_test_y_and_writes_nothing(home: Path, folder: Path, 
     assert list(folder.iterdir()) == []
 
 
-@needs_mnist
+@needs_full_mnist
 def test_a_folder_leaderboard_never_accepts_or_shows_a_leak_and_marks_the_floor(
     home: Path, folder: Path, tmp_path: Path, entries: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str]
@@ -243,7 +230,7 @@ def test_a_folder_leaderboard_never_accepts_or_shows_a_leak_and_marks_the_floor(
         ("label-means", "at the floor", True), ("least-squares", "verified", False)]
 
 
-@needs_mnist
+@needs_full_mnist
 def test_verify_draws_new_seeds_each_time_and_a_recorded_check_repeats_exactly(
     home: Path, folder: Path, tmp_path: Path, entries: dict[str, np.ndarray]
 ) -> None:
@@ -262,7 +249,7 @@ def _crafted_header(shape: tuple[int, ...], descr: str = "<f4", payload: int = 6
     return buf.getvalue() + b"\0" * payload
 
 
-@needs_mnist
+@needs_full_mnist
 def test_a_crafted_predictions_header_is_reported_and_the_other_entries_still_verify_and_push(
     home: Path, folder: Path, tmp_path: Path, entries: dict[str, np.ndarray], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -286,10 +273,8 @@ def test_a_crafted_predictions_header_is_reported_and_the_other_entries_still_ve
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[HubServer]:
-    with HubServer(tmp_path / "hub", tokens={TOKEN}) as server:
-        server.create_repo(REPO)
+    with hub_with_repo(tmp_path / "hub", TOKEN, REPO) as server:
         yield server
-        assert server.errors == [], "\n".join(server.errors)
 
 
 def _submit_args(preds: Path, name: str) -> list[str]:
@@ -297,7 +282,7 @@ def _submit_args(preds: Path, name: str) -> list[str]:
             LINK, "--repo", REPO, "--latent", str(LATENT)]
 
 
-@needs_mnist
+@needs_full_mnist
 def test_a_hub_leaderboard_never_accepts_or_shows_a_leak(
     home: Path, hub: HubServer, tmp_path: Path, entries: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,6 @@ Hub clients run in subprocesses against the local Hub-protocol server (see ``hub
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 from _support.cli import hub_cli
 from _support.hub_server import HubServer
+from _support.reference_home import encode_reference, hub_with_repo, needs_full_mnist, use_home
 
 import ldmnist_hub as ld
 from ldmnist_hub import cli
@@ -25,8 +25,7 @@ from ldmnist_hub.hub.card import check_card
 from ldmnist_hub.publish import submit as S
 from ldmnist_hub.publish.upload import push
 
-FULL_DIR = os.environ.get("LDMNIST_MNIST_DIR")
-pytestmark = pytest.mark.skipif(not FULL_DIR, reason="set LDMNIST_MNIST_DIR to the full MNIST folder to run this")
+pytestmark = needs_full_mnist
 LATENT = 2
 TOKEN = "hf_writer"
 REPO = "my-org/ldmnist"
@@ -36,21 +35,12 @@ LINK = "https://github.com/me/model"
 @pytest.fixture(scope="session")
 def reference_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An ``LDMNIST_HOME`` holding the reference latent-2, encoded once per session from the full MNIST."""
-    home = tmp_path_factory.mktemp("submit-home") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LDMNIST_HOME", str(home))
-        mp.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
-        ld.load_numpy(latent=LATENT, split="test", progress=False)
-    return home
+    return encode_reference(tmp_path_factory, LATENT)
 
 
 @pytest.fixture
 def home(reference_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LDMNIST_HOME", str(reference_home))
-    monkeypatch.setenv("LDMNIST_MNIST_DIR", str(FULL_DIR))
-    for var in ("LDMNIST_REPO", "HF_HUB_OFFLINE", "LDMNIST_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
-    return reference_home
+    return use_home(monkeypatch, reference_home)
 
 
 @pytest.fixture
@@ -163,10 +153,8 @@ def test_a_taken_name_or_a_malformed_one_is_refused(preds: Path, folder: Path) -
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[HubServer]:
-    with HubServer(tmp_path / "hub", tokens={TOKEN}) as server:
-        server.create_repo(REPO)
+    with hub_with_repo(tmp_path / "hub", TOKEN, REPO) as server:
         yield server
-        assert server.errors == [], "\n".join(server.errors)
 
 
 def _cli(hub: HubServer, hf_home: Path, args: list[str]) -> tuple[int, str, str]:
