@@ -520,9 +520,7 @@ def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
         f"middle-layers acc  {sc['middle_layers_accuracy']:.4%} (test)",
         f"within-class var.  {stats['splits']['test']['oracle_mse']:.4f} (test y; the benchmark's oracle floor, "
         "predicting the class VAE's mean, sits just above it)",
-        f"training           {stats['training']['epochs']} epochs, {stats['training']['seconds']:.1f} s"
-        + (f" (reference weights, trained once on {stats['training'].get('machine', {}).get('cpu', '?')})"
-           if stats.get("kind") == "reference" else " on this machine"),
+        _training_line(stats),
         "kind               " + ("reference: bit-identical on every machine" if stats.get("kind") == "reference"
                                   else "trained: machine-dependent (CPU kind, threads, torch build), weights "
                                   + str(stats.get("weights_digest", "?"))),
@@ -531,9 +529,19 @@ def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _training_line(stats: dict[str, Any]) -> str:
+    t = stats.get("training") or {}
+    if "epochs" not in t:  # stats recomputed from verified weights: the training record itself was lost
+        return f"training           not recorded ({t.get('recovered', 'no record')})"
+    where = (f" (reference weights, trained once on {t.get('machine', {}).get('cpu', '?')})"
+             if stats.get("kind") == "reference" else " on this machine")
+    return f"training           {t['epochs']} epochs, {t.get('seconds', 0):.1f} s{where}"
+
+
 def _build_or_info(args: argparse.Namespace) -> int:
     from ldmnist_hub import store
-    from ldmnist_hub.loading.load import get_builder, load_dataset, rebuild
+    from ldmnist_hub.loading.cache import cache_dir
+    from ldmnist_hub.loading.load import load_dataset, rebuild
     from ldmnist_hub.loading.variant import resolve
 
     if getattr(args, "threads", None) is not None:
@@ -560,14 +568,15 @@ def _build_or_info(args: argparse.Namespace) -> int:
         else:
             load_dataset("ldmnist", **variant.load_kwargs())
     elif not files.is_complete():
+        if files.stats_damaged():
+            files.stats()  # raises, naming the file and the repair: never "not built" for a damaged variant
         print(f"ldmnist: variant {cid!r} is not built; run: {variant.build_command()}", file=sys.stderr)
         return EXIT_FAILURE
-    builder = get_builder(variant.config, args.data_dir, progress=False, cache_id=cid)
     stats = files.stats()
     if getattr(args, "json", False):
         print(json.dumps(stats, indent=2))
     else:
-        print(_summary(cid, stats, {"weights": str(files.root / "weights"), "arrow cache": builder.cache_dir}))
+        print(_summary(cid, stats, {"weights": str(files.root / "weights"), "arrow cache": str(cache_dir(cid))}))
         if args.command == "build":
             plain = cid == f"latent-{variant.latent}"
             how = f"latent={variant.latent}" if plain else f'"{cid}"'

@@ -6,10 +6,15 @@ never blocks anyone. A *stopped* holder (``kill -STOP``, a debugger) does keep
 it; after ``patience`` seconds the waiter prints which process holds it and
 keeps waiting, up to ``$LDMNIST_LOCK_TIMEOUT`` seconds (default: forever), then
 raises :class:`~ldmnist_hub.errors.LockTimeoutError` naming that process.
+
+Readers take the same file as a *shared* ``flock`` (:func:`shared`), opened
+read-only, so they wait for a writer without writing anything themselves: a
+read-only ``LDMNIST_HOME`` can still be read safely while its owner rebuilds it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -25,6 +30,10 @@ from ldmnist_hub.errors import LockTimeoutError, NotWritableError
 
 TIMEOUT_ENV = "LDMNIST_LOCK_TIMEOUT"
 PATIENCE_S = 2.0
+_POLL_S = 0.05
+# Locks this process holds exclusively: a shared lock on one of them would wait for ourselves (flock locks
+# belong to open file descriptions, not processes), so a reader inside its own writer skips it.
+_HELD: set[str] = set()
 
 
 def _owner_path(path: Path) -> Path:
@@ -96,6 +105,8 @@ def exclusive(path: str | os.PathLike[str], what: str, *, patience: float = PATI
                 raise LockTimeoutError(
                     f"gave up after {patience + (limit or 0):.0f} s waiting for {_describe(path)} (it is writing "
                     f"{what}); end that process, or raise ${TIMEOUT_ENV}") from None
+    except LockTimeoutError:
+        raise  # a TimeoutError is an OSError too: a busy lock is not a read-only folder
     except OSError as err:
         raise NotWritableError(
             f"cannot create the lock {path} for {what} ({err.strerror or err}); make {path.parent} writable, or point "
@@ -107,7 +118,53 @@ def exclusive(path: str | os.PathLike[str], what: str, *, patience: float = PATI
             os.replace(tmp, _owner_path(path))
         except OSError:
             pass  # the owner note is for messages only
+        _HELD.add(str(path))
         yield
     finally:
+        _HELD.discard(str(path))
         _owner_path(path).unlink(missing_ok=True)
         lock.release()
+
+
+@contextmanager
+def shared(path: str | os.PathLike[str], what: str, *, patience: float = PATIENCE_S,
+           quiet: bool = False) -> Iterator[None]:
+    """Hold a shared lock on ``path`` while the block reads what the exclusive holder writes.
+
+    The lock file is opened read-only and never created: where it does not exist (or cannot be read) no
+    writer has ever run, and the block runs without it. Waits while a writer holds :func:`exclusive`,
+    with the same notes and ``$LDMNIST_LOCK_TIMEOUT`` as a writer.
+
+    Raises:
+        LockTimeoutError: ``$LDMNIST_LOCK_TIMEOUT`` passed while a writer held it.
+    """
+    path = Path(path)
+    if str(path) in _HELD:
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        start, said = time.monotonic(), False
+        limit = _timeout()
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = time.monotonic() - start
+                if waited >= patience and not said and not quiet:
+                    print(f"ldmnist: waiting for {_describe(path)} (it is writing {what})", file=sys.stderr,
+                          flush=True)
+                    said = True
+                if limit is not None and waited >= patience + limit:
+                    raise LockTimeoutError(
+                        f"gave up after {waited:.0f} s waiting for {_describe(path)} (it is writing {what}); end "
+                        f"that process, or raise ${TIMEOUT_ENV}") from None
+                time.sleep(_POLL_S)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

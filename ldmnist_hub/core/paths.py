@@ -32,8 +32,24 @@ def home_dir() -> Path:
     """
     env = os.environ.get("LDMNIST_HOME")
     if env:
-        return Path(env).expanduser()
-    return Path("~/.cache/ldmnist_hub").expanduser()
+        return utf8_path(Path(env).expanduser(), "LDMNIST_HOME")
+    return utf8_path(Path("~/.cache/ldmnist_hub").expanduser(), "the default home (~/.cache/ldmnist_hub)")
+
+
+def utf8_path(path: Path, what: str) -> Path:
+    """``path``, if it can be spelled in UTF-8 (pyarrow and ``datasets`` open files by UTF-8 names only).
+
+    Raises:
+        InvalidArgumentError: the name holds bytes that are not UTF-8 (Python keeps them as surrogates).
+    """
+    try:
+        os.fsdecode(os.fsencode(path)).encode("utf-8")
+    except UnicodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise InvalidArgumentError(
+            f"{what} {shown!r} is not a UTF-8 path, and the Arrow files cannot be opened under it; pick a folder "
+            "whose name is valid UTF-8 (e.g. LDMNIST_HOME=~/.cache/ldmnist_hub)") from None
+    return path
 
 
 def sources_dir(source: str) -> Path:
@@ -54,6 +70,23 @@ def variants_dir() -> Path:
 def locks_dir() -> Path:
     """Folder of the lock files that keep one writer at a time per variant."""
     return home_dir() / "locks"
+
+
+@lru_cache(maxsize=1)
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def shareable(path: Path) -> Path:
+    """Give a folder or file made by ``tempfile`` (mode 0700 / 0600) the mode ``mkdir``/``open`` would give it.
+
+    Variants and downloads are written aside and renamed into place; with tempfile's private modes, a home
+    built by one user and shared read-only with others (a cluster cache) would hide everything from them.
+    """
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~_umask())
+    return path
 
 
 def offline() -> bool:

@@ -357,7 +357,7 @@ def _fetch(url: str, target: Path, sha256: str, *, timeout: float, progress: boo
     if digest != sha256:
         tmp_path.unlink()
         raise SourceError(f"sha256 {digest}, expected {sha256}")
-    os.replace(tmp_path, target)
+    os.replace(paths.shareable(tmp_path), target)
 
 
 def _stream(url: str, out: IO[bytes], desc: str, *, timeout: float, progress: bool) -> str:

@@ -306,7 +306,7 @@ def _install(cache_id: str, reader: _Reader, declared: dict[str, dict[str, Any]]
     repo, config = reader.repo, expected.config
     final = store.variant_files(cache_id).root
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{cache_id}.", suffix=".pull", dir=final.parent))
+    tmp = paths.shareable(Path(tempfile.mkdtemp(prefix=f".{cache_id}.", suffix=".pull", dir=final.parent)))
     old = Path(tempfile.mkdtemp(prefix=f".{cache_id}.", suffix=".old", dir=final.parent))
     try:
         (tmp / "weights").mkdir()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ldmnist_hub.core import paths
 from ldmnist_hub.errors import HubError, InvalidArgumentError
 
 REPO_ENV = "LDMNIST_REPO"
@@ -18,8 +19,15 @@ def configured_repo(repo: str | None = None) -> str | None:
 
 
 def is_local_target(repo: str) -> bool:
-    """True if ``repo`` names a local folder (a path) rather than a Hub repo id."""
-    return repo in (".", "..") or repo.startswith(("./", "../", "/", "~")) or Path(repo).is_dir()
+    """True if ``repo`` names a local folder (a path) rather than a Hub repo id.
+
+    Raises:
+        InvalidArgumentError: a folder whose name is not UTF-8 (its parquet files could not be opened).
+    """
+    local = repo in (".", "..") or repo.startswith(("./", "../", "/", "~")) or Path(repo).is_dir()
+    if local:
+        paths.utf8_path(Path(repo), "the repo folder")
+    return local
 
 
 def check_repo_id(repo: str) -> str:

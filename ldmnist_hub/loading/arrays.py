@@ -16,7 +16,7 @@ import numpy as np
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
-from ldmnist_hub.errors import InvalidArgumentError
+from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
 from ldmnist_hub.hub.pull import published_files
 from ldmnist_hub.loading.load import load_dataset
 from ldmnist_hub.loading.variant import Variant, resolve
@@ -66,7 +66,10 @@ def split_arrays(variant: Variant, split: str) -> tuple[np.ndarray, np.ndarray, 
         key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
     except FileNotFoundError:
         key = None
-    usable = key is not None and (files.is_current(code_hash) or published_files(files) is not None)
+    try:
+        usable = key is not None and (files.is_current(code_hash) or published_files(files) is not None)
+    except IntegrityError:
+        usable = False  # load_dataset decides, the same way for every entry point: repair a reference, else raise
     ds = _DATASETS.get(key) if usable else None
     if ds is None:
         ds = load_dataset("ldmnist", split=split, **variant.load_kwargs())

