@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading.arrays import load_numpy
 
 torch = pytest.importorskip("torch")
@@ -238,3 +239,36 @@ def test_shuffled_epochs_reuse_gather_buffers_once_their_batches_are_dropped(
         del batches
     # Each epoch's batches are dropped before the next starts, so the buffers are reused.
     assert len(set(pointers)) == 1
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_a_cpu_device_gives_the_batches_of_the_default_loader(
+    shuffle: bool, tiny_home: Path, variant: dict[str, Any]
+) -> None:
+    default = torch_loader(split="train", batch_size=64, shuffle=shuffle, shuffle_seed=11, **variant)
+    on_cpu = torch_loader(split="train", batch_size=64, shuffle=shuffle, shuffle_seed=11, device="cpu", **variant)
+    for _ in range(3):  # successive epochs too
+        pairs = list(zip(default, on_cpu, strict=True))
+        assert len(pairs) == 5
+        for a, b in pairs:
+            assert all(torch.equal(s, t) and t.device.type == "cpu" for s, t in zip(a, b, strict=True))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_cuda_loader_keeps_the_split_and_its_batches_on_the_gpu(tiny_home: Path, variant: dict[str, Any]) -> None:
+    loader = torch_loader(split="train", batch_size=64, shuffle_seed=2, device="cuda", **variant)
+    assert {t.device.type for t in (loader.x, loader.y, loader.label)} == {"cuda"}
+    first = [t for batch in loader for t in batch]
+    assert {t.device.type for t in first} == {"cuda"}
+    xs = torch.cat(first[0::3]).cpu().numpy()
+    x = load_numpy(split="train", **variant)[0]
+    np.testing.assert_array_equal(xs[np.lexsort(xs.T[::-1])], x[np.lexsort(x.T[::-1])])
+    assert not np.array_equal(torch.cat([b[0] for b in loader]).cpu().numpy(), xs)  # a new order each epoch
+
+
+@pytest.mark.parametrize("device", ["cuda:99", "nonsense", 3.5])
+def test_an_unavailable_device_is_refused_before_loading(device: Any, tiny_home: Path, variant: dict[str, Any]) -> None:
+    if device == "cuda:99" and torch.cuda.device_count() > 99:  # pragma: no cover
+        pytest.skip("a machine with 100 GPUs")
+    with pytest.raises(InvalidArgumentError, match="not available here"):
+        torch_loader(split="test", device=device, **variant)

@@ -149,3 +149,33 @@ def test_unknown_split_is_rejected_before_any_build(
 def test_bad_batch_size_is_rejected(batch_size: Any, tiny_home: Path, variant: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         tf_dataset(split="test", batch_size=batch_size, **variant)
+
+
+@pytest.mark.parametrize("device", ["CPU:0", "cpu", "/device:CPU:0"])
+def test_a_cpu_device_gives_the_batches_of_the_default_dataset(
+    device: str, tiny_home: Path, variant: dict[str, Any]
+) -> None:
+    default = tf_dataset(split="train", batch_size=64, shuffle_seed=4, include_label=True, **variant)
+    placed = tf_dataset(split="train", batch_size=64, shuffle_seed=4, include_label=True, device=device, **variant)
+    for _ in range(2):
+        for got, want in zip(_columns(placed), _columns(default), strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("device", ["GPU:7", "tpu", "nonsense:x"])
+def test_an_unknown_device_is_refused_before_loading(device: str, tiny_home: Path, variant: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="no TensorFlow device"):
+        tf_dataset(split="test", device=device, **variant)
+
+
+@pytest.mark.parametrize(("shuffle", "drop_remainder", "steps"), [(True, False, 5), (True, True, 4), (False, False, 5)])
+def test_the_cardinality_is_the_number_of_batches(
+    shuffle: bool, drop_remainder: bool, steps: int, tiny_home: Path, variant: dict[str, Any]
+) -> None:
+    ds = tf_dataset(split="train", batch_size=64, shuffle=shuffle, drop_remainder=drop_remainder, **variant)
+    assert int(ds.cardinality()) == steps == len(list(ds))
+
+
+def test_a_batch_larger_than_the_split_is_one_partial_batch(tiny_home: Path, variant: dict[str, Any]) -> None:
+    assert [int(xb.shape[0]) for xb, _ in tf_dataset(split="test", batch_size=1000, **variant)] == [100]
+    assert list(tf_dataset(split="test", batch_size=1000, drop_remainder=True, **variant)) == []
