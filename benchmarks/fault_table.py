@@ -1,10 +1,12 @@
 """Issue #12's bars: the fault table, and the load times with every served file verified.
 
-- Runs the fault-injection tests (``tests/store/test_faults.py``, and
-  ``tests/publish/test_folder_faults.py`` when present) and prints one row per
-  attack: the defect number of the issue that found it, the attack, and the
-  result. Each test asserts nothing lost, nothing wrong served and a clear
-  error, so the bar is 0 failed rows.
+- Runs the fault-injection tests (``tests/store/test_faults.py``,
+  ``tests/publish/test_folder_faults.py``, and issue #18's attacks from outside:
+  ``tests/store/test_trust_faults.py``, ``tests/publish/test_pull_checks.py``,
+  ``tests/publish/test_leak_check.py``) and prints one row per attack: the
+  defect number (or issue part) that found it, the attack, and the result.
+  Each test asserts nothing lost, nothing wrong served and a clear error, so
+  the bar is 0 failed rows.
 - Cold ``load_dataset("ldmnist", latent=32)`` (nothing cached, bar <= 3 s) and
   warm (after imports, bar <= 0.1 s), each in a fresh process, with the
   sha256 checks of the weights and the Arrow cache on (they always are).
@@ -29,7 +31,10 @@ from bars import report  # noqa: E402
 from reference import load_times  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = ["tests/store/test_faults.py", "tests/publish/test_folder_faults.py"]
+SUITES = ["tests/store/test_faults.py", "tests/publish/test_folder_faults.py", "tests/store/test_trust_faults.py",
+          "tests/publish/test_pull_checks.py", "tests/publish/test_leak_check.py"]
+# Suites whose tests are not named test_fault_<row>_...: the row of the issue they answer (issue #18's parts).
+SUITE_ROWS = {"test_pull_checks": "18.2-3", "test_leak_check": "18.1"}
 
 
 def fault_rows() -> tuple[list[dict[str, str]], float]:
@@ -45,7 +50,8 @@ def fault_rows() -> tuple[list[dict[str, str]], float]:
     for case in ET.parse(xml).getroot().iter("testcase"):
         name = case.get("name", "")
         parts = name.removeprefix("test_").split("_", 2)
-        row = parts[1] if parts[0] == "fault" and len(parts) > 2 else "-"
+        suite = case.get("classname", "").rsplit(".", 1)[-1]
+        row = parts[1] if parts[0] == "fault" and len(parts) > 2 else SUITE_ROWS.get(suite, "-")
         what = (parts[2] if parts[0] == "fault" and len(parts) > 2 else name.removeprefix("test_")).replace("_", " ")
         failed = case.find("failure") is not None or case.find("error") is not None
         skipped = case.find("skipped") is not None
