@@ -465,6 +465,20 @@ def _locate(source: Source, data_dir: str | os.PathLike[str] | None) -> tuple[Pa
         raise NotFoundError(f"{origin}: {e}") from e
 
 
+def local_dir(source_name: str = "mnist") -> Path | None:
+    """The folder :func:`resolve_dir` would use without downloading (the environment variable's, else the
+    download cache), or None when neither holds valid files. Never downloads, never raises for missing files."""
+    source = get_source(source_name)
+    env = os.environ.get(source.env_var)
+    for directory in ([Path(env)] if env else []) + [paths.sources_dir(source.name)]:
+        try:
+            find_local(source, directory)
+            return directory
+        except (OSError, SourceError):
+            continue
+    return None
+
+
 def resolve_dir(source_name: str = "mnist", data_dir: str | os.PathLike[str] | None = None) -> Path:
     """Return the folder holding valid files of a source, downloading only into the cache.
 

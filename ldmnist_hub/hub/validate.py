@@ -212,8 +212,9 @@ def check_shard(path: Path, split: str, exp: Expected, where: str) -> tuple[np.n
         got = {"x": array_sha256(arrays["x"]), "y": array_sha256(arrays["y"]), "label": array_sha256(labels)}
         differ = [c for c in ("x", "y", "label") if got[c] != want[c]]
         if differ:
-            raise refuse(f"the shipped reference record: {', '.join(differ)} of latent-{exp.variant.latent} "
-                         f"{split} differ from the recorded bytes (the reference data is encoded here, exactly)")
+            found = ", ".join(f"{c!r} has sha256 {got[c]}, the record says {want[c]}" for c in differ)
+            raise refuse(f"the shipped reference record: in latent-{exp.variant.latent} {split}, {found} (the "
+                         "reference data is encoded here, exactly)")
     return arrays["x"], arrays["y"], labels
 
 

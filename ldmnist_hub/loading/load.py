@@ -40,9 +40,10 @@ from ldmnist_hub.errors import (
     NotFoundError,
     NotWritableError,
     PullUnavailable,
+    SourceError,
 )
 from ldmnist_hub.hub import pull
-from ldmnist_hub.hub.repo import configured_repo, is_local_target
+from ldmnist_hub.hub.repo import REPO_ENV, configured_repo, is_local_target
 from ldmnist_hub.loading import cache
 from ldmnist_hub.store.identity import builder_hash, variant_cache_id
 
@@ -252,7 +253,7 @@ def load_dataset(
     with shared(lock_path, what, quiet=not progress):
         if cache.ready(variant, files, folder):
             return cache.read(folder, split, keep)
-        if not variant.is_reference and pull.published_files(files) is not None:
+        if pull.published_files(files) is not None:
             return pull.load_published(files, split, keep)
     if not variant.is_reference and not build and configured_repo(repo) is None:
         raise _not_built(variant, cid, data_dir, "")  # nothing may be written: not even a lock
@@ -263,7 +264,7 @@ def load_dataset(
             if Path(builder.cache_dir) != folder:
                 raise RuntimeError(f"datasets puts the cache of {cid} in {builder.cache_dir}, not {folder}")
             _produce(variant, cid, builder, files, data_dir, repo, build, progress)
-        if not variant.is_reference and pull.published_files(files) is not None:
+        if pull.published_files(files) is not None:
             return pull.load_published(files, split, keep)
         # Read under the lock: no rebuild can delete the files between the check and the memory map.
         return cache.read(folder, split, keep)
@@ -271,10 +272,18 @@ def load_dataset(
 
 def _produce(variant: VariantConfig, cid: str, builder: Any, files: store.VariantFiles,
              data_dir: str | os.PathLike[str] | None, repo: str | None, build: bool, progress: bool) -> None:
-    """Pull or build the variant and record its Arrow cache; the caller holds the variant's lock."""
-    # A reference variant is encoded from the shipped weights (exact, seconds, checked against its record):
-    # never pulled, and allowed even with build=False, which forbids training.
-    if not variant.is_reference:
+    """Pull or build the variant and record its Arrow cache; the caller holds the variant's lock.
+
+    A reference variant comes from, in order: local raw files (encoded exactly with the shipped weights, in
+    seconds, checked against the record); a configured repo or mirror (pulled, accepted only where every
+    array's sha256 equals the record); a download of the raw files. It is allowed even with ``build=False``,
+    which forbids training only.
+    """
+    if variant.is_reference:
+        if data_dir is None and sources.local_dir(variant.source) is None:
+            _reference_without_raw_files(variant, cid, builder, configured_repo(repo), progress)
+            return
+    else:
         why = _pull(variant, cid, configured_repo(repo), build, data_dir)
         if why is None:
             return
@@ -283,6 +292,38 @@ def _produce(variant: VariantConfig, cid: str, builder: Any, files: store.Varian
     prepare(builder, progress)
     store.record_arrow(files, Path(builder.cache_dir))
     faults.point("build:arrow-recorded")
+
+
+def _reference_without_raw_files(variant: VariantConfig, cid: str, builder: Any, repo: str | None,
+                                 progress: bool) -> None:
+    """No raw files here: the reference bytes from a repo or mirror, else from a download of the raw files."""
+    src = sources.get_source(variant.source)
+    tried = [f"local {variant.source} files: none in ${src.env_var} or {paths.sources_dir(variant.source)}"]
+    if repo is None:
+        tried.append(f"a repo or mirror: none configured (--repo, ${REPO_ENV})")
+    elif paths.offline() and not is_local_target(repo):
+        tried.append(f"{repo}: not asked (offline)")
+    else:
+        files = store.variant_files(cid)
+        pull.discard_unchecked(files)
+        try:
+            if pull.pull_variant(variant, cid, repo) is not None:
+                return
+            tried.append(f"{repo}: does not publish {cid}")
+        except IntegrityError as err:
+            raise IntegrityError(f"{err}. A reference variant is accepted from a repo only where every array "
+                                 f"equals the shipped record; point --mnist-dir/${src.env_var} at the official "
+                                 f"files, or use another repo") from err
+        except PullUnavailable as err:
+            tried.append(f"{repo}: {err}")
+    try:
+        prepare(builder, progress)
+    except (SourceError, NotFoundError) as err:
+        raise SourceError(f"{cid} could not be produced; tried, in order: " + "; ".join(tried) + f"; a download of "
+                          f"the raw files: {str(err).rstrip('.')}. Fix one: point ${src.env_var} at the official {variant.source} "
+                          f"files, configure a mirror that publishes {cid} (${REPO_ENV}), or allow the "
+                          "download") from err
+    store.record_arrow(store.variant_files(cid), Path(builder.cache_dir))
 
 
 def _not_built(variant: VariantConfig, cid: str, data_dir: str | os.PathLike[str] | None, why: str) -> NotFoundError:
