@@ -230,10 +230,12 @@ def encode_split_exact(
     # At least two chunks per thread, so the last chunk to finish leaves no core idle for long.
     chunk = max(1, min(_CHUNK, -(-n // (2 * threads))))
 
-    def encode_rows(start: int, eps_x: np.ndarray) -> None:
+    eps_x: Future = Future()  # x's noise, drawn (in one sequential stream) while the chunks' products run
+
+    def encode_rows(start: int) -> None:
         stop = min(start + chunk, n)
         mean, logvar = encoder(pixels[start:stop])
-        x[start:stop] = _sample(mean, logvar, eps_x[start:stop], logvar_quirk)
+        x[start:stop] = _sample(mean, logvar, eps_x.result()[start:stop], logvar_quirk)
 
     def class_codes() -> np.ndarray:
         # The class encoder's input is one-hot: its "product" is a row lookup plus the bias (one exact-order add).
@@ -241,10 +243,21 @@ def encode_split_exact(
                  + class_encoder[f"{h}.bias"].astype(np.float64) for h in ("mean", "logvar")]
         return _sample(heads[0], heads[1], noise(seed, split, "y", (n, latent)), logvar_quirk)
 
+    def draw_eps_x() -> None:
+        try:
+            eps_x.set_result(noise(seed, split, "x", (n, latent)))
+        except BaseException as err:  # the chunks waiting on it raise it instead of waiting forever
+            eps_x.set_exception(err)
+            raise
+
     with _one_blas_thread(), _pool(threads) as pool:
         y = pool.submit(class_codes)  # y's noise, lookup and exp run beside x's chunks
-        eps_x = noise(seed, split, "x", (n, latent))
-        _wait(pool.submit(encode_rows, start, eps_x) for start in range(0, n, chunk))
+        if threads == 1:
+            draw_eps_x()  # inline tasks run at once: the noise must be there before the first chunk
+        chunks = [pool.submit(encode_rows, start) for start in range(0, n, chunk)]
+        if threads > 1:
+            draw_eps_x()
+        _wait(chunks)
         return x, y.result()
 
 
