@@ -15,7 +15,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
-from ldmnist_hub.core import paths
+from ldmnist_hub.core import paths, versions
 from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 
 MIN_LATENT = 1
@@ -202,6 +202,7 @@ class VariantConfig:
     source: str = CANONICAL_SOURCE
     train: TrainConfig = field(default_factory=TrainConfig)
     retrain: bool = False
+    version: str | None = None
 
     def __post_init__(self) -> None:
         check_latent(self.latent)
@@ -213,6 +214,14 @@ class VariantConfig:
             raise InvalidArgumentError(f"source must be a source name such as 'mnist'; got source={self.source!r}")
         if not isinstance(self.retrain, bool):
             raise InvalidArgumentError(f"retrain must be True or False; got retrain={self.retrain!r}")
+        if self.version is not None:
+            if not self.is_reference:
+                raise InvalidArgumentError(
+                    f"version={self.version!r} selects a released version of a reference variant (latent "
+                    f"{list(paths.reference_latents())}, the official source, the shipped recipe); this variant is "
+                    "trained here and has no versions: leave version out")
+            # The current version is spelled None, so latent-N names the same bytes as before versions existed.
+            object.__setattr__(self, "version", versions.check(self.latent, self.version))
 
     @property
     def is_reference(self) -> bool:
@@ -237,6 +246,8 @@ class VariantConfig:
             parts.append(f"seed-{self.seed}")
         if self.source != CANONICAL_SOURCE:
             parts.append(self.source.replace("_", "-"))
+        if self.version is not None:
+            parts.append(versions.name_suffix(self.version))
         if not self.is_reference:
             blob = json.dumps(self.train.overrides(), sort_keys=True).encode()
             parts.append("trained-" + hashlib.sha256(blob).hexdigest()[:8])
@@ -244,14 +255,27 @@ class VariantConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form, stored in weight metadata and stats."""
-        return {"latent": self.latent, "seed": self.seed, "source": self.source, "train": self.train.to_dict(),
-                "retrain": self.retrain}
+        out = {"latent": self.latent, "seed": self.seed, "source": self.source, "train": self.train.to_dict(),
+               "retrain": self.retrain}
+        if self.version is not None:  # only an earlier version says so: current records stay as they were
+            out["version"] = self.version
+        return out
+
+    @property
+    def dataset_version(self) -> str | None:
+        """The dataset version of a reference variant (the current one unless ``version`` picks another)."""
+        return self.version or (versions.current(self.latent) if self.is_reference else None)
+
+    def as_current(self) -> VariantConfig:
+        """The same variant in the current version (how a repo that published an earlier version names it)."""
+        return dataclasses.replace(self, version=None)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VariantConfig:
         """Inverse of :meth:`to_dict`."""
         return cls(latent=d["latent"], seed=d["seed"], source=d["source"],
-                   train=TrainConfig.from_dict(d.get("train", {})), retrain=d.get("retrain", False))
+                   train=TrainConfig.from_dict(d.get("train", {})), retrain=d.get("retrain", False),
+                   version=d.get("version"))
 
 
 def is_plain_name(name: object) -> bool:

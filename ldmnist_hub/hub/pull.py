@@ -207,6 +207,7 @@ def pull_variant(
     token: str | None = None,
     endpoint: str | None = None,
     data_dir: PathArg = None,
+    version: str | None = None,
 ) -> store.VariantFiles | None:
     """Download ``variant`` (config ``cache_id``) from ``repo`` into the cache, validating every file first.
 
@@ -225,6 +226,9 @@ def pull_variant(
         revision, token, endpoint: where on the Hub (default: ``main``, the usual token, ``$HF_ENDPOINT``).
         data_dir: the raw files a ``...-data-<digest>`` config was built from (its labels are checked
             against them); the official files need none (their label digests ship in the source table).
+        version: an earlier dataset version of a reference ``variant``: the repo's config ``variant.name``
+            (as published when that version was current) is checked against that version's shipped record
+            and installed as ``cache_id``.
 
     Returns:
         The installed variant's files, or None if the repo does not publish this
@@ -245,7 +249,7 @@ def pull_variant(
         manifest = hub_layout.parse_manifest(manifest_path.read_text(encoding="utf-8"), repo)
     except (UnicodeDecodeError, ValueError) as err:
         raise PullUnavailable(f"{repo}: {hub_layout.MANIFEST} is unreadable: {err}") from err
-    config = cache_id
+    config = cache_id if version is None else variant.name
     entry = manifest["variants"].get(config)
     if entry is None:
         return None
@@ -255,7 +259,7 @@ def pull_variant(
     if config == variant.name and (entry.get("build") or {}).get("official_source") is not True:
         warnings.warn(f"{repo} lists {config} as built from unofficial raw files; not using it", stacklevel=3)
         return None
-    expected = validate.expected(variant, config, data_dir)
+    expected = validate.expected(variant, config, data_dir, version)
     limits = validate.size_limits(expected)
     wdir = hub_layout.weights_dir(config)
     wanted = {hub_layout.shard_path(config, s) for s in SPLITS}
@@ -282,7 +286,7 @@ def pull_variant(
                 "downloaded, and nothing was installed. The file was altered or corrupted; report it to the repo's "
                 "owner")
     origin = {"repo": repo, "revision": revision or "main", "commit": reader.commit, "config": config,
-              "checks": validate.CHECKS_FORMAT}
+              "version": version, "checks": validate.CHECKS_FORMAT}
     return _install(cache_id, reader, declared, fetched, expected, entry, origin)
 
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub import store
-from ldmnist_hub.core import paths
+from ldmnist_hub.core import paths, versions
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.digest import array_sha256, sha256_file
 from ldmnist_hub.core.schema import COLUMNS, NUM_CLASSES, OPTIONAL_WEIGHT, SPLITS, weight_shapes
@@ -78,8 +78,11 @@ class Expected:
     record: dict[str, Any] | None
 
 
-def expected(variant: VariantConfig, config: str, data_dir: str | os.PathLike[str] | None = None) -> Expected:
+def expected(variant: VariantConfig, config: str, data_dir: str | os.PathLike[str] | None = None,
+             version: str | None = None) -> Expected:
     """What ``config`` must hold: the source table's splits for the official files, else the local raw files'.
+
+    A reference config must equal the shipped record of ``version`` (default: the current one).
 
     A config built from other raw files is named by their digest (``...-data-<digest>``), computed from
     the raw files here (``data_dir`` or the source's variable), so their labels are read from them.
@@ -101,7 +104,7 @@ def expected(variant: VariantConfig, config: str, data_dir: str | os.PathLike[st
                 f"{config} is a draw of the reference latent-{variant.latent} weights that no shipped record "
                 "covers, so its bytes cannot be checked; it is not pulled. Encode it here instead (seconds, no "
                 "training): `ldmnist build` with the same arguments and LDMNIST_REPO unset")
-        record = json.loads((paths.reference_dir(variant.latent) / paths.REFERENCE_RECORD).read_text())
+        record = versions.record(variant.latent, version)
     return Expected(config, variant, rows, digests, weight_shapes(variant.latent, variant.train.hidden), record)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ldmnist_hub import store
-from ldmnist_hub.core import faults, paths
+from ldmnist_hub.core import faults, paths, versions
 from ldmnist_hub.core.config import (
     CANONICAL_SEED,
     CANONICAL_SOURCE,
@@ -56,6 +56,7 @@ def resolve_variant(
     source: str = CANONICAL_SOURCE,
     train: TrainConfig | dict[str, Any] | None = None,
     retrain: bool = False,
+    version: str | None = None,
 ) -> VariantConfig:
     """Turn ``load_dataset``'s ``name``/``latent`` arguments into a :class:`VariantConfig`.
 
@@ -85,7 +86,8 @@ def resolve_variant(
         raise InvalidArgumentTypeError(
             f"train must be a dict of recipe fields or a TrainConfig, e.g. train={{'epochs': 2}}; got train={train!r} "
             "(on the command line: --set epochs=2)")
-    return VariantConfig(latent=latent, seed=seed, source=source, train=train or TrainConfig(), retrain=retrain)
+    return VariantConfig(latent=latent, seed=seed, source=source, train=train or TrainConfig(), retrain=retrain,
+                         version=version)
 
 
 _REFERENCE_DRAW = re.compile(r"^latent-(\d+)-seed-(\d+)$")
@@ -179,6 +181,7 @@ def load_dataset(
     progress: bool = True,
     repo: str | None = None,
     retrain: bool = False,
+    version: str | None = None,
     **kwargs: Any,
 ):
     """Load LD-MNIST (or any dataset) with ``datasets.load_dataset``'s shape and return types.
@@ -204,6 +207,9 @@ def load_dataset(
         retrain: train new weights with the recipe instead of using the shipped
             reference weights; the result is named ``latent-N-trained-<digest>``,
             never ``latent-N``, and depends on the machine.
+        version: the dataset version of a reference variant, e.g. ``"2.0.0"`` (default: the current one).
+            Every released version gives its bytes forever: the current one from the shipped weights, an
+            earlier one from a repo or mirror (``repo``) whose files equal that version's shipped record.
         repo: published repo to try before training a variant (a Hub dataset
             repo id or a local folder); default ``$LDMNIST_REPO``, none if unset.
             Pulled files are verified against the repo's sha256 manifest.
@@ -240,7 +246,8 @@ def load_dataset(
                                        "pass only one of them")
         data_dir = data_dir if data_dir is not None else built_from
     else:
-        variant = resolve_variant(name, latent, seed=seed, source=source, train=train, retrain=retrain)
+        variant = resolve_variant(name, latent, seed=seed, source=source, train=train, retrain=retrain,
+                                  version=version)
     cache.check_split(split)
     cid = variant_cache_id(variant, data_dir)
     keep = kwargs.get("keep_in_memory", False)
@@ -279,6 +286,9 @@ def _produce(variant: VariantConfig, cid: str, builder: Any, files: store.Varian
     array's sha256 equals the record); a download of the raw files. It is allowed even with ``build=False``,
     which forbids training only.
     """
+    if variant.version is not None:
+        _earlier_version(variant, cid, configured_repo(repo))
+        return
     if variant.is_reference:
         if data_dir is None and sources.local_dir(variant.source) is None:
             _reference_without_raw_files(variant, cid, builder, configured_repo(repo), progress)
@@ -319,11 +329,35 @@ def _reference_without_raw_files(variant: VariantConfig, cid: str, builder: Any,
     try:
         prepare(builder, progress)
     except (SourceError, NotFoundError) as err:
+        download = str(err).rstrip(".")
         raise SourceError(f"{cid} could not be produced; tried, in order: " + "; ".join(tried) + f"; a download of "
-                          f"the raw files: {str(err).rstrip('.')}. Fix one: point ${src.env_var} at the official {variant.source} "
+                          f"the raw files: {download}. Fix one: point ${src.env_var} at the official {variant.source} "
                           f"files, configure a mirror that publishes {cid} (${REPO_ENV}), or allow the "
                           "download") from err
     store.record_arrow(store.variant_files(cid), Path(builder.cache_dir))
+
+
+def _earlier_version(variant: VariantConfig, cid: str, repo: str | None) -> None:
+    """An earlier version's bytes (its weights no longer ship): pulled, accepted only where they equal its record.
+
+    On the Hub the version is the revision tagged ``latent-N-vX.Y.Z``; a folder mirror is read as it is.
+    """
+    current = variant.as_current()
+    what = f"latent-{variant.latent} version {variant.version}"
+    if repo is None:
+        raise NotFoundError(
+            f"{what} is an earlier version: the package ships its record, not its weights, so its bytes come from a "
+            f"repo or mirror that holds them; pass repo=... (--repo) or set ${REPO_ENV} (the current version, "
+            f"{current.dataset_version}, needs none)")
+    revision = None if is_local_target(repo) else versions.tag(variant.latent, variant.version)
+    try:
+        got = pull.pull_variant(current, cid, repo, revision=revision, version=variant.version)
+    except PullUnavailable as err:
+        raise NotFoundError(f"{what} could not be read from {repo}: {err}") from err
+    if got is None:
+        where = f"its tag {revision}" if revision else "its manifest"
+        raise NotFoundError(f"{repo} does not publish {what} ({where} holds no latent-{variant.latent}); use a repo "
+                            "that does")
 
 
 def _not_built(variant: VariantConfig, cid: str, data_dir: str | os.PathLike[str] | None, why: str) -> NotFoundError:

