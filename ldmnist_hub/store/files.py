@@ -168,9 +168,10 @@ class VariantFiles:
             path = self.root / rel
             try:
                 found = memo_sha256(path) if entry is not None else None
+                size = path.stat().st_size
             except OSError as err:
                 raise IntegrityError(f"cannot read {path} ({err.strerror or err}); {self.repair_hint()}") from err
-            if entry is None or found != entry.get("sha256") or path.stat().st_size != entry.get("size"):
+            if entry is None or found != entry.get("sha256") or size != entry.get("size"):
                 raise IntegrityError(
                     f"{path} does not match the sha256 recorded when {self.root.name} was written (recorded "
                     f"{(entry or {}).get('sha256', 'nothing')}, found {found}): it was altered, truncated or "
