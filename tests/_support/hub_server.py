@@ -13,7 +13,9 @@ What is modelled (all state is guarded by one lock; file contents live on disk, 
 
 * repos of type model / dataset / space, public or private, an initial commit with ``.gitattributes``;
 * commits with 40-hex ids and full history: any revision can be ``main`` (or another branch), a
-  ``refs/pr/N`` ref or a (possibly abbreviated) commit id; ``create_pr=1`` commits open ``refs/pr/N``;
+  ``refs/pr/N`` ref, a tag (``create_tag``: ``POST /api/{type}s/{repo}/tag/{revision}``, 409 if it exists;
+  ``delete_tag``; listed by ``list_repo_refs``) or a (possibly abbreviated) commit id; ``create_pr=1`` commits
+  open ``refs/pr/N``; a tag is never committed to;
 * ``parentCommit`` (412 when the branch moved), path conflicts, missing deletions and LFS pointers to
   objects that were never uploaded are rejected like the Hub does, without touching the repo;
 * per-repo LFS object sets: the batch API only asks for objects the repo does not have yet, and the
@@ -144,6 +146,7 @@ class _Repo:
     created_at: str
     commits: dict[str, _Commit] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)  # "main", "refs/pr/1", ... -> commit oid
+    tags: dict[str, str] = field(default_factory=dict)  # tag name -> commit oid (never moves once created)
     lfs_objects: set[str] = field(default_factory=set)
     next_pr: int = 1
 
@@ -404,6 +407,19 @@ class HubServer:
         with self._lock:
             return dict(self._repo_or_raise(repo_type, repo_id).refs)
 
+    def tags(self, repo_id: str, repo_type: str = "dataset") -> dict[str, str]:
+        """All tags and their commit ids."""
+        with self._lock:
+            return dict(self._repo_or_raise(repo_type, repo_id).tags)
+
+    def tag(self, repo_id: str, tag: str, revision: str = "main", repo_type: str = "dataset") -> str:
+        """Tag ``revision`` as ``tag`` directly (as a hand-made tag on the Hub would be); return the commit id."""
+        with self._lock:
+            repo = self._repo_or_raise(repo_type, repo_id)
+            oid = self._resolve(repo, revision).oid
+            repo.tags[tag] = oid
+            return oid
+
     def repo_exists(self, repo_id: str, repo_type: str = "dataset") -> bool:
         """Whether the repo exists."""
         with self._lock:
@@ -460,6 +476,9 @@ class HubServer:
             rev = rev[len("refs/heads/") :]
         if rev in repo.refs:
             return repo.commits[repo.refs[rev]]
+        tag = rev[len("refs/tags/") :] if rev.startswith("refs/tags/") else rev
+        if tag in repo.tags:
+            return repo.commits[repo.tags[tag]]
         if re.fullmatch(r"[0-9a-f]{7,40}", rev):
             found = [c for oid, c in repo.commits.items() if oid.startswith(rev)]
             if len(found) == 1:
@@ -571,6 +590,9 @@ class HubServer:
                 return self._commits(repo, self._resolve(repo, revision))
             if action == "refs" and method == "GET":
                 return self._refs(req, self._get_repo(req, repo_type, repo_id))
+            if action == "tag" and method in ("POST", "DELETE"):
+                repo = self._get_repo(req, repo_type, repo_id, write=True)
+                return self._tag(req, repo, rest[1:])
             if action == "branch" and method in ("POST", "DELETE"):
                 repo = self._get_repo(req, repo_type, repo_id, write=True)
                 return self._branch(req, repo, unquote("/".join(rest[1:])))
@@ -679,7 +701,8 @@ class HubServer:
                 prs.append({"name": name, "ref": name, "targetCommit": oid})
             else:
                 branches.append({"name": name, "ref": f"refs/heads/{name}", "targetCommit": oid})
-        out: dict[str, Any] = {"branches": branches, "converts": [], "tags": []}
+        tags = [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": oid} for t, oid in sorted(repo.tags.items())]
+        out: dict[str, Any] = {"branches": branches, "converts": [], "tags": tags}
         if req.flag("include_prs"):
             out["pullRequests"] = prs
         return _json_response(out)
@@ -697,6 +720,23 @@ class HubServer:
             raise _HttpError(409, f"Reference already exists: refs/heads/{branch}")
         start = req.json().get("startingPoint")
         repo.refs[branch] = self._resolve(repo, start).oid
+        return _json_response({})
+
+    def _tag(self, req: _Request, repo: _Repo, rest: list[str]) -> _Response:
+        """``POST .../tag/{revision}`` with ``{"tag": name}`` creates a tag; ``DELETE .../tag/{name}`` removes one."""
+        if req.method == "DELETE":
+            name = unquote("/".join(rest))
+            if repo.tags.pop(name, None) is None:
+                raise _HttpError(404, f"Invalid rev id: {name}", code="RevisionNotFound")
+            return _json_response({})
+        revision, _ = _take_revision(rest)
+        name = req.json().get("tag")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", name) or ".." in name:
+            raise _HttpError(400, f"Invalid tag name: {name!r}")
+        commit = self._resolve(repo, revision)
+        if name in repo.tags:
+            raise _HttpError(409, f"Reference already exists: refs/tags/{name}")
+        repo.tags[name] = commit.oid
         return _json_response({})
 
     def _commits(self, repo: _Repo, commit: _Commit) -> _Response:

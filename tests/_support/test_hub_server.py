@@ -363,6 +363,55 @@ def test_branches_refs_history_copies_deletions_and_listing_helpers(hub: HubServ
     assert hub.read_file("org/m", "b.txt", repo_type="model") == b"a"
 
 
+def test_tags_name_a_commit_that_never_moves_and_every_read_resolves_them(hub: HubServer, tmp_path: Path) -> None:
+    hub.create_repo(REPO)
+    first = hub.commit(REPO, {"data/a.txt": b"version one"})
+    out = _client(
+        hub,
+        tmp_path / "home",
+        """
+        import json
+        from huggingface_hub import HfApi, hf_hub_download
+        from huggingface_hub.errors import HfHubHTTPError
+        api = HfApi()
+        first = api.repo_info("org/ds", repo_type="dataset").sha
+        api.create_tag("org/ds", tag="latent-8-v2.0.0", repo_type="dataset", revision=first)
+        api.upload_file(path_or_fileobj=b"version two", path_in_repo="data/a.txt", repo_id="org/ds",
+                        repo_type="dataset")
+        try:
+            api.create_tag("org/ds", tag="latent-8-v2.0.0", repo_type="dataset")  # never moved
+            again = None
+        except HfHubHTTPError as err:
+            again = err.response.status_code
+        api.create_tag("org/ds", tag="latent-8-v2.0.0", repo_type="dataset", exist_ok=True)
+        tag = "latent-8-v2.0.0"
+        with open(hf_hub_download("org/ds", "data/a.txt", repo_type="dataset", revision=tag)) as f:
+            tagged = f.read()
+        try:
+            api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="org/ds", repo_type="dataset",
+                            revision=tag)
+            committed = True
+        except HfHubHTTPError:
+            committed = False
+        print(json.dumps({
+            "tags": [[t.name, t.ref, t.target_commit] for t in api.list_repo_refs("org/ds", repo_type="dataset").tags],
+            "again": again, "tagged": tagged, "committed": committed,
+            "files": api.list_repo_files("org/ds", repo_type="dataset", revision=tag),
+            "info": [p.path for p in api.get_paths_info("org/ds", ["data/a.txt"], repo_type="dataset",
+                                                           revision=tag)],
+            "sha": api.dataset_info("org/ds", revision=tag).sha,
+            "exists": api.revision_exists("org/ds", tag, repo_type="dataset"),
+        }))
+        api.delete_tag("org/ds", tag=tag, repo_type="dataset")
+        """,
+    )
+    assert out["tags"] == [["latent-8-v2.0.0", "refs/tags/latent-8-v2.0.0", first]]
+    assert out["again"] == 409 and out["tagged"] == "version one" and out["committed"] is False
+    assert out["files"] == [".gitattributes", "data/a.txt"] and out["info"] == ["data/a.txt"]
+    assert out["sha"] == first and out["exists"] is True
+    assert hub.tags(REPO) == {} and hub.read_file(REPO, "data/a.txt") == b"version two"
+
+
 def test_resolve_serves_ranges_and_hub_headers(hub: HubServer) -> None:
     data = bytes(range(256)) * 4
     hub.create_repo(REPO)
