@@ -1,10 +1,13 @@
 """LD-MNIST as numpy arrays, materialised from the Arrow data in one step.
 
-Every adapter (torch, tf.data) and the evaluator start from :func:`load_numpy`:
+Every adapter (torch, tf.data, JAX, Grain) and the evaluator start from :func:`load_numpy`:
 the ``x``/``y`` columns are fixed-size lists of float32, so
-``combine_chunks().flatten().to_numpy()`` reads them as one contiguous buffer
+``flatten().to_numpy()`` reads them as one contiguous buffer
 (about 1 ms for 70k x 32) instead of iterating rows (about 100x slower).
-This module imports neither torch nor tensorflow.
+This module imports neither torch nor tensorflow, and on the common paths
+not ``datasets`` either (see :mod:`ldmnist_hub.loading.columns`): a built
+variant is read from its verified Arrow files with pyarrow, and a reference
+variant not yet built is encoded and written into the same files.
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from ldmnist_hub import store
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
+from ldmnist_hub.core.locks import exclusive, shared
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
 from ldmnist_hub.hub.pull import published_files
+from ldmnist_hub.loading import cache, columns
 from ldmnist_hub.loading.load import load_dataset
 from ldmnist_hub.loading.variant import Variant, resolve
+from ldmnist_hub.produce.build import produce_splits, resolve_source
 from ldmnist_hub.store.files import VariantFiles, variant_files
 from ldmnist_hub.store.identity import builder_hash
 
@@ -31,11 +38,8 @@ _WEIGHTS: dict[tuple[str, int, str], dict[str, np.ndarray]] = {}
 
 def _column(table: Any, name: str, dtype: type, width: int | None = None) -> np.ndarray:
     # Arrow buffers are read-only (and memory-mapped); users expect arrays they can
-    # write. Concatenating the chunks' zero-copy views makes that one copy, not two.
-    column = table.column(name)
-    parts = [(c.flatten() if width else c).to_numpy(zero_copy_only=False) for c in column.chunks]
-    flat = np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
-    return flat.reshape(-1, width) if width else flat
+    # write. Copying the chunks' zero-copy views into one aligned array makes that one copy.
+    return columns.column([table], name, dtype, width)
 
 
 def dataset_arrays(ds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,6 +61,10 @@ def split_arrays(variant: Variant, split: str) -> tuple[np.ndarray, np.ndarray, 
     """One split of a resolved variant as numpy arrays (the body of :func:`load_numpy`)."""
     if not isinstance(split, str):
         raise InvalidArgumentError(f"split must be one string such as 'train' or 'test[:100]'; got split={split!r}")
+    cache.check_split(split)  # load_dataset's error for a bad split, before anything is built
+    arrays = _without_datasets(variant, split)
+    if arrays is not None:
+        return arrays
     files = variant_files(variant.cache_id)
     code_hash = builder_hash()
     # Constructing the datasets builder costs ~10 ms, several times the copy itself;
@@ -76,6 +84,36 @@ def split_arrays(variant: Variant, split: str) -> tuple[np.ndarray, np.ndarray, 
         key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
         _DATASETS[key] = ds
     return dataset_arrays(ds)
+
+
+def _without_datasets(variant: Variant, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The split read (or, for a reference variant, encoded and written) with pyarrow alone; None to ask datasets.
+
+    The same locks and checks as :func:`ldmnist_hub.load_dataset`: a shared lock and the verified cache for
+    a read, the variant's exclusive lock to write. ``datasets`` is asked for what only it defines or does:
+    percent slices and empty selections, trained and published variants, damaged weights of a trained one.
+    """
+    if columns.parse_split(split) is None:
+        return None
+    cid = variant.cache_id
+    files, folder = variant_files(cid), cache.cache_dir(cid)
+    lock, what, quiet = store.variant_lock(cid), f"the variant {cid}", not variant.progress
+    try:
+        with shared(lock, what, quiet=quiet):
+            if cache.ready(variant.config, files, folder):
+                return columns.read_split(folder, split)
+        if not variant.config.is_reference:
+            return None  # load_dataset pulls, trains or says how to build it
+        with exclusive(lock, what, quiet=quiet):
+            store.clean_leftovers(cid)
+            if not cache.ready(variant.config, files, folder):  # another process may have built it meanwhile
+                data = resolve_source(variant.source, variant.data_dir)
+                encoded = produce_splits(variant.config, data, cid, builder_hash(), progress=variant.progress)
+                columns.write_cache(folder, cid, variant.source, cache.BUILDER_VERSION, encoded)
+                store.record_arrow(files, folder)
+            return columns.read_split(folder, split)
+    except IntegrityError:
+        return None  # load_dataset decides, as for every entry point: a reference copy is rewritten, else it raises
 
 
 def load_numpy(
