@@ -362,7 +362,10 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
     results = verify(args.repo, evaluator=evaluate, revision=args.revision, accept=args.accept,
                      data_dir=args.data_dir, draw_seeds=args.draw_seeds)
-    bad = [r for r in results if not r.ok]
+    from ldmnist_hub.publish.submit import OTHER_VERSION
+
+    # An entry of another dataset version is kept and reported, never ranked with this one's: not a failed check.
+    bad = [r for r in results if not r.ok and r.verdict != OTHER_VERSION]
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
         return EXIT_FAILURE if bad else 0
@@ -401,11 +404,11 @@ def _leaderboard(args: argparse.Namespace) -> int:
               f"({', '.join(map(str, checked['seeds']))}); floor {checked['within_class_variance']:.4f}; leak "
               f"suspected below the floor or at paired |z| > {LEAK_Z:g} on any draw. 'verified' cannot tell a "
               "perfect classifier from a label leak: both are 'at the floor'")
-    count = {v: sum(r.verdict == v for r in results) for v in (VERIFIED, AT_FLOOR, LEAK_SUSPECTED)}
+    count = {v: sum(r.verdict == v for r in results) for v in (VERIFIED, AT_FLOOR, LEAK_SUSPECTED, OTHER_VERSION)}
     flagged = len(bad) - count[LEAK_SUSPECTED]
     parts = [f"{count[VERIFIED]} of {len(results)} verified"]
-    parts += [f"{count[v]} {v}" for v in (AT_FLOOR, LEAK_SUSPECTED) if count[v]] + ([f"{flagged} flagged"] if flagged
-                                                                                   else [])
+    parts += [f"{count[v]} {v}" for v in (AT_FLOOR, LEAK_SUSPECTED, OTHER_VERSION) if count[v]]
+    parts += [f"{flagged} flagged"] if flagged else []
     print("; ".join(parts))
     return EXIT_FAILURE if bad else 0
 

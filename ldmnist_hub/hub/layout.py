@@ -3,7 +3,9 @@
 One repo (on the Hugging Face Hub or a local folder) holds many variants::
 
     README.md                                  dataset card: configs YAML + body (regenerated on every push)
-    manifest.json                              every variant: recipe, stats, sha256 + size of every file
+    manifest.json                              every variant: recipe, stats, sha256 + size of every file, the
+                                               dataset version of each reference config and, under "tags", what
+                                               each version tag (latent-32-v2.0.0) holds
     croissant.json                             Croissant 1.1 metadata: one record set per config
     latent-32/train-00000-of-00001.parquet     one data folder per config
     latent-32/test-00000-of-00001.parquet
@@ -23,6 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ldmnist_hub.core import versions
 from ldmnist_hub.core.config import MAX_LATENT, MIN_LATENT
 from ldmnist_hub.core.digest import sha256_file
 from ldmnist_hub.core.schema import SPLITS
@@ -35,6 +38,9 @@ CROISSANT = "croissant.json"  # Croissant 1.1 metadata of every config (the Hub 
 MANIFEST_FORMAT = 1
 DEFAULT_CONFIG = "latent-32"
 LEADERBOARD_FILE = "leaderboard.json"  # the last full benchmark run, beside the variant's weights
+# Manifest key of the version tags: {"latent-32-v2.0.0": {"config", "version", "digest"}}. On the Hub the tag is
+# also a revision (the commit of that push); a folder has no revisions, so this map is its only record.
+TAGS = "tags"
 
 # A config name is a variant's cache id: latent-N, then lowercase suffixes (seed-S, a source, trained-<digest>,
 # data-<digest>). Nothing else may name a folder or a YAML key: no "..", no "/", no newline.
@@ -180,6 +186,8 @@ def entry_problem(name: str, entry: Any) -> str | None:
             and isinstance(build.get("kind", "trained"), str)
             and isinstance(build.get("trained_on") or "", str)):
         return "build is not the provenance push writes"
+    if entry.get("version") is not None and not versions.is_version(entry["version"]):
+        return "version is not a dataset version X.Y.Z"
     board = entry.get("leaderboard")
     problem = None if board is None else leaderboard_problem(board)
     return None if problem is None else f"leaderboard: {problem}"
@@ -212,6 +220,49 @@ def drop_unusable(manifest: dict[str, Any], where: str, keep: str | None = None)
                                   for name, why in bad.items()), stacklevel=2)
         manifest["variants"] = {k: v for k, v in manifest["variants"].items() if k not in bad}
     return list(bad)
+
+
+def entry_version(entry: Any) -> str | None:
+    """The dataset version a manifest entry publishes (None: a trained config, which has no versions).
+
+    Reference entries pushed before versions existed carry no ``version``: they are :data:`versions.FIRST`.
+    """
+    if not isinstance(entry, dict):
+        return None
+    if versions.is_version(entry.get("version")):
+        return str(entry["version"])
+    return versions.FIRST if (entry.get("build") or {}).get("kind") == "reference" else None
+
+
+def release(config: str, latent: int, version: str) -> dict[str, str]:
+    """What the version tag of a push records: ``{"config", "version", "digest"}`` (:func:`versions.digest`)."""
+    return {"config": config, "version": version, "digest": versions.digest(latent, version)}
+
+
+def release_problem(manifest: dict[str, Any] | None, tag: str, wanted: dict[str, str]) -> str | None:
+    """Why ``tag`` in ``manifest`` does not name the bytes ``wanted`` (:func:`release`) names, or None if it does.
+
+    None also when ``manifest`` records no such tag; :func:`tagged_problem` is the check of a Hub tag's own commit.
+    """
+    tags = (manifest or {}).get(TAGS)
+    held = tags.get(tag) if isinstance(tags, dict) else None
+    if held is None or held == wanted:
+        return None
+    if not isinstance(held, dict):
+        return f"it records {tag} as {held!r:.80}, not {{config, version, digest}}"
+    return (f"it records {tag} as {held.get('config')!r} version {held.get('version')!r} with digest "
+            f"{str(held.get('digest'))[:16]}..., but {wanted['config']} version {wanted['version']} has digest "
+            f"{wanted['digest'][:16]}...")
+
+
+def tagged_problem(manifest: dict[str, Any] | None, tag: str, wanted: dict[str, str]) -> str | None:
+    """Why the manifest at a Hub tag's commit does not show that commit holds ``wanted``, or None if it does."""
+    if manifest is None:
+        return "that commit has no readable manifest.json"
+    tags = manifest.get(TAGS)
+    if not isinstance(tags, dict) or tag not in tags:
+        return f"the manifest of that commit does not record what {tag} holds"
+    return release_problem(manifest, tag, wanted)
 
 
 def default_config(configs: list[str], current: str | None) -> str | None:

@@ -21,6 +21,7 @@ from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.locks import exclusive, shared
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.data import sources
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
 from ldmnist_hub.hub.pull import published_files
 from ldmnist_hub.loading import cache, columns
@@ -76,13 +77,17 @@ def split_arrays(variant: Variant, split: str) -> tuple[np.ndarray, np.ndarray, 
         key = None
     try:
         usable = key is not None and (files.is_current(code_hash) or published_files(files) is not None)
-    except IntegrityError:
-        usable = False  # load_dataset decides, the same way for every entry point: repair a reference, else raise
+    except (IntegrityError, OSError):
+        # Damaged, or being rebuilt right now (this check takes no lock): load_dataset decides under its locks,
+        # the same way for every entry point (waits out a writer, repairs a reference copy, else raises).
+        usable = False
     ds = _DATASETS.get(key) if usable else None
     if ds is None:
         ds = load_dataset("ldmnist", split=split, **variant.load_kwargs())
-        key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
-        _DATASETS[key] = ds
+        try:
+            _DATASETS[(str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)] = ds
+        except FileNotFoundError:
+            pass  # rebuilt or pulled elsewhere since: served, not remembered
     return dataset_arrays(ds)
 
 
@@ -102,8 +107,9 @@ def _without_datasets(variant: Variant, split: str) -> tuple[np.ndarray, np.ndar
         with shared(lock, what, quiet=quiet):
             if cache.ready(variant.config, files, folder):
                 return columns.read_split(folder, split)
-        if not variant.config.is_reference:
-            return None  # load_dataset pulls, trains or says how to build it
+        if not variant.config.is_reference or variant.config.version is not None or (variant.data_dir is None and
+                                               sources.local_dir(variant.source) is None):
+            return None  # load_dataset pulls, trains, asks a mirror for a reference, or says how to build it
         with exclusive(lock, what, quiet=quiet):
             store.clean_leftovers(cid)
             if not cache.ready(variant.config, files, folder):  # another process may have built it meanwhile
@@ -126,6 +132,7 @@ def load_numpy(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One split of LD-MNIST as numpy arrays.
 
@@ -139,6 +146,8 @@ def load_numpy(
             variable, such as ``$LDMNIST_MNIST_DIR``, or the download cache).
         build: build the variant if it is not cached (otherwise raise).
         progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one); see
+            :func:`ldmnist_hub.load_dataset`.
 
     Returns:
         ``(x, y, label)``: float32 ``(n, N)``, float32 ``(n, N)``, int64 ``(n,)``,
@@ -153,7 +162,8 @@ def load_numpy(
         >>> x.shape, x.dtype, label.dtype  # doctest: +SKIP
         ((60000, 32), dtype('float32'), dtype('int64'))
     """
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     return split_arrays(variant, split)
 
 

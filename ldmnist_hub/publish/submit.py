@@ -17,6 +17,12 @@ suspected``: ``submit`` refuses it, ``verify`` flags it, ``--accept`` never
 moves it, the card never shows it. An entry no worse than the oracle is marked
 ``at the floor`` (indistinguishable from a perfect classifier or a label leak).
 
+An entry records the dataset version it was scored on (``version``; entries
+written before versions existed are :data:`~ldmnist_hub.core.versions.FIRST`).
+Entries of another version than the config's current one are never mixed into
+its table: ``verify`` reports them as ``other version`` (kept in the repo, never
+accepted) and the card leaves them off, with a warning naming them.
+
 Predictions files are untrusted: their ``.npy`` header is parsed and checked
 (shape, dtype, declared size against the file's size) before a byte of the
 payload is read, and never with pickles.
@@ -49,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub._version import __version__
+from ldmnist_hub.core import versions
 from ldmnist_hub.core.config import CANONICAL_SEED
 from ldmnist_hub.core.digest import array_sha256
 from ldmnist_hub.core.schema import DEFAULT_LATENT
@@ -93,6 +100,7 @@ VERIFIED = VERIFIED_VERDICT
 AT_FLOOR = leak.AT_FLOOR
 LEAK_SUSPECTED = leak.LEAK_SUSPECTED
 FLAGGED = "flagged"
+OTHER_VERSION = "other version"  # scored on another dataset version than the config's current one: never ranked
 # The one evaluator's signature: evaluator(predicted_y, latent, split, data_dir=..., progress=...) -> EvalResult.
 Evaluator = Callable[..., Any]
 
@@ -136,8 +144,9 @@ class VerifyResult:
         recomputed: the scores of the stored predictions (None if they could not be scored).
         entry: the entry as stored (None if unreadable).
         verdict: :data:`VERIFIED`, :data:`AT_FLOOR` (consistent, but no worse than the oracle: indistinguishable
-            from a perfect classifier or a label leak), :data:`LEAK_SUSPECTED` or :data:`FLAGGED` (a claim or
-            digest does not hold, or the entry cannot be read).
+            from a perfect classifier or a label leak), :data:`LEAK_SUSPECTED`, :data:`OTHER_VERSION` (scored on
+            another dataset version: not re-scored, never ranked with this version's entries) or :data:`FLAGGED`
+            (a claim or digest does not hold, or the entry cannot be read).
         leak_check: the leak check (:meth:`ldmnist_hub.publish.leak.LeakCheck.as_dict`: the draws' seeds, MSEs
             and z-scores, the floors), None if the predictions could not be scored.
     """
@@ -308,6 +317,7 @@ def submit(
     token: str | None = None,
     endpoint: str | None = None,
     draw_seeds: Sequence[int] | None = None,
+    version: str | None = None,
     progress: bool = False,
 ) -> SubmitResult:
     """Score predictions on the reference test split and submit them with their scores to a repo's leaderboard.
@@ -325,6 +335,8 @@ def submit(
         token, endpoint: Hub token and URL (default: the usual sources, ``$HF_ENDPOINT``).
         draw_seeds: the posterior draws of the leak check (default: :data:`~ldmnist_hub.publish.leak.LEAK_DRAWS`
             seeds chosen now at random; ``verify`` chooses its own).
+        version: the dataset version to score on (default: the current one, the only one the leaderboard
+            ranks); the entry records it. An earlier version is refused.
         progress: progress bars.
 
     Returns:
@@ -340,6 +352,10 @@ def submit(
         HubError: the Hub refused.
     """
     check_reference_latent(latent)
+    if versions.check(latent, version) is not None:
+        raise InvalidArgumentError(
+            f"latent-{latent} version {version} is an earlier version; the leaderboard ranks entries of the current "
+            f"version ({versions.current(latent)}) only: leave version out (--dataset-version) to submit to it")
     check_name(name)
     _check_text(description, link)
     local = bool(repo) and is_local_target(repo)
@@ -360,6 +376,7 @@ def submit(
         "config": config,
         "latent": latent,
         "split": SPLIT,
+        "version": versions.current(latent),
         "scores": {"mse": scores.mse, "reconstructed_accuracy": scores.reconstructed_accuracy},
         "n": scores.n,
         "predictions_sha256": array_sha256(pred),
@@ -487,6 +504,9 @@ def verify_entry(name: str, status: str, entry_bytes: bytes | None, predictions:
         return VerifyResult(ok=False, why=f"the entry names itself {entry.get('name')!r}", **result)
     if predictions is None:
         return VerifyResult(ok=False, why="predictions.npy is missing", **result)
+    other = _other_version(entry)
+    if other is not None:  # never re-scored: the bytes of that version may not be here at all
+        return VerifyResult(ok=False, why=other, verdict=OTHER_VERSION, **result)
     latent = entry.get("latent")
     try:
         latent = check_reference_latent(latent)
@@ -517,6 +537,18 @@ def verify_entry(name: str, status: str, entry_bytes: bytes | None, predictions:
     else:
         verdict = FLAGGED if problems else AT_FLOOR if checked.at_floor else VERIFIED
     return VerifyResult(ok=not problems, why="; ".join(problems), verdict=verdict, **result)
+
+
+def _other_version(entry: dict[str, Any]) -> str | None:
+    """Why an entry was scored on another dataset version than its config's current one, or None."""
+    latent = entry.get("latent")
+    if isinstance(latent, bool) or not isinstance(latent, int) or reference.get(latent) is None:
+        return None  # not a reference latent: the scoring path reports it
+    scored, current = entry.get("version", versions.FIRST), versions.current(latent)
+    if scored == current:
+        return None
+    return (f"{OTHER_VERSION}: scored on latent-{latent} version {scored!r:.40}, not the current {current}; it is "
+            "kept, never ranked with this version's entries")
 
 
 def _guarded(name: str, status: str, check: Callable[[], VerifyResult]) -> VerifyResult:
@@ -703,24 +735,28 @@ def card_entries(list_files: Callable[[], list[str]], read_bytes: Callable[[str]
         digests = {p: hashlib.sha256(b).hexdigest() for p, b in zip(paths, blobs, strict=True) if b is not None}
         if evaluator is None:
             old = before.get(name)
-            if old is not None and old.get("files") == digests and old.get("verdict") in (VERIFIED, AT_FLOOR):
+            if old is not None and old.get("files") == digests and old.get("verdict") in (VERIFIED, AT_FLOOR) \
+                    and _other_version(old) is None:
                 out.append(old)  # the very bytes verified (and leak-checked) before
             continue
         r = _guarded(name, "accepted", lambda b=blobs, n=name: verify_entry(n, "accepted", *b, evaluator=evaluator,
                                                                            data_dir=data_dir, draws=draws))
         if r.ok and r.entry is not None and r.leak_check is not None:
-            keep = ("name", "description", "link", "config", "latent", "scores", "n", "predictions_sha256",
-                    "data_sha256", "package_version", "submitted_at")
+            keep = ("name", "description", "link", "config", "latent", "version", "scores", "n",
+                    "predictions_sha256", "data_sha256", "package_version", "submitted_at")
             # Only what does not change with the random draws is kept: an unchanged repo gives an unchanged card.
             floors = {k: round(r.leak_check[k], 6) for k in ("within_class_variance", "oracle_floor")}
             out.append({**{k: r.entry[k] for k in keep if k in r.entry}, "files": digests, "verified": True,
                         "verdict": r.verdict, "at_floor": r.verdict == AT_FLOOR,
                         "leak_check": {"draws": leak.LEAK_DRAWS, "z_limit": leak.LEAK_Z, **floors}})
+        elif r.verdict == OTHER_VERSION:
+            why = r.why.removeprefix(f"{OTHER_VERSION}: ")
+            warnings.warn(f"submission {name!r} is of another version: {why}; it is left off the card", stacklevel=2)
         else:
             warnings.warn(f"submission {name!r} does not verify ({r.why}); it is left off the card", stacklevel=2)
     return out
 
 
-__all__ = ["AT_FLOOR", "FLAGGED", "LEAK_SUSPECTED", "VERIFIED", "Evaluator", "SubmitResult", "VerifyResult",
-           "card_entries", "check_name", "check_reference_latent", "max_predictions_bytes", "read_predictions",
-           "reference_data", "submit", "verify", "verify_entry"]
+__all__ = ["AT_FLOOR", "FLAGGED", "LEAK_SUSPECTED", "OTHER_VERSION", "VERIFIED", "Evaluator", "SubmitResult",
+           "VerifyResult", "card_entries", "check_name", "check_reference_latent", "max_predictions_bytes",
+           "read_predictions", "reference_data", "submit", "verify", "verify_entry"]

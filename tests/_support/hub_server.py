@@ -420,6 +420,11 @@ class HubServer:
             repo.tags[tag] = oid
             return oid
 
+    def delete_tag(self, repo_id: str, tag: str, repo_type: str = "dataset") -> None:
+        """Remove a tag directly (KeyError if there is none)."""
+        with self._lock:
+            del self._repo_or_raise(repo_type, repo_id).tags[tag]
+
     def repo_exists(self, repo_id: str, repo_type: str = "dataset") -> bool:
         """Whether the repo exists."""
         with self._lock:
