@@ -443,10 +443,8 @@ def push(
         raise InvalidArgumentError(
             f"latent-{latent} version {variant.version} is an earlier version: a repo publishes the current version "
             f"of each config ({variant.as_current().dataset_version}), and an earlier one stays at the tag its own "
-            f"push made ({versions.tag(latent, variant.version)}); leave version out to push the current one",
-            cli=f"latent-{latent} version {variant.version} is an earlier version: a repo publishes the current "
-                f"version of each config ({variant.as_current().dataset_version}), and an earlier one stays at the tag "
-                f"its own push made ({versions.tag(latent, variant.version)}); leave --dataset-version out")
+            f"push made ({versions.tag(latent, variant.version)}); leave version (--dataset-version) out to push the "
+            "current one")
     # The config is named by the cache id: a build from other raw files (a subset, a modified copy) carries
     # their digest in its name, so it can never be pulled as the official variant.
     config = hub_layout.check_config_name(variant_cache_id(variant, data_dir))
