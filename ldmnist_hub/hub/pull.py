@@ -28,11 +28,18 @@ from ldmnist_hub.core import paths
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.schema import SPLITS
 from ldmnist_hub.core.types import PathArg
-from ldmnist_hub.errors import IntegrityError, NotFoundError, PullUnavailable
+from ldmnist_hub.errors import HubConnectionError, IntegrityError, NotFoundError, PullUnavailable
 from ldmnist_hub.hub import folder_tx, validate
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.card import variant_features
-from ldmnist_hub.hub.repo import check_repo_id, is_local_target, remote_missing
+from ldmnist_hub.hub.repo import (
+    check_reachable,
+    check_repo_id,
+    is_local_target,
+    is_network_error,
+    remote_missing,
+    unreachable,
+)
 
 PUBLISHED_DIR = "published"  # parquet shards of a pulled variant, inside its cache folder
 ORIGIN_FILE = store.ORIGIN_FILE
@@ -91,7 +98,17 @@ class _Reader:
             from huggingface_hub import HfApi
 
             check_repo_id(repo)
+            try:
+                check_reachable(endpoint)  # in bounded time, before huggingface_hub's own retries
+            except HubConnectionError as err:
+                raise PullUnavailable(str(err)) from err
             self.api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=token)
+
+    def _no_answer(self, what: str, err: Exception) -> PullUnavailable:
+        """The error of a Hub call that failed without an HTTP status (no answer, or the client's own failure)."""
+        if is_network_error(err):
+            return PullUnavailable(str(unreachable(self.api.endpoint, what, err)))
+        return PullUnavailable(f"cannot {what} at {self.api.endpoint}: {type(err).__name__}: {err}")
 
     def pin(self) -> bool:
         """Resolve the revision to a commit once, so the manifest and every file come from the same commit.
@@ -113,7 +130,7 @@ class _Reader:
         except HfHubHTTPError as err:
             raise PullUnavailable(f"the Hub refused {self.repo}: {err}") from err
         except Exception as err:  # no answer at all: connection refused, DNS, timeout (httpx's own classes)
-            raise PullUnavailable(f"cannot reach the Hub at {self.api.endpoint} for {self.repo}: {err}") from err
+            raise self._no_answer(f"read {self.repo}", err) from err
         return True
 
     def sizes(self, paths: list[str]) -> dict[str, int]:
@@ -134,7 +151,7 @@ class _Reader:
         except HfHubHTTPError as err:
             raise PullUnavailable(f"the Hub refused {self.repo}: {err}") from err
         except Exception as err:  # no answer at all (httpx's connection errors are not OSErrors)
-            raise PullUnavailable(f"cannot list {self.repo} at {self.api.endpoint}: {err}") from err
+            raise self._no_answer(f"list {self.repo}", err) from err
         return {i.path: int(i.size) for i in infos if getattr(i, "size", None) is not None and i.path in paths}
 
     def fetch(self, path: str, limit: int, size: int | None = None) -> Path | None:
@@ -156,14 +173,15 @@ class _Reader:
 
         try:
             return Path(self.api.hf_hub_download(self.repo, path, repo_type="dataset", revision=self.commit))
+        except LocalEntryNotFoundError as err:  # the Hub could not be reached and nothing is cached
+            # (first: before huggingface_hub 1.0 it subclasses EntryNotFoundError, which remote_missing() lists)
+            raise PullUnavailable(str(unreachable(self.api.endpoint, f"download {self.repo}/{path}", err))) from err
         except remote_missing():
             return None
-        except LocalEntryNotFoundError as err:  # the Hub could not be reached and nothing is cached
-            raise PullUnavailable(f"cannot reach the Hub at {self.api.endpoint} for {self.repo}: {err}") from err
         except HfHubHTTPError as err:
             raise PullUnavailable(f"the Hub refused {self.repo}/{path}: {err}") from err
         except Exception as err:  # no answer at all (httpx's connection errors are not OSErrors)
-            raise PullUnavailable(f"cannot download {self.repo}/{path}: {err}") from err
+            raise self._no_answer(f"download {self.repo}/{path}", err) from err
 
 
 def _copy_bounded(src: Path, dest: Path, limit: int) -> dict[str, Any]:

