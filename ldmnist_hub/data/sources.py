@@ -438,20 +438,18 @@ def download(
                 continue
             break
         else:
-            raise SourceError(
-                f"could not download {entry.filename} into {dest}; every mirror failed:\n"
-                + "\n".join(failures)
-                + f"\nGet a copy some other way and set {source.env_var} to its folder (or pass data_dir)."
-            )
+            tried = f"could not download {entry.filename} into {dest}; every mirror failed:\n" + "\n".join(failures)
+            get = f"\nGet a copy some other way and set {source.env_var} to its folder"
+            raise SourceError(f"{tried}{get} (or pass data_dir).", cli=f"{tried}{get} (or pass --mnist-dir).")
     return dest
 
 
 def _locate(source: Source, data_dir: str | os.PathLike[str] | None) -> tuple[Path, dict[str, dict[str, Path]]]:
     """The folder :func:`resolve_dir` picks and the files :func:`find_local` found in it."""
     if data_dir is not None:
-        origin, directory = "the data_dir argument", Path(data_dir)
+        origin, directory = ("the data_dir argument", "--mnist-dir"), Path(data_dir)
     elif os.environ.get(source.env_var):
-        origin, directory = f"${source.env_var}", Path(os.environ[source.env_var])
+        origin, directory = (f"${source.env_var}",) * 2, Path(os.environ[source.env_var])
     else:
         cache = paths.sources_dir(source.name)
         try:
@@ -462,7 +460,7 @@ def _locate(source: Source, data_dir: str | os.PathLike[str] | None) -> tuple[Pa
     try:
         return directory, find_local(source, directory)
     except FileNotFoundError as e:
-        raise NotFoundError(f"{origin}: {e}") from e
+        raise NotFoundError(f"{origin[0]}: {e}", cli=f"{origin[1]}: {e}") from e
 
 
 def local_dir(source_name: str = "mnist") -> Path | None:

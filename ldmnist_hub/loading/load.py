@@ -115,7 +115,9 @@ def lookup(name: str) -> tuple[VariantConfig, str | None]:
     stats = store.variant_files(name).stats_or_none()
     if stats is None:
         raise NotFoundError(f"no variant named {name!r} is built in {paths.variants_dir()}; `ldmnist list` shows the "
-                            "built ones (or pass latent=, seed=, train= to build one)")
+                            "built ones (or pass latent=, seed=, train= to build one)",
+                            cli=f"no variant named {name!r} is built in {paths.variants_dir()}; `ldmnist list` shows "
+                                "the built ones (or select one with --latent, --seed, --set to build it)")
     config = VariantConfig.from_dict(stats["variant"])
     return config, stats.get("source_dir") if config.name != name else None
 
@@ -362,7 +364,9 @@ def _earlier_version(variant: VariantConfig, cid: str, repo: str | None) -> None
 
 def _not_built(variant: VariantConfig, cid: str, data_dir: str | os.PathLike[str] | None, why: str) -> NotFoundError:
     return NotFoundError(f"LD-MNIST variant {cid!r} is not built yet{why}; run `{build_command(variant, data_dir)}` "
-                         "or call load_dataset(..., build=True)")
+                         "or call load_dataset(..., build=True)",
+                         cli=f"LD-MNIST variant {cid!r} is not built yet{why}; building it means training it "
+                             f"here: run `{build_command(variant, data_dir)}`")
 
 
 def prepare(builder: Any, progress: bool) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,9 @@ from ldmnist_hub.core import faults
 from ldmnist_hub.core.config import CANONICAL_SOURCE, TrainConfig, VariantConfig
 from ldmnist_hub.core.extras import install_hint
 from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.core.warn import warn
 from ldmnist_hub.data import sources
-from ldmnist_hub.errors import IntegrityError, MissingDependencyError
+from ldmnist_hub.errors import IntegrityError, MissingDependencyError, TrainingWarning
 from ldmnist_hub.produce import exact, reference
 from ldmnist_hub.store.stats import split_stats
 
@@ -93,7 +93,7 @@ def produce_splits(
         return _produce_reference(variant, data, cid, code_hash, raw)
     try:
         from ldmnist_hub.recipe.encode import encode_split, score_models
-        from ldmnist_hub.recipe.train import torch_threads, train
+        from ldmnist_hub.recipe.train import estimate_seconds, torch_threads, train
     except ModuleNotFoundError as err:
         if err.name != "torch":
             raise
@@ -111,16 +111,16 @@ def produce_splits(
         old_stats = None
     if reuse:
         if old_stats is None:
-            warnings.warn(f"{files.stats_path} is missing, damaged or not what its checksum says; recomputing it from "
-                          f"the verified weights of {cid} (no training)", stacklevel=4)
+            warn(f"{files.stats_path} is missing, damaged or not what its checksum says; recomputing it from the "
+                 f"verified weights of {cid} (no training)")
         models = load_models(files, variant)
         train_info = (old_stats or {}).get("training") or {
             "recovered": "stats.json was missing or damaged; recomputed from the verified weights"}
     else:
-        if not variant.train.overrides() and not variant.retrain and variant.source == CANONICAL_SOURCE:
-            warnings.warn(f"latent {variant.latent} has no reference weights (shipped: {list(reference.available())}); "
-                          f"training a machine-dependent variant named {cid!r}", stacklevel=4)
         with torch_threads() as threads:
+            # Before a single weight is trained: why, about how long here, the name, and how to refuse.
+            total, epoch = estimate_seconds(*raw["train"], variant.latent, variant.train, variant.seed)
+            warn(training_notice(variant, cid, total, epoch))
             result = train(*raw["train"], variant.latent, variant.train, variant.seed, progress=progress)
         models = result.models
         train_info = {"seconds": round(result.seconds, 2), "epochs": variant.train.epochs, "machine": machine(),
@@ -166,8 +166,8 @@ def _produce_reference(
     ref = reference.get(variant.latent)
     assert ref is not None  # is_reference guarantees it
     if not data.official:
-        warnings.warn(f"{data.directory} does not hold the official {data.name} files: encoding them with the "
-                      f"latent-{variant.latent} reference weights as {cid!r}, not as the reference data", stacklevel=4)
+        warn(f"{data.directory} does not hold the official {data.name} files: encoding them with the "
+             f"latent-{variant.latent} reference weights as {cid!r}, not as the reference data")
     start = time.perf_counter()
     encoded = ref.encode(raw, variant.seed, check=data.official)
     encode_seconds = time.perf_counter() - start
@@ -176,7 +176,7 @@ def _produce_reference(
         current = files.is_current(code_hash)
     except IntegrityError as err:
         # A damaged copy of shipped weights: written again from the verified originals (the same bytes).
-        warnings.warn(f"{err}; writing {cid} again from the shipped reference weights (the same bytes)", stacklevel=4)
+        warn(f"{err}; writing {cid} again from the shipped reference weights (the same bytes)")
         current = False
     if not current:
         record = ref.record
@@ -198,6 +198,48 @@ def _produce_reference(
         store.write_variant(cid, state, metadata, stats)
         faults.point("build:weights-written")
     return encoded
+
+
+def _duration(seconds: float) -> str:
+    """``about 40 s``, ``about 21 min``, ``about 2 h 5 min``: an estimate, said as one."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    return f"about {minutes} min" if minutes < 90 else f"about {minutes // 60} h {minutes % 60} min"
+
+
+def training_notice(variant: VariantConfig, cid: str, total_s: float, epoch_s: float) -> TrainingWarning:
+    """The one line said before a variant is trained: why, how long here, the name it gets, how to refuse.
+
+    Both forms: Python words (``retrain=True``, ``train=``, ``build=False``) and command-line words
+    (``--retrain``, ``--set``, ``--no-train``).
+
+    Example:
+        >>> print(training_notice(VariantConfig(latent=12), "latent-12-trained-1f5b3204", 1290, 1.84))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        latent 12 has no reference weights (shipped: 2, 4, 8, 16, 32, 64), so it is trained here: 700 epochs,
+        about 22 min on this machine (1.84 s an epoch, timed now); it will be named 'latent-12-trained-1f5b3204'
+        (machine-dependent weights). To refuse, stop it now and pass build=False
+    """
+    shipped = ", ".join(map(str, reference.available()))
+    overrides = variant.train.overrides()
+    if variant.retrain:
+        why = (f"retrain=True asks for new weights instead of the shipped latent-{variant.latent} ones",
+               f"--retrain asks for new weights instead of the shipped latent-{variant.latent} ones")
+    elif overrides:
+        flags = " ".join(f"--set {k}={json.dumps(v)}" for k, v in sorted(overrides.items()))
+        why = (f"the recipe differs from the canonical one (train={dict(sorted(overrides.items()))!r})",
+               f"the recipe differs from the canonical one ({flags})")
+    elif variant.source != CANONICAL_SOURCE:
+        why = (f"source {variant.source!r} has no reference weights",) * 2
+    else:
+        why = (f"latent {variant.latent} has no reference weights (shipped: {shipped})",) * 2
+    epochs = f"{variant.train.epochs} epoch{'s' if variant.train.epochs != 1 else ''}"
+    when = (f"so it is trained here: {epochs}, {_duration(total_s)} on this machine "
+            f"({epoch_s:.2f} s an epoch, timed now); it will be named {cid!r} (machine-dependent weights). To refuse, "
+            "stop it now and ")
+    return TrainingWarning(f"{why[0]}, {when}pass build=False",
+                           cli=f"{why[1]}, {when.replace('stop it now', 'stop it now (Ctrl-C)')}add --no-train")
 
 
 def _stats_header(

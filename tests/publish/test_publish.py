@@ -152,7 +152,8 @@ def test_offline_skips_the_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
 @pytest.mark.parametrize("repo", ["bad repo!!", "a/b/c", "-org/name", ""])
 def test_a_malformed_repo_id_is_rejected_before_anything_happens(repo: str, tiny_home: Path,
                                                                  variant: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="not a valid Hub repo id|repo is empty"):
+    # owner/name that the Hub refuses, or neither a folder nor owner/name (both readings named)
+    with pytest.raises(ValueError, match="not a valid Hub repo id|repo is empty|neither an existing folder nor a Hub"):
         push(4, repo, build=False, allow_unofficial_source=True, **variant)
 
 
@@ -169,7 +170,9 @@ def test_no_token_is_a_clear_error(tiny_home: Path, tmp_path: Path, monkeypatch:
     for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    with pytest.raises(ValueError, match="no Hugging Face token found: run `hf auth login`, set HF_TOKEN"):
+    with pytest.raises(ValueError, match=r"'my-org/ldmnist' is read as a Hub repo id \(owner/name; a local folder is "
+                       r"written ./my-org/ldmnist\), and no Hugging Face token was found: run `hf auth login`, set "
+                       "HF_TOKEN, or pass token="):
         push(4, "my-org/ldmnist", build=False, allow_unofficial_source=True, **variant)
 
 
@@ -198,7 +201,60 @@ def test_cli_push_to_a_folder_and_its_bad_input(tiny_home: Path, tiny_dir: Path,
     assert cli.main([*base, "--repo", str(tmp_path / "m")]) == 0
     assert "nothing to do" in capsys.readouterr().out
     assert cli.main([*base, "--repo", "not a repo"]) == 2
+    assert ("--repo not a repo is neither an existing folder nor a Hub repo id (owner/name): write --repo ./not a "
+            "repo for a local folder") in capsys.readouterr().err
+    assert cli.main([*base, "--repo", "not/a repo"]) == 2
     assert "not a valid Hub repo id" in capsys.readouterr().err
+
+
+def test_a_new_folder_needs_its_parent_unless_create(tiny_home: Path, tmp_path: Path, variant: dict[str, Any],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = tmp_path / "nonexistent" / "deep" / "folder"
+    with pytest.raises(FileNotFoundError, match=r"does not exist and neither does .*nonexistent'.*pass create=True"):
+        push(4, str(deep), build=False, allow_unofficial_source=True, **variant)
+    assert not (tmp_path / "nonexistent").exists()  # a typo never starts a mirror
+    assert push(4, str(deep), build=False, allow_unofficial_source=True, create=True, **variant).changed
+    assert (deep / hub_layout.MANIFEST).is_file()
+    monkeypatch.chdir(tmp_path)
+    assert push(4, "./mirror-here", build=False, allow_unofficial_source=True, **variant).changed  # parent exists
+
+
+@pytest.mark.parametrize("repo", ["mirror2", "a/b/c"])
+def test_a_name_that_is_neither_a_folder_nor_owner_name_names_both_readings(
+    repo: str, tiny_home: Path, tmp_path: Path, variant: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=rf"neither an existing folder nor a Hub repo id \(owner/name\): pass "
+                                         rf"'\./{repo}' for a local folder .* or 'your-name/"):
+        push(4, repo, build=False, allow_unofficial_source=True, **variant)
+    (tmp_path / repo).mkdir(parents=True)  # an existing folder is a folder, ./ or not
+    assert push(4, repo, build=False, allow_unofficial_source=True, **variant).repo == repo
+
+
+def test_cli_push_refuses_a_deep_new_folder_in_flags_and_creates_it_with_create(
+    tiny_home: Path, tiny_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = ["push", "--latent", "4", "--set", "epochs=2", "--set", "batch_size=100", "--mnist-dir", str(tiny_dir),
+            "--no-build", "--quiet", "--allow-unofficial-source", "--repo", str(tmp_path / "a" / "b")]
+    assert cli.main(base) == 2
+    err = capsys.readouterr().err
+    assert "add --create to make the whole path" in err and "create=True" not in err
+    assert cli.main([*base, "--create"]) == 0 and (tmp_path / "a" / "b" / hub_layout.MANIFEST).is_file()
+
+
+def test_cli_no_token_speaks_flags_and_says_it_read_a_hub_id(tiny_home: Path, tiny_dir: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    assert cli.main(["push", "--latent", "4", "--repo", "me/mirror2", "--no-build", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "'me/mirror2' is read as a Hub repo id" in err and "./me/mirror2" in err
+    assert "token=" not in err
 
 
 def test_pictures_go_onto_the_card_and_stay_on_the_repo(tiny_home: Path, tmp_path: Path, variant: dict[str, Any],
