@@ -53,8 +53,16 @@ _REPO_HELP = ("a local folder (a path: ./hub-mirror, /data/mirror, ~/m; or any e
               "repo id owner/name (my-org/ldmnist); a bare name such as mirror2 that is no folder here is refused")
 
 
-def _variant_args(p: argparse.ArgumentParser, *, retrain: bool = True) -> None:
-    """The variant-selecting flags; ``retrain`` adds ``--retrain`` (build: the one command that makes new weights)."""
+def _dataset_version_arg(p: argparse.ArgumentParser) -> None:
+    # Not --version: that prints the program's version, as in every command line tool.
+    p.add_argument("--dataset-version", dest="dataset_version", default=None, metavar="X.Y.Z",
+                   help="the dataset version of a reference variant, e.g. 2.0.0 (default: the current one; "
+                        "`ldmnist list` shows them): a version's bytes never change")
+
+
+def _variant_args(p: argparse.ArgumentParser, *, retrain: bool = True, dataset_version: bool = True) -> None:
+    """The variant-selecting flags; ``retrain`` adds ``--retrain`` (build: the one command that makes new weights),
+    ``dataset_version`` adds ``--dataset-version``."""
     p.add_argument("--latent", type=_latent, default=32, help="latent size N, 1..512 (default: 32)")
     p.add_argument("--seed", type=int, default=0,
                    help="reference variants: the posterior draw (default: 0, canonical); trained ones: the seed")
@@ -76,6 +84,8 @@ def _variant_args(p: argparse.ArgumentParser, *, retrain: bool = True) -> None:
     p.add_argument("--name", default=None,
                    help="a variant by the name `ldmnist list` prints (e.g. latent-8-trained-1f5b3204), instead of "
                         "--latent/--seed/--set")
+    if dataset_version:
+        _dataset_version_arg(p)
 
 
 def _built_variant_args(p: argparse.ArgumentParser, rng_flag: str | None = None) -> None:
@@ -89,6 +99,7 @@ def _built_variant_args(p: argparse.ArgumentParser, rng_flag: str | None = None)
     p.add_argument("--variant-seed", type=int, default=None, help=argparse.SUPPRESS)  # the pre-0.2 spelling
     p.add_argument("--source", default="mnist", help="raw data source (default: mnist; also fashion_mnist)")
     p.add_argument("--name", default=None, help="a variant by the name `ldmnist list` prints, instead of the flags")
+    _dataset_version_arg(p)
     p.set_defaults(rng_flag=rng_flag)
     p.add_argument("--mnist-dir", dest="data_dir", default=None,
                    help="folder with the four raw IDX files (default: $LDMNIST_MNIST_DIR)")
@@ -123,7 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="print a built variant's stats and where it lives")
     _variant_args(i, retrain=False)
     i.add_argument("--json", action="store_true", help="print the full stats record as JSON")
-    ls = sub.add_parser("list", help="every variant in $LDMNIST_HOME: name, kind, recipe, size, origin")
+    ls = sub.add_parser("list", help="every variant in $LDMNIST_HOME: name, kind, dataset version, recipe, size, "
+                                     "origin")
     ls.add_argument("--json", action="store_true", help="print the list as JSON")
     _benchmark_parser(sub)
     _push_parser(sub)
@@ -177,7 +189,7 @@ def _pull_parser(sub: Any) -> None:
                     "checked before it is installed, as a load's pull checks it (sizes, sha256, schema, labels, "
                     "weights, stats; a reference variant against the shipped record); nothing is trained.",
     )
-    _variant_args(p, retrain=False)
+    _variant_args(p, retrain=False, dataset_version=False)  # an earlier version is pulled by load_dataset(version=)
     p.add_argument("--repo", default=None, help=_REPO_HELP + " (default: $LDMNIST_REPO)")
     p.add_argument("--revision", default=None, help="Hub only: the revision to pull (default: main)")
     p.add_argument("--force", action="store_true", help="pull again even if a checked pulled copy is installed")
@@ -411,6 +423,8 @@ def _push(args: argparse.Namespace) -> int:
         where = result.pull_request_url or result.commit_url or result.repo
         print(f"pushed {result.config} to {where}: {len(result.files)} files, {len(result.deleted)} deleted")
         print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in result.seconds.items()))
+    if not args.json and result.tag:
+        print(f"{result.config} version {result.version}: tag {result.tag} names its bytes")
     return 0
 
 
@@ -427,6 +441,7 @@ def _submit_parser(sub: Any) -> None:
     p.add_argument("--link", required=True, help="http(s) URL of the code or paper")
     p.add_argument("--repo", required=True, help=_REPO_HELP)
     p.add_argument("--latent", type=_latent, default=32, help="the reference variant latent-N (default: 32)")
+    _dataset_version_arg(p)
     p.add_argument("--mnist-dir", dest="data_dir", default=None,
                    help="folder with the official MNIST files (default: $LDMNIST_MNIST_DIR, else download)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -439,7 +454,7 @@ def _submit(args: argparse.Namespace) -> int:
     from ldmnist_hub.scoring.evaluate import evaluate
 
     result = submit(args.predictions, args.name, args.description, args.link, args.repo, evaluator=evaluate,
-                    latent=args.latent, data_dir=args.data_dir)
+                    latent=args.latent, data_dir=args.data_dir, version=args.dataset_version)
     if args.json:
         print(json.dumps(asdict(result), indent=2))
         return 0
@@ -581,13 +596,21 @@ def _variant_seed(args: argparse.Namespace) -> int:
 
 
 def _selected(args: argparse.Namespace) -> dict[str, Any]:
+    """The variant keywords of --name or of the individual flags, and ``version`` when --dataset-version is given."""
+    kw = _variant_keywords(args)
+    version = getattr(args, "dataset_version", None)
+    return kw if version is None else {**kw, "version": version}
+
+
+def _variant_keywords(args: argparse.Namespace) -> dict[str, Any]:
     """The variant keywords (latent, seed, source, train, data_dir) of --name, or of the individual flags."""
     if args.name is not None:
         from ldmnist_hub.loading.load import lookup
 
         config, built_from = lookup(args.name)
-        return {"latent": config.latent, "seed": config.seed, "source": config.source,
-                "train": config.train.overrides(), "data_dir": args.data_dir if args.data_dir else built_from}
+        kw = {"latent": config.latent, "seed": config.seed, "source": config.source,
+              "train": config.train.overrides(), "data_dir": args.data_dir if args.data_dir else built_from}
+        return kw if config.version is None else {**kw, "version": config.version}  # a name of an earlier version
     seed = _variant_seed(args) if hasattr(args, "variant_seed") else args.seed  # _built_variant_args: deprecations
     return {"latent": args.latent, "seed": seed, "source": args.source,
             "train": _train_overrides(args.overrides), "data_dir": args.data_dir}
@@ -704,6 +727,7 @@ def _build_or_info(args: argparse.Namespace) -> int:
                           progress=not getattr(args, "quiet", True))
     else:
         variant = resolve(args.latent, seed=args.seed, source=args.source, train=_train_overrides(args.overrides),
+                          version=args.dataset_version,
                           retrain=args.retrain, data_dir=args.data_dir, build=build,
                           progress=not getattr(args, "quiet", True))
     cid = variant.cache_id
@@ -725,7 +749,13 @@ def _build_or_info(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print(json.dumps(stats, indent=2))
     else:
-        print(_summary(cid, stats, {"weights": str(files.root / "weights"), "arrow cache": str(cache_dir(cid))}))
+        where = {"weights": str(files.root / "weights"), "arrow cache": str(cache_dir(cid))}
+        version = variant.config.dataset_version
+        if version is not None:  # a reference variant: its version, as a paper cites it
+            from ldmnist_hub.core.versions import citation
+
+            where = {"dataset version": f"{version} (cite as: {citation(variant.latent, version)})", **where}
+        print(_summary(cid, stats, where))
         if args.command == "build":
             plain = cid == f"latent-{variant.latent}"
             how = f"latent={variant.latent}" if plain else f'"{cid}"'
@@ -745,9 +775,9 @@ def _list(args: argparse.Namespace) -> int:
     if not rows:
         print("no variants built yet; `ldmnist build --latent 32` makes the reference latent-32 in seconds")
         return 0
-    head = ("name", "kind", "latent", "seed", "source", "recipe", "MB", "origin")
-    table = [head] + [(r["name"], r["kind"], str(r["latent"]), str(r["seed"]), r["source"], r["recipe"],
-                       f"{r['bytes'] / 1e6:.1f}", r["origin"]) for r in rows]
+    head = ("name", "kind", "version", "latent", "seed", "source", "recipe", "MB", "origin")
+    table = [head] + [(r["name"], r["kind"], r.get("version") or "-", str(r["latent"]), str(r["seed"]), r["source"],
+                       r["recipe"], f"{r['bytes'] / 1e6:.1f}", r["origin"]) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -76,6 +76,7 @@ def tf_dataset(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> tf.data.Dataset:
     """Batches ``(x, y)`` of one split, float32 ``(b, N)`` each, as a ``tf.data.Dataset``.
 
@@ -101,7 +102,7 @@ def tf_dataset(
         device: ``"GPU:0"`` (or ``"gpu"``, ``"/device:GPU:1"``): batches are copied there ahead of use by
             ``tf.data.experimental.prefetch_to_device`` (tf.data itself runs on the host). ``None`` or a
             CPU: the plain pipeline, batches in host memory.
-        seed, source, train, data_dir, build, progress: select the variant, as in
+        seed, source, train, data_dir, build, progress, version: select the variant, as in
             :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed, 0 canonical).
 
     Returns:
@@ -122,7 +123,7 @@ def tf_dataset(
         raise InvalidArgumentError(f"batch_size must be a positive integer; got batch_size={batch_size!r}")
     target = _device_name(device)
     x, y, label = load_numpy(latent, split, seed=seed, source=source, train=train, data_dir=data_dir, build=build,
-                             progress=progress)
+                             progress=progress, version=version)
     if shuffle is None:
         shuffle = all(part.split("[", 1)[0].strip() == "train" for part in split.split("+"))
     n = len(label)

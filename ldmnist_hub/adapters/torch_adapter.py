@@ -306,6 +306,7 @@ def torch_loader(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> BatchLoader:
     """Batches ``(x, y, label)`` of one split: float32 ``(b, N)``, float32 ``(b, N)``, int64 ``(b,)``.
 
@@ -319,7 +320,7 @@ def torch_loader(
         device: where the split lives (``"cuda"``, ``"cuda:1"``, ``"mps"``, a ``torch.device``): it is
             copied there once, and each epoch's permutation and gather run there, so batches are
             already on the device. ``None`` or ``"cpu"``: host tensors, the same batches as ever.
-        seed, source, train, data_dir, build, progress: select the variant, as in
+        seed, source, train, data_dir, build, progress, version: select the variant, as in
             :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed, 0 canonical).
 
     Raises:
@@ -331,7 +332,8 @@ def torch_loader(
         >>> loader = torch_loader(latent=32, device="cuda")  # the split on the GPU, shuffled there  # doctest: +SKIP
     """
     target = _device(device)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     tensors = _tensors(variant, split)
     if target is not None and target.type != "cpu":
         tensors = tuple(t.to(target) for t in tensors)  # type: ignore[assignment]

@@ -99,20 +99,21 @@ def keras_mlp_regression(
     data_dir: PathArg = None,
     build: bool = False,
     progress: bool = False,
+    version: str | None = None,
 ) -> np.ndarray:
     """Train the Keras 3-FC MLP on the variant's train split (via ``tf_dataset``); predict ``test_x``.
 
     Seeds Python, numpy and TensorFlow (``keras.utils.set_random_seed``) and
     turns on TensorFlow's op determinism, so one ``model_seed`` gives one
     result; both are process-wide settings. ``seed``, ``source``, ``train``,
-    ``data_dir``, ``build`` and ``progress`` select the variant.
+    ``data_dir``, ``build``, ``progress`` and ``version`` select the variant.
     """
     from ldmnist_hub.adapters.tf_adapter import tf_dataset
 
     keras.utils.set_random_seed(model_seed)
     tf.config.experimental.enable_op_determinism()
     ds = tf_dataset(latent, "train", batch_size, shuffle=True, shuffle_seed=model_seed, seed=seed, source=source,
-                    train=train, data_dir=data_dir, build=build, progress=progress)
+                    train=train, data_dir=data_dir, build=build, progress=progress, version=version)
     steps = int(ds.cardinality().numpy())
     model = build_mlp(latent, dropout, model_seed)
     model.compile(optimizer=keras.optimizers.Adam(OneCycle(lr, epochs * steps), epsilon=1e-8), loss="mse")

@@ -67,7 +67,7 @@ class _Run:
     def variant_kwargs(self) -> dict[str, Any]:
         v = self.variant
         return {"seed": v.seed, "source": v.source, "train": v.config.train, "data_dir": v.data_dir, "build": False,
-                "progress": False}
+                "progress": False, "version": v.config.version}
 
 
 Fit = tuple[np.ndarray, dict[str, Any]]
@@ -367,6 +367,7 @@ def benchmark(
     data_dir: PathArg = None,
     build: bool = False,
     progress: bool = True,
+    version: str | None = None,
 ) -> BenchmarkResult:
     """Train the reference models on a built variant's train split and score them on test.
 
@@ -382,6 +383,7 @@ def benchmark(
             :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
         build: build the variant if it is not built (default: raise).
         progress: one progress bar per model.
+        version: the dataset version of a reference variant (default: the current one).
 
     Returns:
         A :class:`BenchmarkResult`; ``.markdown()``, ``.to_dict()``, ``.save(dir)``.
@@ -401,10 +403,12 @@ def benchmark(
     _check_installed(names, bool(label_efficiency_sizes))
     if label_efficiency_sizes:
         check_sizes(label_efficiency_sizes)  # before minutes of training, not after
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     cid = variant.cache_id
     files = variant.require("benchmark")
-    loaded = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=False, progress=False)
+    loaded = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=False, progress=False,
+                     version=version)
     run = _Run(latent, model_seed, loaded, progress, mlp_epochs,
                split_arrays(loaded, "train"), split_arrays(loaded, "test"))
     kw = run.variant_kwargs()

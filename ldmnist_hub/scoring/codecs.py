@@ -2,7 +2,8 @@
 
 The forward passes are those of :mod:`ldmnist_hub.produce.forward` (the torch
 modules in eval mode); sampling follows the variant's ``logvar_quirk``. No
-torch is needed.
+torch is needed. Every function selects the variant with the keywords of
+:func:`ldmnist_hub.load_numpy`, ``version`` (a dataset version) included.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ def _codes(values: Any, latent: int, what: str) -> np.ndarray:
     return a.astype(np.float32, copy=False)
 
 
-def _variant(latent: int, seed: int, source: str, train: Train, data_dir: PathArg, build: bool, progress: bool):
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+def _variant(latent: int, seed: int, source: str, train: Train, data_dir: PathArg, build: bool, progress: bool,
+             version: str | None = None):
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     return variant.files(), variant.trained_with()
 
 
@@ -49,6 +52,7 @@ def decode_images(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> np.ndarray:
     """Decode image codes ``x`` ``(n, N)`` into images with the variant's image decoder.
 
@@ -61,7 +65,7 @@ def decode_images(
         (16, 28, 28)
     """
     codes = _codes(x, latent, "x")
-    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress)
+    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress, version)
     w = variant_weights(files, "image_decoder")
     h = blocks(codes, w, 1, len(cfg.hidden), cfg.leaky_slope, cfg.bn_eps)  # body.0 is dropout
     logits = linear(h, w, f"body.{1 + BLOCK * len(cfg.hidden)}")
@@ -80,6 +84,7 @@ def decode_labels(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> np.ndarray:
     """Class probabilities ``(n, 10)`` of label codes ``y`` ``(n, N)`` (the class decoder + softmax).
 
@@ -89,7 +94,7 @@ def decode_labels(
         0.998
     """
     codes = _codes(y, latent, "y")
-    files, _ = _variant(latent, seed, source, train, data_dir, build, progress)
+    files, _ = _variant(latent, seed, source, train, data_dir, build, progress, version)
     return softmax(linear(codes, variant_weights(files, "class_decoder"), "linear")).astype(np.float32, copy=False)
 
 
@@ -106,6 +111,7 @@ def encode_images(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> np.ndarray:
     """Encode images into image codes ``(n, N)`` with the variant's image encoder.
 
@@ -126,7 +132,7 @@ def encode_images(
         >>> codes = encode_images(decode_images(x[:16], latent=32), latent=32)  # doctest: +SKIP
     """
     flat = images_to_unit(images)
-    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress)
+    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress, version)
     mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
     if not sample:
         return mean
@@ -150,6 +156,7 @@ def apply_middle_layers(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> np.ndarray:
     """Predict ``y`` ``(n, N)`` from ``x`` with the middle layers trained during the build.
 
@@ -163,7 +170,7 @@ def apply_middle_layers(
         (10000, 32)
     """
     codes = _codes(x, latent, "x")
-    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress)
+    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress, version)
     w = variant_weights(files, "middle_layers")
     h = blocks(codes, w, 0, 2, cfg.leaky_slope, cfg.bn_eps)
     return linear(h, w, f"body.{2 * BLOCK}").astype(np.float32, copy=False)
@@ -178,13 +185,14 @@ def class_means(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> np.ndarray:
     """The class VAE's posterior mean of every class, ``(10, N)``.
 
     ``y`` of a row is a sample around the mean of its class, so predicting
     ``class_means(...)[label]`` is the best any model can do (the oracle).
     """
-    files, _ = _variant(latent, seed, source, train, data_dir, build, progress)
+    files, _ = _variant(latent, seed, source, train, data_dir, build, progress, version)
     w = variant_weights(files, "class_encoder")
     return (w["mean.weight"].T + w["mean.bias"]).astype(np.float32, copy=False)
 
@@ -200,6 +208,7 @@ def image_posterior(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior ``(mean, std)`` of the image codes, each ``(n, N)``.
 
@@ -207,7 +216,7 @@ def image_posterior(
     under the original's sampling quirk, ``exp(logvar / 2)`` otherwise.
     """
     flat = images_to_unit(images)
-    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress)
+    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress, version)
     mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
     std = np.exp(logvar) if cfg.logvar_quirk else np.exp(np.float32(0.5) * logvar)
     return mean, std.astype(np.float32, copy=False)

@@ -330,6 +330,7 @@ def evaluate(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> EvalResult:
     """Score predicted ``y`` for every row of one split of a variant.
 
@@ -380,7 +381,8 @@ def evaluate(
         pred, index, used = to_numpy(predicted_y), None, None
     else:
         pred, index, used = _table_predictions(columns)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     (_, y, label), decoder = _split_arrays(variant, split)
     if used is not None and y.shape[0] and len(pred) and pred.ndim == 2 and pred.shape[1] != y.shape[1]:
         raise InvalidArgumentError(
@@ -469,13 +471,14 @@ def evaluate_model(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> EvalResult:
     """Predict ``y`` from the split's ``x`` with ``model`` and score it with :func:`evaluate`.
 
     Args:
         model: a torch ``nn.Module``, a Keras model, or any callable mapping a
             float32 ``(batch, N)`` numpy array to ``(batch, N)`` predictions.
-        latent, split, seed, source, train, data_dir, build, progress: as in :func:`evaluate`.
+        latent, split, seed, source, train, data_dir, build, progress, version: as in :func:`evaluate`.
         batch_size: rows per forward pass.
 
     Raises:
@@ -486,7 +489,8 @@ def evaluate_model(
         >>> evaluate_model(lambda x: x * 0, latent=32).reconstructed_accuracy  # doctest: +SKIP
         0.098
     """
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     (x, _, _), _ = _split_arrays(variant, split)
     return evaluate(predict(model, x, batch_size), latent, split, seed=seed, source=source, train=train,
                     data_dir=data_dir, build=build, progress=progress)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ldmnist_hub.core import paths
+from ldmnist_hub.core import paths, versions
 from ldmnist_hub.core.config import TrainConfig
 from ldmnist_hub.errors import InvalidArgumentTypeError
 from ldmnist_hub.store.files import ORIGIN_FILE, variant_files
@@ -34,7 +34,8 @@ def _origin(folder: Path, stats: dict[str, Any]) -> tuple[str, str]:
 
 
 def inventory() -> list[dict[str, Any]]:
-    """Every variant in ``$LDMNIST_HOME``: name, kind (reference, trained, pulled), recipe, size and origin.
+    """Every variant in ``$LDMNIST_HOME``: name, kind (reference, trained, pulled), dataset version, recipe, size
+    and origin (``version`` is None for a trained variant: only reference variants have versions).
 
     A folder whose stats cannot be read is listed as ``damaged`` rather than skipped.
 
@@ -50,11 +51,13 @@ def inventory() -> list[dict[str, Any]]:
         stats = variant_files(folder.name).stats_or_none()
         if stats is None:
             rows.append({"name": folder.name, "kind": "damaged", "latent": "?", "seed": "?", "source": "?",
-                         "recipe": "?", "bytes": _size(folder), "origin": str(folder)})
+                         "version": versions.of_name(folder.name), "recipe": "?", "bytes": _size(folder),
+                         "origin": str(folder)})
             continue
         variant = stats["variant"]
         kind, origin = _origin(folder, stats)
         rows.append({"name": folder.name, "kind": kind, "latent": variant.get("latent"), "seed": variant.get("seed"),
-                     "source": variant.get("source"), "recipe": _recipe(variant.get("train") or {}),
+                     "source": variant.get("source"), "version": versions.of_name(folder.name),
+                     "recipe": _recipe(variant.get("train") or {}),
                      "bytes": _size(folder), "origin": origin})
     return rows

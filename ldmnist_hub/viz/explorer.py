@@ -84,6 +84,7 @@ def explorer_payload(
     n_samples: int = DEFAULT_SAMPLES,
     sample_seed: int = 0,
     progress: bool = False,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """The JSON object the explorer page embeds: weights, slider order and ranges, sample and class-mean codes.
 
@@ -94,6 +95,7 @@ def explorer_payload(
         sample_seed: seed of the generator that picks the embedded test rows and the rows the
             decoding importance is measured on.
         progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Returns:
         A plain-JSON dict; arrays are ``{"shape", "b64"}`` entries (read them with :func:`payload_array`).
@@ -110,12 +112,14 @@ def explorer_payload(
     """
     latent = check_latent(latent)
     n_samples = _check_count(n_samples)
-    wanted = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    wanted = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                     version=version)
     files = wanted.require("explore")
     variant = VariantConfig.from_dict(files.stats()["variant"])
     cfg = variant.train
     class_names = list(wanted.class_names)
-    kw = {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": False, "progress": False}
+    kw = {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": False, "progress": False,
+          "version": version}
     x_train, _, label_train = load_numpy(latent, "train", **kw)
     x_test, _, label_test = load_numpy(latent, "test", **kw)
 
@@ -193,6 +197,7 @@ def write_explorer(
     n_samples: int = DEFAULT_SAMPLES,
     sample_seed: int = 0,
     progress: bool = False,
+    version: str | None = None,
 ) -> Path:
     """Write the self-contained explorer page of a variant to ``out`` (missing parent folders are created).
 
@@ -212,7 +217,7 @@ def write_explorer(
     path = _check_out(out)
     page = render_explorer(explorer_payload(
         latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, n_samples=n_samples,
-        sample_seed=sample_seed, progress=progress,
+        sample_seed=sample_seed, progress=progress, version=version,
     ))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

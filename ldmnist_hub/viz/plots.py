@@ -423,7 +423,7 @@ class _Inputs:
     """A variant's arrays, each loaded or computed once, on first use."""
 
     def __init__(self, latent: int, variant: dict[str, Any]) -> None:
-        # variant: the keywords that select it (seed, source, train, data_dir, build, progress).
+        # variant: the keywords that select it (seed, source, train, data_dir, build, progress, version).
         self.latent, self.variant = latent, variant
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
@@ -470,6 +470,7 @@ def make_plots(
     data_dir: PathArg = None,
     build: bool = False,
     progress: bool = True,
+    version: str | None = None,
 ) -> dict[str, Path]:
     """Write the selected figures of a built variant as ``<out_dir>/<plot>-<variant>.png``.
 
@@ -483,7 +484,7 @@ def make_plots(
         tsne_points: points in the t-SNE and UMAP panels.
         samples_per_class: synthesis samples per class behind the recognition rate.
         classifier_rows: train images of the synthesis's independent classifier (default all).
-        seed, source, train, data_dir, build, progress: select the variant, as in
+        seed, source, train, data_dir, build, progress, version: select the variant, as in
             :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
 
     Returns:
@@ -512,12 +513,13 @@ def make_plots(
         if isinstance(value, bool) or not isinstance(value, int) or value < 2:
             raise InvalidArgumentError(f"{what} must be an integer >= 2; got {value!r}")
     check_writable_dir(out_dir)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     files = variant.files()
     out = writable_dir(out_dir)
     cid = files.root.name
     data = _Inputs(latent, {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": build,
-                            "progress": progress})
+                            "progress": progress, "version": version})
     title = f"LD-MNIST {cid}"
 
     def histograms() -> Any:
@@ -555,7 +557,7 @@ def make_plots(
     def synthesis() -> Any:
         result = synthesize(latent, per_class=samples_per_class, sample_seed=sample_seed,
                             classifier_rows=classifier_rows, seed=seed, source=source, train=train,
-                            data_dir=data_dir, build=build, progress=progress)
+                            data_dir=data_dir, build=build, progress=progress, version=version)
         return synthesis_figure(result, title=title)
 
     makers: dict[str, Callable[[], Any]] = {

@@ -186,6 +186,7 @@ def synthesize(
     data_dir: PathArg = None,
     build: bool = False,
     progress: bool = True,
+    version: str | None = None,
 ) -> SynthesisResult:
     """Fit class Gaussians to train ``x``, sample ``per_class`` codes per class, decode them and judge them.
 
@@ -194,7 +195,7 @@ def synthesize(
         per_class: samples drawn per class.
         sample_seed: seed of the sampling. The classifier always uses seed 0, so a new one does not retrain it.
         classifier_rows: train images for the classifier (default all 60k).
-        seed, source, train, data_dir, build, progress: select the variant, as in
+        seed, source, train, data_dir, build, progress, version: select the variant, as in
             :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
 
     Raises:
@@ -206,7 +207,7 @@ def synthesize(
         (0.891, 0.934)
     """
     variant = {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": build,
-               "progress": progress}
+               "progress": progress, "version": version}
     x, _, labels = load_numpy(latent, "train", **variant)
     x_test, _, labels_test = load_numpy(latent, "test", **variant)
     model = fit_class_gaussians(x, labels)
