@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 from _support import TINY_DIR
+from _support.procs import child_env, run_cli, run_python
 
 import ldmnist_hub as ld
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, SourceError
@@ -37,17 +38,15 @@ LOAD = ("import ldmnist_hub as ld, json\n"
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LDMNIST_MNIST_DIR", "LDMNIST_REPO", "LDMNIST_FAULT")}
-    return {**env, "LDMNIST_HOME": str(home), "OMP_NUM_THREADS": "1", **extra}
+    return child_env(home, **extra)
 
 
 def _python(code: str, home: Path, timeout: float = 180, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], env=_env(home, **extra), capture_output=True, text=True,
-                          timeout=timeout)
+    return run_python(code, home, timeout=timeout, **extra)
 
 
 def _cli(args: list[str], home: Path, timeout: float = 180, **extra: str) -> subprocess.CompletedProcess[str]:
-    return _python(f"import sys\nfrom ldmnist_hub.cli import main\nsys.exit(main({args!r}))", home, timeout, **extra)
+    return run_cli(args, home, timeout=timeout, **extra)
 
 
 @pytest.fixture(scope="module")

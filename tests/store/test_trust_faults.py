@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from _support import TINY_DIR
+from _support.procs import child_env, run_cli, run_python
 
 import ldmnist_hub as ld
 from ldmnist_hub.core import locks
@@ -44,18 +45,16 @@ LOAD = ("import ldmnist_hub as ld, json\n"
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LDMNIST_REPO", "LDMNIST_FAULT", "LDMNIST_LOCK_TIMEOUT")}
-    return {**env, "LDMNIST_HOME": str(home), "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+    return child_env(home, keep_mnist=True, **extra)
 
 
 def _python(code: str, home: Path, timeout: float = 240, prefix: list[str] | None = None,
             **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*(prefix or []), sys.executable, "-c", code], env=_env(home, **extra), capture_output=True,
-                          text=True, timeout=timeout)
+    return run_python(code, home, timeout=timeout, prefix=prefix, keep_mnist=True, **extra)
 
 
 def _cli(args: list[str], home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    return _python(f"import sys\nfrom ldmnist_hub.cli import main\nsys.exit(main({args!r}))", home, **extra)
+    return run_cli(args, home, keep_mnist=True, **extra)
 
 
 def _sha(path: Path) -> str:
