@@ -36,7 +36,6 @@ from ldmnist_hub.core import paths
 from ldmnist_hub.core.schema import DATASET_NAME, DESCRIPTION, HOMEPAGE, LDMNIST_CITATION, SPLITS
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import NotWritableError
-from ldmnist_hub.store.files import file_identity
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 # What datasets' ArrowBasedBuilder writes: record batches of its writer_batch_size.
@@ -45,11 +44,6 @@ _ALIGN = 128
 # "train", "test[:100]", "train[-500:]", "test[10:20]" joined by "+": the integer slices, whose meaning is
 # Python's (bounds clamped), as in datasets. Anything else is left to datasets.
 _PART = re.compile(rf"^\s*({'|'.join(SPLITS)})(?:\[(-?\d+)?:(-?\d+)?\])?\s*$")
-# The memory-mapped table of each file, with the file's identity (inode, size, mtime, ctime) when mapped:
-# a rewritten file is mapped afresh, and the old mapping dropped.
-_TABLES: dict[str, tuple[tuple[str, int, int, int, int], pa.Table]] = {}
-
-
 def arrow_file(folder: Path, split: str) -> Path:
     """The Arrow stream of one split in a prepared cache folder (``ldmnist-train.arrow``)."""
     return folder / f"{DATASET_NAME}-{split}.arrow"
@@ -111,13 +105,10 @@ def _array(a: np.ndarray, type_: pa.DataType) -> pa.Array:
 
 
 def _table(path: Path) -> pa.Table:
-    identity = file_identity(path)
-    known = _TABLES.get(str(path))
-    if known is None or known[0] != identity:
-        with pa.memory_map(str(path)) as source:
-            known = (identity, pa.ipc.open_stream(source).read_all())
-        _TABLES[str(path)] = known
-    return known[1]
+    # Mapped afresh on every read (about 1 ms) and unmapped once the columns are copied out: a memo of
+    # the mapping would keep the file's pages, another copy of the split, in this process's memory.
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_stream(source).read_all()
 
 
 def read_split(folder: Path, split: str) -> Arrays | None:
