@@ -476,7 +476,7 @@ def _leak_line(c: dict[str, Any]) -> str:
     verdict = f"{AT_FLOOR}: {AT_FLOOR_MEANING}" if c["status"] == AT_FLOOR else c["status"]
     return (f"leak check: MSE {c['mse']:.4f} on the canonical y, {' / '.join(f'{m:.4f}' for m in c['draw_mse'])} on "
             f"{len(c['draw_mse'])} independent draws (paired z {' / '.join(f'{z:+.1f}' for z in c['draw_z'])}, limit "
-            f"+-{c['z_limit']:g}); floor {c['within_class_variance']:.4f}: {verdict}")
+            f"+-{c['z_limit']:g}); within-class variance of y {c['within_class_variance']:.4f}: {verdict}")
 
 
 def _leaderboard_parser(sub: Any) -> None:
@@ -548,8 +548,9 @@ def _leaderboard(args: argparse.Namespace) -> int:
     checked = next((r.leak_check for r in results if r.leak_check), None)
     if checked:
         print(f"leak check: {len(checked['seeds'])} posterior draws of the test y, seeds chosen now "
-              f"({', '.join(map(str, checked['seeds']))}); floor {checked['within_class_variance']:.4f}; leak "
-              f"suspected below the floor or at paired |z| > {LEAK_Z:g} on any draw. 'verified' cannot tell a "
+              f"({', '.join(map(str, checked['seeds']))}); within-class variance of y "
+              f"{checked['within_class_variance']:.4f} (no model of x beats it); leak suspected below it or at "
+              f"paired |z| > {LEAK_Z:g} on any draw. 'verified' cannot tell a "
               "perfect classifier from a label leak: both are 'at the floor'")
     count = {v: sum(r.verdict == v for r in results) for v in (VERIFIED, AT_FLOOR, LEAK_SUSPECTED, OTHER_VERSION)}
     flagged = len(bad) - count[LEAK_SUSPECTED]
@@ -816,6 +817,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LdmnistError as e:
         print(f"ldmnist: error: {e.cli_message}", file=sys.stderr)
         return exit_code(e)
+    except KeyboardInterrupt:  # Ctrl-C, as the line before a training offers: no traceback, nothing half-kept
+        print("ldmnist: interrupted; nothing unfinished was kept (a later run starts over)", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `ldmnist info --json | head`: the reader left; that is not an error
         import os
 

@@ -306,3 +306,13 @@ def test_info_of_an_unbuilt_variant_exits_1_and_suggests_flags(
     assert main(["info", "--latent", "12"]) == 1
     err = capsys.readouterr().err
     assert "ldmnist build --latent 12" in err and "latent=" not in err
+
+
+def test_ctrl_c_ends_the_command_with_130_and_no_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ldmnist_hub.store.inventory.inventory", interrupted)
+    assert main(["list"]) == 130
+    assert capsys.readouterr().err.startswith("ldmnist: interrupted")

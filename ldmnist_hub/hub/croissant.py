@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from ldmnist_hub.core import versions
@@ -72,8 +74,39 @@ def _record_set(config: str, latent: int, version: str | None = None) -> tuple[d
     return file_set, record_set
 
 
-def croissant(manifest: dict[str, Any], repo_id: str, license_id: str | list[str], version: str) -> dict[str, Any]:
+def repo_url(repo_id: str, endpoint: str | None = None, *, local: bool) -> str:
+    """Where the repo itself lives: its Hub page (``<endpoint>/datasets/<id>``) or the folder's ``file://`` URI.
+
+    Example:
+        >>> repo_url("my-org/ldmnist", "https://huggingface.co", local=False)
+        'https://huggingface.co/datasets/my-org/ldmnist'
+    """
+    if local:
+        return Path(repo_id).expanduser().resolve().as_uri()
+    return f"{(endpoint or 'https://huggingface.co').rstrip('/')}/datasets/{repo_id}"
+
+
+def date_published(old_text: str | None, today: str | None = None) -> str:
+    """The repo's ``datePublished``: the one its earlier ``croissant.json`` says (the first push), else today.
+
+    Kept from push to push, so that re-pushing identical content writes the identical file.
+    """
+    try:
+        old = json.loads(old_text) if old_text else {}
+        kept = old.get("datePublished") if isinstance(old, dict) else None
+        if isinstance(kept, str) and date.fromisoformat(kept).isoformat() == kept:
+            return kept
+    except ValueError:
+        pass
+    return today or datetime.now(timezone.utc).date().isoformat()
+
+
+def croissant(manifest: dict[str, Any], repo_id: str, license_id: str | list[str], version: str, *,
+              url: str | None = None, published: str | None = None) -> dict[str, Any]:
     """The Croissant JSON-LD of a repo whose manifest is ``manifest``.
+
+    ``url`` is the repo's own address (:func:`repo_url`; default: ``repo_id`` when it is a URL, else the
+    project's homepage) and ``published`` its ``datePublished`` (:func:`date_published`; ISO date).
 
     Example:
         >>> doc = croissant({"variants": {"latent-4": {"variant": {"latent": 4}}}}, "./mirror", "cc-by-sa-3.0", "0.2")
@@ -92,11 +125,14 @@ def croissant(manifest: dict[str, Any], repo_id: str, license_id: str | list[str
     return {
         "@context": _CONTEXT, "@type": "sc:Dataset", "name": "ldmnist", "alternateName": PRETTY_NAME,
         "description": DESCRIPTION, "conformsTo": CONFORMS_TO, "citeAs": LDMNIST_CITATION,
-        "license": license_id, "url": repo_id if "://" in repo_id else HOMEPAGE, "version": version,
+        "license": license_id, "url": url or (repo_id if "://" in repo_id else HOMEPAGE), "version": version,
         "distribution": distribution, "recordSet": record_sets,
+        **({"datePublished": published} if published else {}),
     }
 
 
-def croissant_text(manifest: dict[str, Any], repo_id: str, license_id: str | list[str], version: str) -> str:
+def croissant_text(manifest: dict[str, Any], repo_id: str, license_id: str | list[str], version: str, *,
+                   url: str | None = None, published: str | None = None) -> str:
     """:func:`croissant` as the bytes ``croissant.json`` holds (sorted keys: equal manifests, equal files)."""
-    return json.dumps(croissant(manifest, repo_id, license_id, version), indent=1, sort_keys=True) + "\n"
+    doc = croissant(manifest, repo_id, license_id, version, url=url, published=published)
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"

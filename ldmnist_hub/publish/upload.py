@@ -185,6 +185,8 @@ def _entry(ds: Any, files: store.VariantFiles, variant: Any, staged: dict[str, A
 class _Target:
     """A repo to push to: the Hub (one commit) or a local folder (one transaction)."""
 
+    url = ""  # the repo's own address (its Hub page or the folder's file:// URI): Croissant's url
+
     def transaction(self) -> AbstractContextManager[Path]:
         """A context yielding the folder to stage files in; reads and the commit happen inside it."""
         raise NotImplementedError
@@ -230,6 +232,7 @@ class _FolderTarget(_Target):
             raise InvalidArgumentError(f"{folder!r} exists and is not a folder; pass a folder path or a Hub repo id")
         check_new_folder(self.root, create)  # a typo'd deep path is refused, not made into a new mirror
         self.name = str(self.root)
+        self.url = croissant.repo_url(folder, local=True)  # the Croissant url of the repo itself
         self._tx: folder_tx.Transaction | None = None
 
     @contextmanager
@@ -283,6 +286,7 @@ class _HubTarget(_Target):
         # Before any build (minutes): a Hub that does not answer is one clean error now, in bounded time.
         check_reachable(endpoint)
         self.api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=self.token)
+        self.url = croissant.repo_url(self.name, self.api.endpoint, local=False)  # its dataset page
         self.revision, self.private, self.create_pr = revision, private, create_pr
         self._head: str | None = None
         self._pinned = False
@@ -517,12 +521,14 @@ def push(
         if listed or "submissions" in manifest:
             manifest["submissions"] = listed
         card_text = card.render_card(manifest, target.name, template)
+        old_croissant = target.read(hub_layout.CROISSANT)
         croissant_text = croissant.croissant_text(manifest, target.name, card.licenses(manifest["variants"]),
-                                                  __version__)
+                                                  __version__, url=target.url,
+                                                  published=croissant.date_published(old_croissant))
         unchanged = (old_entry == manifest["variants"][config] and old_submissions == manifest.get("submissions")
                      and old_tags == manifest.get(hub_layout.TAGS)
                      and target.read(hub_layout.CARD) == card_text
-                     and target.read(hub_layout.CROISSANT) == croissant_text)
+                     and old_croissant == croissant_text)
         timings["read_repo_and_render_card"] = time.perf_counter() - t
         if unchanged:
             if release is not None:  # a repo published before its push tagged: the head holds these bytes

@@ -107,14 +107,17 @@ def estimate_seconds(images: np.ndarray, labels: np.ndarray, latent: int, cfg: T
     gen = make_generator(seed, TIMING_STREAM)
     models = LDMNISTModels(latent, cfg, generator=gen)
     optimizer = torch.optim.Adam(models.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+    steps = max(steps, 3)
     batch = min(cfg.batch_size, len(images))
-    data = images_to_float(images[:batch])
-    targets = torch.from_numpy(np.asarray(labels[:batch], dtype=np.int64))
+    rows = min(len(images), batch * steps)  # a step gathers its batch from shuffled rows, as train() does
+    data = images_to_float(images[:rows])
+    targets = torch.from_numpy(np.asarray(labels[:rows], dtype=np.int64))
     models.train()
     times = []
-    for _ in range(max(steps, 3)):
+    for _ in range(steps):
         start = time.perf_counter()
-        terms = models.losses(data, targets, gen, 1.0)
+        idx = torch.randperm(rows, generator=gen)[:batch]
+        terms = models.losses(data[idx], targets[idx], gen, 1.0)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         optimizer.step()

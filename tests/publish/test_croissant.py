@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import collections
+import importlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,9 @@ from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.loading.arrays import load_numpy
 from ldmnist_hub.publish.upload import push
 
-mlc = pytest.importorskip("mlcroissant")
+# The readers extra brings it; LDMNIST_REQUIRE_READERS=1 (CI) makes a missing one a failure, not a skip.
+mlc = importlib.import_module("mlcroissant") if os.environ.get("LDMNIST_REQUIRE_READERS") else pytest.importorskip(
+    "mlcroissant")
 TRAIN = {"epochs": 2, "batch_size": 100}
 LATENTS = (3, 4)
 
@@ -78,3 +82,21 @@ def test_a_repush_with_nothing_new_leaves_croissant_unchanged(mirror: tuple[Path
     monkeypatch.setenv("LDMNIST_HOME", str(folder.parent / "home"))
     again = push(LATENTS[0], str(folder), train=TRAIN, data_dir=TINY_DIR, allow_unofficial_source=True, progress=False)
     assert not again.changed and (folder / hub_layout.CROISSANT).read_bytes() == before
+
+
+def test_croissant_names_the_repo_itself_and_the_day_it_was_first_published(
+    mirror: tuple[Path, dict[int, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from ldmnist_hub.hub import croissant
+
+    folder, _ = mirror
+    doc = json.loads((folder / hub_layout.CROISSANT).read_text())
+    assert doc["url"] == folder.resolve().as_uri()  # the mirror, not the original project
+    assert dt.date.fromisoformat(doc["datePublished"]) <= dt.datetime.now(dt.timezone.utc).date()
+    # a later push keeps the first push's date: identical content, identical file
+    assert croissant.date_published(json.dumps(doc), today="2099-01-01") == doc["datePublished"]
+    assert croissant.date_published(None, today="2099-01-01") == "2099-01-01"
+    assert croissant.repo_url("my-org/ldmnist", "https://huggingface.co/", local=False) == (
+        "https://huggingface.co/datasets/my-org/ldmnist")

@@ -207,6 +207,15 @@ def test_cli_push_to_a_folder_and_its_bad_input(tiny_home: Path, tiny_dir: Path,
     assert "not a valid Hub repo id" in capsys.readouterr().err
 
 
+def test_the_card_claims_no_text_language(mirror: Path) -> None:
+    import yaml
+
+    meta = yaml.safe_load((mirror / "README.md").read_text().split("---")[1])
+    # vectors and class ids, no text: no `language: []` beside `language_creators` (the Hub leaves them out)
+    assert not {"language", "language_creators", "multilinguality"} & set(meta)
+    assert meta["annotations_creators"] == ["expert-generated", "machine-generated"]
+
+
 def test_a_new_folder_needs_its_parent_unless_create(tiny_home: Path, tmp_path: Path, variant: dict[str, Any],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     deep = tmp_path / "nonexistent" / "deep" / "folder"
