@@ -91,6 +91,7 @@ def resolve_variant(
 
 
 _REFERENCE_DRAW = re.compile(r"^latent-(\d+)-seed-(\d+)$")
+_EARLIER_VERSION = re.compile(r"^latent-(\d+)-v\d+-\d+-\d+$")
 _BUILT_NAME = re.compile(r"^latent-\d+(-[a-z0-9]+)+$")
 
 
@@ -112,6 +113,9 @@ def lookup(name: str) -> tuple[VariantConfig, str | None]:
     draw = _REFERENCE_DRAW.match(name)
     if draw:
         return VariantConfig(latent=int(draw.group(1)), seed=int(draw.group(2))), None
+    earlier = _EARLIER_VERSION.match(name)
+    if earlier:  # latent-8-v2-0-0: an earlier version (its pulled stats describe it as it was current)
+        return VariantConfig(latent=int(earlier.group(1)), version=versions.of_name(name)), None
     stats = store.variant_files(name).stats_or_none()
     if stats is None:
         raise NotFoundError(f"no variant named {name!r} is built in {paths.variants_dir()}; `ldmnist list` shows the "
