@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from ldmnist_hub.core.config import (
 )
 from ldmnist_hub.core.locks import exclusive, shared
 from ldmnist_hub.core.schema import DATASET_NAME, DEFAULT_LATENT
+from ldmnist_hub.core.warn import warn
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import (
     IntegrityError,
@@ -450,8 +450,9 @@ def _pull(variant: VariantConfig, cid: str, repo: str | None, build: bool,
         return ""
     if paths.offline() and not is_local_target(repo):
         if build:  # the repo was asked for: training instead must not be silent
-            warnings.warn(f"offline (HF_HUB_OFFLINE/LDMNIST_OFFLINE is set): not looking in {repo} for {cid}; "
-                          "training it locally instead (unset them to pull it, or pass build=False)", stacklevel=3)
+            said = f"offline (HF_HUB_OFFLINE/LDMNIST_OFFLINE is set): not looking in {repo} for {cid}; training it " \
+                   "locally instead (unset them to pull it, or "
+            warn(said + "pass build=False)", cli=said + "add --no-train)")
         return f" (offline: not looking in {repo})"
     try:
         if pull.pull_variant(variant, cid, repo, data_dir=data_dir) is not None:
@@ -462,5 +463,5 @@ def _pull(variant: VariantConfig, cid: str, repo: str | None, build: bool,
                              f"`LDMNIST_REPO= {build_command(variant, data_dir)}`") from err
     except PullUnavailable as err:
         if build:
-            warnings.warn(f"{err}; building {variant.name} locally instead", stacklevel=3)
+            warn(f"{err}; building {variant.name} locally instead")
         return f" and pulling it failed: {err}"

@@ -96,10 +96,9 @@ class Variant:
         try:
             return self.files()
         except FileNotFoundError as err:
-            raise NotFoundError(
-                f"LD-MNIST variant {self.cache_id!r} is not built, so there is nothing to {purpose}; run "
-                f"`{self.build_command()}` first, or add --build (build=True in Python)"
-            ) from err
+            said = f"LD-MNIST variant {self.cache_id!r} is not built, so there is nothing to {purpose}; run " \
+                   f"`{self.build_command()}` first, or "
+            raise NotFoundError(said + "pass build=True", cli=said + "add --build") from err
 
     def build_command(self) -> str:
         """The ``ldmnist build`` command that builds exactly this variant."""

@@ -219,9 +219,10 @@ def reference_data(latent: int, *, data_dir: PathArg = None, progress: bool = Fa
     variant = resolve(latent, seed=CANONICAL_SEED, data_dir=data_dir, progress=progress)
     config = variant_cache_id(variant, data_dir)
     if config != variant.name:
-        raise InvalidArgumentError(
-            f"{data_dir} does not hold the official MNIST files (they would give {config!r}, not {variant.name!r}); "
-            "submissions are scored on the official data: leave --mnist-dir out or point it at the official files")
+        said = (f"{data_dir} does not hold the official MNIST files (they would give {config!r}, not "
+                f"{variant.name!r}); submissions are scored on the official data: ")
+        raise InvalidArgumentError(said + "leave data_dir out or point it at the official files",
+                                   cli=said + "leave --mnist-dir out or point it at the official files")
     x, y, label = load_numpy(latent, SPLIT, data_dir=data_dir, progress=progress)
     digests = split_digests(x, y, label)
     got = {"y": digests["y"], "label": digests["label"]}

@@ -478,10 +478,10 @@ def push(
     # their digest in its name, so it can never be pulled as the official variant.
     config = hub_layout.check_config_name(variant_cache_id(variant, data_dir))
     if config != variant.name and not allow_unofficial_source:
-        raise InvalidArgumentError(
-            f"{variant.name} from {data_dir or 'these files'} is built from raw files that are not the "
-                         f"official {variant.source}; it would be published as {config!r}. Build from the official "
-                         "files, or pass allow_unofficial_source=True (--allow-unofficial-source)")
+        said = (f"{variant.name} from {data_dir or 'these files'} is built from raw files that are not the official "
+                f"{variant.source}; it would be published as {config!r}. Build from the official files, or ")
+        raise InvalidArgumentError(said + "pass allow_unofficial_source=True",
+                                   cli=said + "add --allow-unofficial-source")
     found_pictures = _pictures(pictures, config)
     try:
         ds = load_dataset("ldmnist", latent=latent, seed=seed, source=source, train=train, data_dir=data_dir,

@@ -186,8 +186,9 @@ def test_a_card_template_error_publishes_nothing(tiny_home: Path, tmp_path: Path
 
 def test_an_unofficial_source_needs_an_explicit_flag(tiny_home: Path, tmp_path: Path,
                                                      variant: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="not the official mnist.*--allow-unofficial-source"):
+    with pytest.raises(ValueError, match="not the official mnist.*pass allow_unofficial_source=True") as err:
         push(4, str(tmp_path / "out"), build=False, **variant)
+    assert err.value.cli_message.endswith("add --allow-unofficial-source")  # the same error in flags
     assert not (tmp_path / "out").exists()
 
 
