@@ -82,7 +82,7 @@ def _variant_args(p: argparse.ArgumentParser, *, retrain: bool = True, dataset_v
         help="override a training-recipe field of ldmnist_hub.TrainConfig, e.g. --set epochs=10",
     )
     p.add_argument("--name", default=None,
-                   help="a variant by the name `ldmnist list` prints (e.g. latent-8-trained-1f5b3204), instead of "
+                   help="a variant by the name `ldmnist list` prints (e.g. latent-8-trained-<digest>), instead of "
                         "--latent/--seed/--set")
     if dataset_version:
         _dataset_version_arg(p)
