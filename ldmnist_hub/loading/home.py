@@ -37,6 +37,7 @@ from ldmnist_hub import store
 from ldmnist_hub.core import paths
 from ldmnist_hub.core.locks import exclusive
 from ldmnist_hub.core.schema import DATASET_NAME
+from ldmnist_hub.errors import NotFoundError
 from ldmnist_hub.store.inventory import inventory
 
 # Why each kind of entry is (or is not) removed by default: the cost of getting it back.
@@ -161,8 +162,6 @@ def select(entries: list[HomeEntry], names: list[str] | None = None, everything:
     Raises:
         NotFoundError: a name that is no variant in the home (the message lists them).
     """
-    from ldmnist_hub.errors import NotFoundError
-
     if everything:
         return [e for e in entries if e.kind != "kept"]
     if names:
