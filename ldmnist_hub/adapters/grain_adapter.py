@@ -69,11 +69,13 @@ def grain_source(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> LDMNISTGrainSource:
     """One split as a Grain random-access source of ``{"x", "y", "label"}`` rows.
 
     Args:
-        latent, split, seed, source, train, data_dir, build, progress: as in :func:`ldmnist_hub.load_numpy`.
+        latent, split, seed, source, train, data_dir, build, progress, version: as in
+            :func:`ldmnist_hub.load_numpy`.
 
     Raises:
         InvalidArgumentError: bad latent or unknown split.
@@ -85,5 +87,6 @@ def grain_source(
         >>> ds[0]["x"].shape, len(ds)  # doctest: +SKIP
         ((256, 32), 235)
     """
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     return LDMNISTGrainSource(*split_arrays(variant, split))

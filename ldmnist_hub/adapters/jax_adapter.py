@@ -209,13 +209,15 @@ def jax_arrays(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> Arrays:
     """``(x, y, label)`` of one split as JAX arrays on ``device``: float32 ``(n, N)`` twice, int ``(n,)``.
 
     Labels are int32 (JAX's integer width) unless ``jax_enable_x64`` is on, then int64.
 
     Args:
-        latent, split, seed, source, train, data_dir, build, progress: as in :func:`ldmnist_hub.load_numpy`.
+        latent, split, seed, source, train, data_dir, build, progress, version: as in
+            :func:`ldmnist_hub.load_numpy`.
         device: where the arrays live: a ``jax.Device``, ``"cpu"``, ``"gpu"``, ``"cuda:1"``, ...; default
             JAX's default device.
 
@@ -229,7 +231,8 @@ def jax_arrays(
         ((10000, 32), dtype('int32'))
     """
     target = resolve_device(device)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     return _place(split_arrays(variant, split), target)
 
 
@@ -248,6 +251,7 @@ def jax_loader(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    version: str | None = None,
 ) -> JaxLoader:
     """Batches ``(x, y, label)`` of one split, the split resident on ``device`` and shuffled there every epoch.
 
@@ -259,7 +263,7 @@ def jax_loader(
         drop_last: drop the last, smaller batch of the iterator (:meth:`JaxLoader.epoch_batches` always does).
         shuffle_seed: seed of the shuffling.
         device: where the split lives and is shuffled (see :func:`jax_arrays`).
-        seed, source, train, data_dir, build, progress: select the variant, as in
+        seed, source, train, data_dir, build, progress, version: select the variant, as in
             :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed, 0 canonical).
 
     Raises:
@@ -273,6 +277,7 @@ def jax_loader(
     """
     _check_batch_size(batch_size)
     target = resolve_device(device)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
+    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
+                      version=version)
     return JaxLoader(*_place(split_arrays(variant, split), target), batch_size=batch_size, shuffle=shuffle,
                      drop_last=drop_last, shuffle_seed=shuffle_seed)
