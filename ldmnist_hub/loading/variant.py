@@ -11,15 +11,18 @@ Random seeds of other things have their own names (``shuffle_seed``,
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, TrainConfig, VariantConfig
 from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.data import sources
-from ldmnist_hub.errors import IntegrityError, NotFoundError
+from ldmnist_hub.errors import IntegrityError, InvalidArgumentTypeError, NotFoundError
 from ldmnist_hub.hub.pull import published_files
 from ldmnist_hub.loading.load import build_command, load_dataset, resolve_variant
 from ldmnist_hub.store.files import VariantFiles, variant_files
@@ -129,3 +132,82 @@ def resolve(
     """
     config = resolve_variant(latent=latent, seed=seed, source=source, train=train, retrain=retrain, version=version)
     return Variant(config, data_dir, build, progress)
+
+
+R = TypeVar("R")
+
+
+def _selection(
+    latent: int | Variant = DEFAULT_LATENT,
+    *,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+    version: str | None = None,
+) -> None:
+    """The seven keywords that select a variant, declared once: :func:`selects_variant` copies them."""
+
+
+_SELECTION = inspect.signature(_selection).parameters
+SELECTION_KEYWORDS = tuple(name for name in _SELECTION if name != "latent")
+
+
+def selects_variant(build: bool = True) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Decorator: a body taking a resolved ``variant`` becomes a public function taking the selection keywords.
+
+    The body's ``variant`` parameter becomes ``latent`` (same position, default
+    :data:`DEFAULT_LATENT`) and the seven keywords of :func:`_selection` are
+    appended keyword-only, so each public function declares only what is its
+    own. ``latent`` may also be an already resolved :class:`Variant` (or a
+    handle, :func:`ldmnist_hub.variant`): a layer above hands it down and the
+    variant is resolved once per public call. ``build`` is the function's
+    default of ``build=``.
+
+    Raises:
+        InvalidArgumentTypeError: a resolved variant passed with selection keywords beside it.
+
+    Example:
+        >>> @selects_variant()
+        ... def name_of(variant: Variant) -> str:
+        ...     return variant.name
+        >>> name_of(8), name_of(resolve(16))
+        ('latent-8', 'latent-16')
+    """
+    def decorate(body: Callable[..., R]) -> Callable[..., R]:
+        own = inspect.signature(body)
+        params, keyword_only = [], []
+        for p in own.parameters.values():
+            if p.name == "variant":
+                params.append(_SELECTION["latent"].replace(kind=p.kind))
+            elif p.kind is inspect.Parameter.KEYWORD_ONLY:
+                keyword_only.append(p)
+            else:
+                params.append(p)
+        selection = [p.replace(default=build) if p.name == "build" else p
+                     for p in _SELECTION.values() if p.name != "latent"]
+        public = own.replace(parameters=[*params, *keyword_only, *selection])
+
+        @functools.wraps(body)
+        def wrapper(*args: Any, **kwargs: Any) -> R:
+            bound = public.bind(*args, **kwargs)
+            passed = {k: bound.arguments.pop(k) for k in SELECTION_KEYWORDS if k in bound.arguments}
+            latent = bound.arguments.pop("latent", DEFAULT_LATENT)
+            if isinstance(latent, Variant):
+                if passed:
+                    raise InvalidArgumentTypeError(
+                        f"{body.__name__}() got the resolved variant {latent.name!r} and {', '.join(passed)}=; "
+                        "pass either a resolved variant or the keywords that select one")
+                variant = latent
+            else:
+                variant = resolve(latent, **{"build": build, **passed})
+            bound.arguments["variant"] = variant
+            return body(**{p: bound.arguments[p] for p in own.parameters if p in bound.arguments})
+
+        wrapper.__signature__ = public  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {k: v for k, v in {**_selection.__annotations__, **body.__annotations__}.items()
+                                   if k != "variant"}
+        return wrapper
+    return decorate

@@ -13,12 +13,11 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub._deprecated import renamed_keywords, seed_selects_the_variant
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, TrainConfig
-from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_SIDE
-from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.core.config import TrainConfig
+from ldmnist_hub.core.schema import IMAGE_SIDE
 from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading.arrays import variant_weights
-from ldmnist_hub.loading.variant import resolve
+from ldmnist_hub.loading.variant import Variant, selects_variant
 from ldmnist_hub.produce.forward import BLOCK, blocks, images_to_unit, linear, softmax
 
 
@@ -35,24 +34,10 @@ def _codes(values: Any, latent: int, what: str) -> np.ndarray:
     return a.astype(np.float32, copy=False)
 
 
-def _variant(latent: int, seed: int, source: str, train: Train, data_dir: PathArg, build: bool, progress: bool,
-             version: str | None = None):
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
-    return variant.files(), variant.trained_with()
-
-
+@selects_variant()
 def decode_images(
     x: Any,
-    latent: int = DEFAULT_LATENT,
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
+    variant: Variant,
 ) -> np.ndarray:
     """Decode image codes ``x`` ``(n, N)`` into images with the variant's image decoder.
 
@@ -64,8 +49,8 @@ def decode_images(
         >>> decode_images(x[:16], latent=32).shape  # doctest: +SKIP
         (16, 28, 28)
     """
-    codes = _codes(x, latent, "x")
-    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress, version)
+    codes = _codes(x, variant.latent, "x")
+    files, cfg = variant.files(), variant.trained_with()
     w = variant_weights(files, "image_decoder")
     h = blocks(codes, w, 1, len(cfg.hidden), cfg.leaky_slope, cfg.bn_eps)  # body.0 is dropout
     logits = linear(h, w, f"body.{1 + BLOCK * len(cfg.hidden)}")
@@ -74,17 +59,10 @@ def decode_images(
     return pixels.astype(np.float32, copy=False).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
 
 
+@selects_variant()
 def decode_labels(
     y: Any,
-    latent: int = DEFAULT_LATENT,
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
+    variant: Variant,
 ) -> np.ndarray:
     """Class probabilities ``(n, 10)`` of label codes ``y`` ``(n, N)`` (the class decoder + softmax).
 
@@ -93,25 +71,19 @@ def decode_labels(
         >>> (decode_labels(y, latent=32).argmax(1) == label).mean()  # doctest: +SKIP
         0.998
     """
-    codes = _codes(y, latent, "y")
-    files, _ = _variant(latent, seed, source, train, data_dir, build, progress, version)
+    codes = _codes(y, variant.latent, "y")
+    files = variant.files()
     return softmax(linear(codes, variant_weights(files, "class_decoder"), "linear")).astype(np.float32, copy=False)
 
 
 @seed_selects_the_variant(rng="sample_seed")
+@selects_variant()
 def encode_images(
     images: Any,
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     *,
     sample: bool = True,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
     sample_seed: int | np.random.Generator = 0,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
 ) -> np.ndarray:
     """Encode images into image codes ``(n, N)`` with the variant's image encoder.
 
@@ -132,7 +104,7 @@ def encode_images(
         >>> codes = encode_images(decode_images(x[:16], latent=32), latent=32)  # doctest: +SKIP
     """
     flat = images_to_unit(images)
-    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress, version)
+    files, cfg = variant.files(), variant.trained_with()
     mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
     if not sample:
         return mean
@@ -146,17 +118,10 @@ def _image_posterior(flat: np.ndarray, w: dict[str, np.ndarray], cfg: TrainConfi
     return linear(h, w, "mean").astype(np.float32, copy=False), linear(h, w, "logvar").astype(np.float32, copy=False)
 
 
+@selects_variant()
 def apply_middle_layers(
     x: Any,
-    latent: int = DEFAULT_LATENT,
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
+    variant: Variant,
 ) -> np.ndarray:
     """Predict ``y`` ``(n, N)`` from ``x`` with the middle layers trained during the build.
 
@@ -169,46 +134,32 @@ def apply_middle_layers(
         >>> apply_middle_layers(x, latent=32).shape  # doctest: +SKIP
         (10000, 32)
     """
-    codes = _codes(x, latent, "x")
-    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress, version)
+    codes = _codes(x, variant.latent, "x")
+    files, cfg = variant.files(), variant.trained_with()
     w = variant_weights(files, "middle_layers")
     h = blocks(codes, w, 0, 2, cfg.leaky_slope, cfg.bn_eps)
     return linear(h, w, f"body.{2 * BLOCK}").astype(np.float32, copy=False)
 
 
+@selects_variant()
 def class_means(
-    latent: int = DEFAULT_LATENT,
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
+    variant: Variant,
 ) -> np.ndarray:
     """The class VAE's posterior mean of every class, ``(10, N)``.
 
     ``y`` of a row is a sample around the mean of its class, so predicting
     ``class_means(...)[label]`` is the best any model can do (the oracle).
     """
-    files, _ = _variant(latent, seed, source, train, data_dir, build, progress, version)
+    files = variant.files()
     w = variant_weights(files, "class_encoder")
     return (w["mean.weight"].T + w["mean.bias"]).astype(np.float32, copy=False)
 
 
 @renamed_keywords(variant_seed="seed")
+@selects_variant()
 def image_posterior(
     images: Any,
-    latent: int = DEFAULT_LATENT,
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
+    variant: Variant,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior ``(mean, std)`` of the image codes, each ``(n, N)``.
 
@@ -216,7 +167,7 @@ def image_posterior(
     under the original's sampling quirk, ``exp(logvar / 2)`` otherwise.
     """
     flat = images_to_unit(images)
-    files, cfg = _variant(latent, seed, source, train, data_dir, build, progress, version)
+    files, cfg = variant.files(), variant.trained_with()
     mean, logvar = _image_posterior(flat, variant_weights(files, "image_encoder"), cfg)
     std = np.exp(logvar) if cfg.logvar_quirk else np.exp(np.float32(0.5) * logvar)
     return mean, std.astype(np.float32, copy=False)
