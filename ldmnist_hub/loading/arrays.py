@@ -17,16 +17,13 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub import store
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.locks import exclusive, shared
-from ldmnist_hub.core.schema import DEFAULT_LATENT
-from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
 from ldmnist_hub.hub.pull import published_files
 from ldmnist_hub.loading import cache, columns
 from ldmnist_hub.loading.load import load_dataset
-from ldmnist_hub.loading.variant import Variant, resolve
+from ldmnist_hub.loading.variant import Variant, selects_variant
 from ldmnist_hub.produce.build import produce_splits, resolve_source
 from ldmnist_hub.store.files import VariantFiles, variant_files
 from ldmnist_hub.store.identity import builder_hash
@@ -122,18 +119,8 @@ def _without_datasets(variant: Variant, split: str) -> tuple[np.ndarray, np.ndar
         return None  # load_dataset decides, as for every entry point: a reference copy is rewritten, else it raises
 
 
-def load_numpy(
-    latent: int = DEFAULT_LATENT,
-    split: str = "train",
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@selects_variant()
+def load_numpy(variant: Variant, split: str = "train") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One split of LD-MNIST as numpy arrays.
 
     Args:
@@ -162,8 +149,6 @@ def load_numpy(
         >>> x.shape, x.dtype, label.dtype  # doctest: +SKIP
         ((60000, 32), dtype('float32'), dtype('int64'))
     """
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
     return split_arrays(variant, split)
 
 

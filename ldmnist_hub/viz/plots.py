@@ -26,13 +26,13 @@ import numpy as np
 
 from ldmnist_hub._deprecated import renamed_keywords, seed_selects_the_variant
 from ldmnist_hub.core import paths
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, VariantConfig, check_latent
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, VariantConfig
 from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_SIDE, NUM_CLASSES
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError
-from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.loading.arrays import split_arrays
 from ldmnist_hub.loading.load import resolve_variant
-from ldmnist_hub.loading.variant import resolve
+from ldmnist_hub.loading.variant import Variant, selects_variant
 from ldmnist_hub.produce.forward import images_to_unit
 from ldmnist_hub.scoring.codecs import decode_images, image_posterior
 from ldmnist_hub.scoring.importance import (
@@ -332,12 +332,15 @@ def latent_size_table(
         >>> [(r.latent, r.config_id) for r in latent_size_table(32)]  # doctest: +SKIP
         [(16, 'latent-16'), (32, 'latent-32')]
     """
+    want = resolve_variant(latent=latent, seed=seed, source=source, train=train)
+    # The cache id is the variant's name plus a digest of the raw data when it is not the official files.
+    return _latent_size_rows(want, variant_cache_id(want, data_dir).removeprefix(want.name))
+
+
+def _latent_size_rows(want: VariantConfig, data_suffix: str) -> list[LatentSizeRow]:
     from ldmnist_hub.store.files import variant_files
     from ldmnist_hub.store.identity import builder_hash
 
-    want = resolve_variant(latent=latent, seed=seed, source=source, train=train)
-    # The cache id is the variant's name plus a digest of the raw data when it is not the official files.
-    data_suffix = variant_cache_id(want, data_dir).removeprefix(want.name)
     root = paths.variants_dir()
     rows = []
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
@@ -422,26 +425,25 @@ def synthesis_figure(result: SynthesisResult, columns: int = 10, title: str = ""
 class _Inputs:
     """A variant's arrays, each loaded or computed once, on first use."""
 
-    def __init__(self, latent: int, variant: dict[str, Any]) -> None:
-        # variant: the keywords that select it (seed, source, train, data_dir, build, progress, version).
-        self.latent, self.variant = latent, variant
+    def __init__(self, variant: Variant) -> None:
+        self.variant = variant
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
-        return decode_images(codes, self.latent, **self.variant)
+        return decode_images(codes, self.variant)
 
     @cached_property
     def train(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return load_numpy(self.latent, "train", **self.variant)
+        return split_arrays(self.variant, "train")
 
     @cached_property
     def test(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return load_numpy(self.latent, "test", **self.variant)
+        return split_arrays(self.variant, "test")
 
     @cached_property
     def test_images(self) -> np.ndarray:
         from ldmnist_hub.data import sources
 
-        return sources.load_split(self.variant["source"], "test", self.variant["data_dir"])[0]
+        return sources.load_split(self.variant.source, "test", self.variant.data_dir)[0]
 
     @cached_property
     def importance(self) -> np.ndarray:
@@ -449,13 +451,14 @@ class _Inputs:
 
     @cached_property
     def kl(self) -> np.ndarray:
-        mean, std = image_posterior(self.test_images, self.latent, **self.variant)
+        mean, std = image_posterior(self.test_images, self.variant)
         return component_kl(mean, std)
 
 
 @seed_selects_the_variant(rng="sample_seed")
+@selects_variant(build=False)
 def make_plots(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     out_dir: str | os.PathLike[str] = "plots",
     *,
     plots: Sequence[str] | str | None = None,
@@ -464,13 +467,6 @@ def make_plots(
     tsne_points: int = TSNE_POINTS,
     samples_per_class: int = 1000,
     classifier_rows: int | None = None,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = False,
-    progress: bool = True,
-    version: str | None = None,
 ) -> dict[str, Path]:
     """Write the selected figures of a built variant as ``<out_dir>/<plot>-<variant>.png``.
 
@@ -504,7 +500,7 @@ def make_plots(
 
     # Everything cheap is checked before anything heavy loads.
     names = select_plots(plots)
-    check_latent(latent)
+    latent = variant.latent
     pair = check_components(components, latent)
     if "manifold" in names and latent < 2:
         raise InvalidArgumentError(
@@ -513,13 +509,10 @@ def make_plots(
         if isinstance(value, bool) or not isinstance(value, int) or value < 2:
             raise InvalidArgumentError(f"{what} must be an integer >= 2; got {value!r}")
     check_writable_dir(out_dir)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
     files = variant.files()
     out = writable_dir(out_dir)
     cid = files.root.name
-    data = _Inputs(latent, {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": build,
-                            "progress": progress, "version": version})
+    data = _Inputs(variant)
     title = f"LD-MNIST {cid}"
 
     def histograms() -> Any:
@@ -551,13 +544,12 @@ def make_plots(
                                   title=f"{title}: test x (active: KL to the prior > {ACTIVE_KL})")
 
     def latent_sizes() -> Any:
-        rows = latent_size_table(latent, seed=seed, source=source, train=train, data_dir=data_dir)
+        rows = _latent_size_rows(variant.config, variant.cache_id.removeprefix(variant.name))
         return latent_sizes_figure(rows, latent, title)
 
     def synthesis() -> Any:
-        result = synthesize(latent, per_class=samples_per_class, sample_seed=sample_seed,
-                            classifier_rows=classifier_rows, seed=seed, source=source, train=train,
-                            data_dir=data_dir, build=build, progress=progress, version=version)
+        result = synthesize(variant, per_class=samples_per_class, sample_seed=sample_seed,
+                            classifier_rows=classifier_rows)
         return synthesis_figure(result, title=title)
 
     makers: dict[str, Callable[[], Any]] = {
@@ -565,7 +557,7 @@ def make_plots(
         "manifold": manifold, "projections": projections, "latent_sizes": latent_sizes, "synthesis": synthesis,
     }
     written = {}
-    for name in tqdm(names, desc="plots", disable=not progress):
+    for name in tqdm(names, desc="plots", disable=not variant.progress):
         path = out / f"{name}-{cid}.png"
         makers[name]().savefig(path, dpi=DPI)
         written[name] = path

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub._deprecated import renamed_keywords, seed_selects_the_variant
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
-from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_PIXELS
-from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.core.config import CANONICAL_SOURCE
+from ldmnist_hub.core.schema import IMAGE_PIXELS
+from ldmnist_hub.core.types import PathArg
 from ldmnist_hub.errors import InvalidArgumentError
-from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.loading.arrays import split_arrays
+from ldmnist_hub.loading.variant import Variant, selects_variant
 from ldmnist_hub.produce.forward import images_to_unit
 from ldmnist_hub.scoring.codecs import decode_images
 
@@ -174,19 +175,13 @@ class SynthesisResult:
 
 
 @seed_selects_the_variant(rng="sample_seed")
+@selects_variant(build=False)
 def synthesize(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     *,
     per_class: int = 1000,
     sample_seed: int = 0,
     classifier_rows: int | None = None,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = False,
-    progress: bool = True,
-    version: str | None = None,
 ) -> SynthesisResult:
     """Fit class Gaussians to train ``x``, sample ``per_class`` codes per class, decode them and judge them.
 
@@ -206,17 +201,15 @@ def synthesize(
         >>> round(r.rate, 3), round(r.reference_rate, 3)  # doctest: +SKIP
         (0.891, 0.934)
     """
-    variant = {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": build,
-               "progress": progress, "version": version}
-    x, _, labels = load_numpy(latent, "train", **variant)
-    x_test, _, labels_test = load_numpy(latent, "test", **variant)
+    x, _, labels = split_arrays(variant, "train")
+    x_test, _, labels_test = split_arrays(variant, "test")
     model = fit_class_gaussians(x, labels)
     codes, intended = sample_codes(model, per_class, np.random.default_rng(sample_seed))
-    images = decode_images(codes, latent, **variant)
-    judge = pixel_classifier(data_dir, train_rows=classifier_rows, source=source)
+    images = decode_images(codes, variant)
+    judge = pixel_classifier(variant.data_dir, train_rows=classifier_rows, source=variant.source)
     predicted = judge.predict(images.reshape(len(images), IMAGE_PIXELS))
     per, rate = recognition(intended, predicted)
-    reference = float(np.mean(judge.predict(decode_images(x_test, latent, **variant)) == labels_test))
+    reference = float(np.mean(judge.predict(decode_images(x_test, variant)) == labels_test))
     return SynthesisResult(images=images, intended=intended, predicted=predicted, per_class=per, rate=rate,
                            reference_rate=reference, classifier_accuracy=judge.test_accuracy,
                            classifier_rows=judge.train_rows)

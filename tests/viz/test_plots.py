@@ -259,3 +259,46 @@ def test_an_unwritable_output_folder_names_the_folder_and_the_fix(
     blocker.write_text("not a folder")
     with pytest.raises(ValueError, match=r"a-file/plots.*writable --out"):
         make_plots(tiny_kwargs["latent"], blocker / "plots", plots=["histograms"], **variant)
+
+
+def _count_resolves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Replace the variant resolver wherever a module holds it by name; each call appends its latent."""
+    import sys
+
+    from ldmnist_hub.loading import variant as variant_module
+
+    real, calls = variant_module.resolve, []
+
+    def counting(latent: int, **kwargs: Any) -> Any:
+        calls.append(latent)
+        return real(latent, **kwargs)
+
+    for module in [m for name, m in sys.modules.items() if name.startswith("ldmnist_hub")]:
+        if getattr(module, "resolve", None) is real:
+            monkeypatch.setattr(module, "resolve", counting)
+    return calls
+
+
+def test_make_plots_resolves_its_variant_once_for_every_plot(
+    tiny_home: Path, tiny_kwargs: dict[str, Any], variant: dict[str, Any], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _count_resolves(monkeypatch)
+    written = make_plots(tiny_kwargs["latent"], tmp_path / "out", **variant, **SMALL)
+    assert list(written) == list(PLOTS)
+    assert calls == [tiny_kwargs["latent"]]
+
+
+FULL_DIR = "/work/shared/data/mnist"
+
+
+@pytest.mark.skipif(not Path(FULL_DIR).is_dir(), reason=f"needs the full MNIST in {FULL_DIR}")
+def test_make_plots_of_latent_32_resolves_the_reference_variant_once(
+    ldmnist_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LDMNIST_MNIST_DIR", FULL_DIR)
+    calls = _count_resolves(monkeypatch)
+    written = make_plots(latent=32, out_dir=tmp_path, plots="histograms,components,reconstructions,manifold",
+                         progress=False)
+    assert list(written) == ["histograms", "components", "reconstructions", "manifold"]
+    assert calls == [32]
