@@ -12,11 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
-from ldmnist_hub.core.schema import DEFAULT_LATENT
-from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import resolve
+from ldmnist_hub.loading.variant import Variant, selects_variant
 
 Row = dict[str, np.ndarray]
 
@@ -59,17 +56,10 @@ class LDMNISTGrainSource:
         return f"LDMNISTGrainSource(rows={len(self)}, latent={self.x.shape[1]})"
 
 
+@selects_variant()
 def grain_source(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     split: str = "train",
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
 ) -> LDMNISTGrainSource:
     """One split as a Grain random-access source of ``{"x", "y", "label"}`` rows.
 
@@ -87,6 +77,4 @@ def grain_source(
         >>> ds[0]["x"].shape, len(ds)  # doctest: +SKIP
         ((256, 32), 235)
     """
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
     return LDMNISTGrainSource(*split_arrays(variant, split))

@@ -24,13 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.extras import install_hint
-from ldmnist_hub.core.schema import DEFAULT_LATENT
-from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
 from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import resolve
+from ldmnist_hub.loading.variant import Variant, selects_variant
 
 try:
     import jax
@@ -198,18 +195,12 @@ class JaxLoader:
             yield tuple(a[full:] for a in arrays)  # type: ignore[misc]
 
 
+@selects_variant()
 def jax_arrays(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     split: str = "train",
     *,
     device: jax.Device | str | None = None,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
 ) -> Arrays:
     """``(x, y, label)`` of one split as JAX arrays on ``device``: float32 ``(n, N)`` twice, int ``(n,)``.
 
@@ -231,13 +222,12 @@ def jax_arrays(
         ((10000, 32), dtype('int32'))
     """
     target = resolve_device(device)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
     return _place(split_arrays(variant, split), target)
 
 
+@selects_variant()
 def jax_loader(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     split: str = "train",
     batch_size: int = 256,
     shuffle: bool = True,
@@ -245,13 +235,6 @@ def jax_loader(
     shuffle_seed: int = 0,
     *,
     device: jax.Device | str | None = None,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
 ) -> JaxLoader:
     """Batches ``(x, y, label)`` of one split, the split resident on ``device`` and shuffled there every epoch.
 
@@ -277,7 +260,5 @@ def jax_loader(
     """
     _check_batch_size(batch_size)
     target = resolve_device(device)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
     return JaxLoader(*_place(split_arrays(variant, split), target), batch_size=batch_size, shuffle=shuffle,
                      drop_last=drop_last, shuffle_seed=shuffle_seed)

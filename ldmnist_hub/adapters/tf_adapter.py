@@ -14,12 +14,10 @@ its first axis (measured in ``benchmarks/loaders.py``).
 from __future__ import annotations
 
 from ldmnist_hub._deprecated import seed_selects_the_variant
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.extras import install_hint
-from ldmnist_hub.core.schema import DEFAULT_LATENT
-from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
-from ldmnist_hub.loading.arrays import load_numpy
+from ldmnist_hub.loading.arrays import split_arrays
+from ldmnist_hub.loading.variant import Variant, selects_variant
 
 try:
     import tensorflow as tf
@@ -60,8 +58,9 @@ def _device_name(device: str | None) -> str | None:
 
 
 @seed_selects_the_variant(rng="shuffle_seed")
+@selects_variant()
 def tf_dataset(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     split: str = "train",
     batch_size: int = 256,
     *,
@@ -70,13 +69,6 @@ def tf_dataset(
     include_label: bool = False,
     drop_remainder: bool = False,
     device: str | None = None,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
 ) -> tf.data.Dataset:
     """Batches ``(x, y)`` of one split, float32 ``(b, N)`` each, as a ``tf.data.Dataset``.
 
@@ -122,8 +114,7 @@ def tf_dataset(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidArgumentError(f"batch_size must be a positive integer; got batch_size={batch_size!r}")
     target = _device_name(device)
-    x, y, label = load_numpy(latent, split, seed=seed, source=source, train=train, data_dir=data_dir, build=build,
-                             progress=progress, version=version)
+    x, y, label = split_arrays(variant, split)
     if shuffle is None:
         shuffle = all(part.split("[", 1)[0].strip() == "train" for part in split.split("+"))
     n = len(label)

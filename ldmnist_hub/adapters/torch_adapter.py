@@ -26,12 +26,9 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub._deprecated import seed_selects_the_variant
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
-from ldmnist_hub.core.schema import DEFAULT_LATENT
-from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
 from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import Variant, resolve
+from ldmnist_hub.loading.variant import Variant, selects_variant
 
 try:
     import torch
@@ -272,16 +269,10 @@ def _refcounts(arrays: tuple[np.ndarray, ...]) -> list[int]:
     return [sys.getrefcount(a) for a in arrays]
 
 
+@selects_variant()
 def torch_dataset(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     split: str = "train",
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
 ) -> LDMNISTTorchDataset:
     """A map-style ``torch.utils.data.Dataset`` of one split, rows ``(x, y, label)``.
 
@@ -293,13 +284,13 @@ def torch_dataset(
         >>> [t.shape for t in ds.__getitems__([0, 1, 2])]  # doctest: +SKIP
         [torch.Size([3, 32]), torch.Size([3, 32]), torch.Size([3])]
     """
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress)
     return LDMNISTTorchDataset(*_tensors(variant, split))
 
 
 @seed_selects_the_variant(rng="shuffle_seed")
+@selects_variant()
 def torch_loader(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     split: str = "train",
     batch_size: int = 256,
     shuffle: bool = True,
@@ -307,13 +298,6 @@ def torch_loader(
     shuffle_seed: int = 0,
     *,
     device: str | torch.device | None = None,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
 ) -> BatchLoader:
     """Batches ``(x, y, label)`` of one split: float32 ``(b, N)``, float32 ``(b, N)``, int64 ``(b,)``.
 
@@ -339,8 +323,6 @@ def torch_loader(
         >>> loader = torch_loader(latent=32, device="cuda")  # the split on the GPU, shuffled there  # doctest: +SKIP
     """
     target = _device(device)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
     tensors = _tensors(variant, split)
     if target is not None and target.type != "cpu":
         tensors = tuple(t.to(target) for t in tensors)  # type: ignore[assignment]

@@ -24,13 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
-from ldmnist_hub.core.schema import DEFAULT_LATENT
-from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 from ldmnist_hub.loading.arrays import split_arrays, variant_weights
 from ldmnist_hub.loading.load import load_dataset
-from ldmnist_hub.loading.variant import Variant, resolve
+from ldmnist_hub.loading.variant import Variant, selects_variant
 
 # (variant folder, stats mtime, split) -> (x, y, label) of that split.
 _SPLITS: dict[tuple[str, int, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -319,18 +316,11 @@ def _check_predictions(pred: np.ndarray, expected: tuple[int, int], split: str) 
         raise InvalidArgumentError(f"predictions must be finite; got {bad} NaN or infinite value(s) of {pred.size}")
 
 
+@selects_variant()
 def evaluate(
     predicted_y: Any,
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     split: str = "test",
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
 ) -> EvalResult:
     """Score predicted ``y`` for every row of one split of a variant.
 
@@ -381,8 +371,6 @@ def evaluate(
         pred, index, used = to_numpy(predicted_y), None, None
     else:
         pred, index, used = _table_predictions(columns)
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
     (_, y, label), decoder = _split_arrays(variant, split)
     if used is not None and y.shape[0] and len(pred) and pred.ndim == 2 and pred.shape[1] != y.shape[1]:
         raise InvalidArgumentError(
@@ -459,19 +447,13 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
     return np.concatenate(outs) if outs else np.zeros((0, x.shape[1]), np.float32)
 
 
+@selects_variant()
 def evaluate_model(
     model: Any,
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     split: str = "test",
     *,
     batch_size: int = 10_000,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
 ) -> EvalResult:
     """Predict ``y`` from the split's ``x`` with ``model`` and score it with :func:`evaluate`.
 
@@ -489,8 +471,5 @@ def evaluate_model(
         >>> evaluate_model(lambda x: x * 0, latent=32).reconstructed_accuracy  # doctest: +SKIP
         0.098
     """
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
     (x, _, _), _ = _split_arrays(variant, split)
-    return evaluate(predict(model, x, batch_size), latent, split, seed=seed, source=source, train=train,
-                    data_dir=data_dir, build=build, progress=progress)
+    return evaluate(predict(model, x, batch_size), variant, split)
