@@ -7,6 +7,7 @@ Example:
     >>> import ldmnist_hub as ld
     >>> ds = ld.load_dataset("ldmnist", latent=32)  # doctest: +SKIP
     >>> x, y, label = ld.load_numpy(latent=32, split="train")  # doctest: +SKIP
+    >>> v = ld.variant(latent=32)  # one handle: v.numpy("train"), v.torch_loader(), v.evaluate(pred), ...
 """
 
 from importlib import import_module
@@ -27,7 +28,8 @@ _deprecated.install()
 # Names whose module imports a framework: resolved on first attribute access.
 _LAZY = {"torch_dataset": "adapters.torch_adapter", "torch_loader": "adapters.torch_adapter",
          "tf_dataset": "adapters.tf_adapter", "jax_arrays": "adapters.jax_adapter",
-         "jax_loader": "adapters.jax_adapter", "grain_source": "adapters.grain_adapter"}
+         "jax_loader": "adapters.jax_adapter", "grain_source": "adapters.grain_adapter",
+         "variant": "handle", "LDMNISTVariant": "handle"}
 
 
 _SUBPACKAGES = frozenset({"adapters", "benchmark", "builders", "cards", "cli", "core", "data", "hub", "loading",
@@ -55,6 +57,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "BenchmarkResult",
     "EvalResult",
+    "LDMNISTVariant",
     "PushResult",
     "TrainConfig",
     "VariantConfig",
@@ -75,4 +78,5 @@ __all__ = [
     "tf_dataset",
     "torch_dataset",
     "torch_loader",
+    "variant",
 ]
