@@ -155,16 +155,16 @@ _SELECTION = inspect.signature(_selection).parameters
 SELECTION_KEYWORDS = tuple(name for name in _SELECTION if name != "latent")
 
 
-def selects_variant(build: bool = True) -> Callable[[Callable[..., R]], Callable[..., R]]:
+def selects_variant(*, build: bool = True, progress: bool = True) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Decorator: a body taking a resolved ``variant`` becomes a public function taking the selection keywords.
 
     The body's ``variant`` parameter becomes ``latent`` (same position, default
     :data:`DEFAULT_LATENT`) and the seven keywords of :func:`_selection` are
     appended keyword-only, so each public function declares only what is its
-    own. ``latent`` may also be an already resolved :class:`Variant` (or a
-    handle, :func:`ldmnist_hub.variant`): a layer above hands it down and the
-    variant is resolved once per public call. ``build`` is the function's
-    default of ``build=``.
+    own. ``latent`` may also be an already resolved :class:`Variant`: a layer
+    above hands it down, so the variant is resolved once per public call.
+    ``build`` and ``progress`` are the function's defaults of ``build=`` and
+    ``progress=`` (a picture or a benchmark of a built variant does not build).
 
     Raises:
         InvalidArgumentTypeError: a resolved variant passed with selection keywords beside it.
@@ -186,8 +186,9 @@ def selects_variant(build: bool = True) -> Callable[[Callable[..., R]], Callable
                 keyword_only.append(p)
             else:
                 params.append(p)
-        selection = [p.replace(default=build) if p.name == "build" else p
-                     for p in _SELECTION.values() if p.name != "latent"]
+        defaults = {"build": build, "progress": progress}
+        selection = [p.replace(default=defaults.get(p.name, p.default)) for p in _SELECTION.values()
+                     if p.name != "latent"]
         public = own.replace(parameters=[*params, *keyword_only, *selection])
 
         @functools.wraps(body)
@@ -202,7 +203,7 @@ def selects_variant(build: bool = True) -> Callable[[Callable[..., R]], Callable
                         "pass either a resolved variant or the keywords that select one")
                 variant = latent
             else:
-                variant = resolve(latent, **{"build": build, **passed})
+                variant = resolve(latent, **{**defaults, **passed})
             bound.arguments["variant"] = variant
             return body(**{p: bound.arguments[p] for p in own.parameters if p in bound.arguments})
 

@@ -8,6 +8,7 @@ network and no server: open the file with ``file://``. This module imports neith
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import json
 import os
@@ -17,12 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, VariantConfig, check_latent
-from ldmnist_hub.core.schema import DEFAULT_LATENT
-from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.errors import InvalidArgumentError
-from ldmnist_hub.loading.arrays import load_numpy, variant_weights
-from ldmnist_hub.loading.variant import resolve
+from ldmnist_hub.loading.arrays import split_arrays, variant_weights
+from ldmnist_hub.loading.variant import Variant, selects_variant
 from ldmnist_hub.produce.forward import BLOCK
 from ldmnist_hub.scoring.codecs import decode_images
 from ldmnist_hub.scoring.importance import decoding_importance, importance_order
@@ -73,18 +72,12 @@ def _check_count(n_samples: Any) -> int:
     return int(n_samples)
 
 
+@selects_variant(build=False, progress=False)
 def explorer_payload(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = False,
     n_samples: int = DEFAULT_SAMPLES,
     sample_seed: int = 0,
-    progress: bool = False,
-    version: str | None = None,
 ) -> dict[str, Any]:
     """The JSON object the explorer page embeds: weights, slider order and ranges, sample and class-mean codes.
 
@@ -110,22 +103,20 @@ def explorer_payload(
         >>> payload_array(p["samples"]["codes"]).shape, p["order"][:3]  # doctest: +SKIP
         ((200, 32), [2, 19, 10])
     """
-    latent = check_latent(latent)
+    latent = variant.latent
     n_samples = _check_count(n_samples)
-    wanted = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                     version=version)
-    files = wanted.require("explore")
-    variant = VariantConfig.from_dict(files.stats()["variant"])
-    cfg = variant.train
-    class_names = list(wanted.class_names)
-    kw = {"seed": seed, "source": source, "train": train, "data_dir": data_dir, "build": False, "progress": False,
-          "version": version}
-    x_train, _, label_train = load_numpy(latent, "train", **kw)
-    x_test, _, label_test = load_numpy(latent, "test", **kw)
+    files = variant.require("explore")
+    built = VariantConfig.from_dict(files.stats()["variant"])
+    cfg = built.train
+    class_names = list(variant.class_names)
+    # Built now: the splits are read without building or progress bars.
+    loaded = dataclasses.replace(variant, build=False, progress=False)
+    x_train, _, label_train = split_arrays(loaded, "train")
+    x_test, _, label_test = split_arrays(loaded, "test")
 
     perm = np.random.default_rng(sample_seed).permutation(len(x_test))
     picked = perm[:n_samples]
-    importance = decoding_importance(x_test[perm[:IMPORTANCE_ROWS]], lambda z: decode_images(z, latent, **kw))
+    importance = decoding_importance(x_test[perm[:IMPORTANCE_ROWS]], lambda z: decode_images(z, loaded))
 
     x_all, label_all = np.concatenate([x_train, x_test]), np.concatenate([label_train, label_test])
     counts = np.bincount(label_all, minlength=len(class_names))
@@ -140,9 +131,9 @@ def explorer_payload(
     head = variant_weights(files, "class_decoder")
     return {
         "format": PAYLOAD_FORMAT,
-        "variant": variant.name,
+        "variant": built.name,
         "latent": latent,
-        "seed": seed,
+        "seed": variant.seed,
         "leaky_slope": cfg.leaky_slope,
         "decoder": _layers(decoder, 1, len(cfg.hidden), cfg.bn_eps, "sigmoid"),  # body.0 is dropout
         "middle": _layers(middle, 0, 2, cfg.bn_eps, "none"),
@@ -185,19 +176,13 @@ def _check_out(out: Any) -> Path:
     return path
 
 
+@selects_variant(build=False, progress=False)
 def write_explorer(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     out: str | os.PathLike[str] = "explorer.html",
     *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = False,
     n_samples: int = DEFAULT_SAMPLES,
     sample_seed: int = 0,
-    progress: bool = False,
-    version: str | None = None,
 ) -> Path:
     """Write the self-contained explorer page of a variant to ``out`` (missing parent folders are created).
 
@@ -215,10 +200,7 @@ def write_explorer(
         PosixPath('explorer.html')
     """
     path = _check_out(out)
-    page = render_explorer(explorer_payload(
-        latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, n_samples=n_samples,
-        sample_seed=sample_seed, progress=progress, version=version,
-    ))
+    page = render_explorer(explorer_payload(variant, n_samples=n_samples, sample_seed=sample_seed))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(page, encoding="utf-8")
