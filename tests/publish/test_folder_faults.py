@@ -104,14 +104,16 @@ def _sha(path: Path) -> str:
 
 
 def _snapshot(repo: Path) -> dict[str, str]:
-    """What a reader of ``repo`` can see: every published file's sha256 (the card with the folder name elided)."""
+    """What a reader of ``repo`` can see: every published file's sha256 (the folder's own name elided)."""
     shot = {}
     for p in sorted(repo.rglob("*")):
         rel = p.relative_to(repo).as_posix()
         if p.is_file() and not rel.startswith(folder_tx.STATE_DIR + "/"):
             shot[rel] = _sha(p)
-    shot[hub_layout.CARD] = hashlib.sha256((repo / hub_layout.CARD).read_text().replace(str(repo), "<repo>")
-                                           .encode()).hexdigest()
+    # The card and the Croissant record name the repo itself (its folder, for a folder repo).
+    for named in (hub_layout.CARD, "croissant.json"):
+        if (repo / named).is_file():
+            shot[named] = hashlib.sha256((repo / named).read_text().replace(str(repo), "<repo>").encode()).hexdigest()
     return shot
 
 
