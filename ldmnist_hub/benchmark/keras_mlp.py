@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub._deprecated import seed_selects_the_variant
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, TrainConfig
+from ldmnist_hub.core.config import TrainConfig
 from ldmnist_hub.core.extras import install_hint
-from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import MissingDependencyError
+from ldmnist_hub.loading.variant import Variant, selects_variant
 
 try:
     import keras
@@ -84,8 +84,9 @@ class _EpochBar(keras.callbacks.Callback):
 
 
 @seed_selects_the_variant(rng="model_seed")
+@selects_variant(build=False, progress=False)
 def keras_mlp_regression(
-    latent: int,
+    variant: Variant,
     test_x: np.ndarray,
     *,
     model_seed: int = 0,
@@ -93,13 +94,6 @@ def keras_mlp_regression(
     batch_size: int = 500,
     lr: float = 1e-2,
     dropout: float = 0.1,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = False,
-    progress: bool = False,
-    version: str | None = None,
 ) -> np.ndarray:
     """Train the Keras 3-FC MLP on the variant's train split (via ``tf_dataset``); predict ``test_x``.
 
@@ -112,13 +106,12 @@ def keras_mlp_regression(
 
     keras.utils.set_random_seed(model_seed)
     tf.config.experimental.enable_op_determinism()
-    ds = tf_dataset(latent, "train", batch_size, shuffle=True, shuffle_seed=model_seed, seed=seed, source=source,
-                    train=train, data_dir=data_dir, build=build, progress=progress, version=version)
+    ds = tf_dataset(variant, "train", batch_size, shuffle=True, shuffle_seed=model_seed)
     steps = int(ds.cardinality().numpy())
-    model = build_mlp(latent, dropout, model_seed)
+    model = build_mlp(variant.latent, dropout, model_seed)
     model.compile(optimizer=keras.optimizers.Adam(OneCycle(lr, epochs * steps), epsilon=1e-8), loss="mse")
     with warnings.catch_warnings():
         # Keras warns that fit's default shuffle=True is ignored for a Dataset; tf_dataset shuffles itself.
         warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
-        model.fit(ds, epochs=epochs, verbose=0, callbacks=[_EpochBar(epochs, "mlp-keras", progress)])
+        model.fit(ds, epochs=epochs, verbose=0, callbacks=[_EpochBar(epochs, "mlp-keras", variant.progress)])
     return np.asarray(model.predict(test_x, batch_size=10_000, verbose=0), dtype=np.float32)

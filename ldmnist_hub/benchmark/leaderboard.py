@@ -14,6 +14,7 @@ irreducible error, because ``y`` is a random sample given the class).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -36,14 +37,12 @@ from ldmnist_hub.benchmark.label_efficiency import (
     label_efficiency,
     label_efficiency_figure,
 )
-from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.paths import writable_dir
-from ldmnist_hub.core.schema import DEFAULT_LATENT, PUBLISHED, SPLITS
-from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.core.schema import PUBLISHED, SPLITS
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
 from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import Variant, resolve
+from ldmnist_hub.loading.variant import Variant, selects_variant
 from ldmnist_hub.scoring import codecs
 from ldmnist_hub.scoring.evaluate import evaluate
 from ldmnist_hub.store.identity import builder_hash
@@ -58,16 +57,11 @@ class _Run:
 
     latent: int
     seed: int  # the models' random seed (benchmark(model_seed=...))
-    variant: Variant
+    variant: Variant  # built: read without building or progress bars
     progress: bool
     mlp_epochs: int
     train_split: tuple[np.ndarray, np.ndarray, np.ndarray]
     test_split: tuple[np.ndarray, np.ndarray, np.ndarray]
-
-    def variant_kwargs(self) -> dict[str, Any]:
-        v = self.variant
-        return {"seed": v.seed, "source": v.source, "train": v.config.train, "data_dir": v.data_dir, "build": False,
-                "progress": False, "version": v.config.version}
 
 
 Fit = tuple[np.ndarray, dict[str, Any]]
@@ -109,20 +103,20 @@ def _mlp_torch(run: _Run) -> Fit:
 def _mlp_keras(run: _Run) -> Fit:
     from ldmnist_hub.benchmark.keras_mlp import keras_mlp_regression
 
-    kw = {**run.variant_kwargs(), "progress": run.progress}
-    pred = keras_mlp_regression(run.latent, run.test_split[0], model_seed=run.seed, epochs=run.mlp_epochs, **kw)
+    pred = keras_mlp_regression(dataclasses.replace(run.variant, progress=run.progress), run.test_split[0],
+                                model_seed=run.seed, epochs=run.mlp_epochs)
     return pred, {"epochs": run.mlp_epochs}
 
 
 def _middle_layers(run: _Run) -> Fit:
     pred = _one_step("middle-layers", run,
-                     lambda: codecs.apply_middle_layers(run.test_split[0], run.latent, **run.variant_kwargs()))
+                     lambda: codecs.apply_middle_layers(run.test_split[0], run.variant))
     return pred, {"trained": "during the build, on the class decoder's loss"}
 
 
 def _oracle(run: _Run) -> Fit:
     pred = _one_step("oracle", run,
-                     lambda: codecs.class_means(run.latent, **run.variant_kwargs())[run.test_split[2]])
+                     lambda: codecs.class_means(run.variant)[run.test_split[2]])
     return pred, {"uses": "the true test label"}
 
 
@@ -354,20 +348,14 @@ def select_models(models: Sequence[str] | str | None) -> list[str]:
 
 
 @seed_selects_the_variant(rng="model_seed")
+@selects_variant(build=False)
 def benchmark(
-    latent: int = DEFAULT_LATENT,
+    variant: Variant,
     models: Sequence[str] | str | None = None,
     *,
     model_seed: int = 0,
     label_efficiency_sizes: Sequence[int] | None = LABEL_SIZES,
     mlp_epochs: int = 150,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = False,
-    progress: bool = True,
-    version: str | None = None,
 ) -> BenchmarkResult:
     """Train the reference models on a built variant's train split and score them on test.
 
@@ -403,23 +391,19 @@ def benchmark(
     _check_installed(names, bool(label_efficiency_sizes))
     if label_efficiency_sizes:
         check_sizes(label_efficiency_sizes)  # before minutes of training, not after
-    variant = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=build, progress=progress,
-                      version=version)
-    cid = variant.cache_id
+    latent, cid = variant.latent, variant.cache_id
     files = variant.require("benchmark")
-    loaded = resolve(latent, seed=seed, source=source, train=train, data_dir=data_dir, build=False, progress=False,
-                     version=version)
-    run = _Run(latent, model_seed, loaded, progress, mlp_epochs,
+    loaded = dataclasses.replace(variant, build=False, progress=False)
+    run = _Run(latent, model_seed, loaded, variant.progress, mlp_epochs,
                split_arrays(loaded, "train"), split_arrays(loaded, "test"))
-    kw = run.variant_kwargs()
-    floor = evaluate(codecs.class_means(latent, **kw)[run.test_split[2]], latent, "test", **kw).mse
+    floor = evaluate(codecs.class_means(loaded)[run.test_split[2]], loaded, "test").mse
     rows = []
     for name in names:
         spec = MODELS[name]
         start = time.perf_counter()
         pred, details = spec.fit(run)
         seconds = time.perf_counter() - start
-        score = evaluate(pred, latent, "test", **kw)
+        score = evaluate(pred, loaded, "test")
         rows.append(BenchmarkRow(name, spec.family, spec.framework, round(score.mse, 6), round(score.mse - floor, 6),
                                  score.reconstructed_accuracy, round(seconds, 2), model_seed, details))
     curve = None
@@ -427,7 +411,7 @@ def benchmark(
         curve = _label_curve(run, variant.source, label_efficiency_sizes)
     stats = files.stats()
     result = BenchmarkResult(
-        variant={"name": variant.name, "cache_id": cid, "latent": latent, "variant_seed": seed,
+        variant={"name": variant.name, "cache_id": cid, "latent": latent, "variant_seed": variant.seed,
                  "source": variant.source, "official_source": stats.get("official_source"),
                  "code_hash": stats.get("code_hash", builder_hash())},
         seed=model_seed,

@@ -182,6 +182,11 @@ def selects_variant(*, build: bool = True, progress: bool = True) -> Callable[[C
         for p in own.parameters.values():
             if p.name == "variant":
                 params.append(_SELECTION["latent"].replace(kind=p.kind))
+            elif p.kind is not inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty \
+                    and params and params[-1].name == "latent":
+                # latent before a required argument (keras_mlp_regression(latent, test_x)) is required too.
+                params[-1] = params[-1].replace(default=inspect.Parameter.empty)
+                params.append(p)
             elif p.kind is inspect.Parameter.KEYWORD_ONLY:
                 keyword_only.append(p)
             else:
