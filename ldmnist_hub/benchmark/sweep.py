@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -118,9 +118,9 @@ def run_job(job: Job) -> dict[str, Any]:
     if job.kind == "benchmark":
         from ldmnist_hub.benchmark.leaderboard import benchmark
 
-        result = benchmark(job.latent, list(job.models), model_seed=job.model_seed, label_efficiency_sizes=None,
-                           seed=job.seed, source=job.source, train=job.train or None, data_dir=job.data_dir,
-                           build=True, progress=False)
+        # The variant resolved above, handed down; a benchmark builds what is missing but never retrains.
+        scored = replace(variant, config=replace(variant.config, retrain=False))
+        result = benchmark(scored, list(job.models), model_seed=job.model_seed, label_efficiency_sizes=None)
         return {"name": variant.name, "scores": result.scores()}
     if job.kind == "encode" and not variant.config.is_reference:
         raise InvalidArgumentError(_no_weights(job.latent))
