@@ -4,8 +4,6 @@ module functions, on the tiny variant (latent 4)."""
 from __future__ import annotations
 
 import inspect
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -108,14 +106,3 @@ def test_a_resolved_variant_with_selection_keywords_beside_it_is_refused(
     with pytest.raises(InvalidArgumentTypeError, match=r"resolved variant .* and seed=; pass either"):
         ld.load_numpy(handle.resolved, "test", seed=1)
 
-
-def test_a_handle_imports_no_framework_until_a_framework_method_is_used() -> None:
-    code = (
-        "import sys, ldmnist_hub as ld\n"
-        "v = ld.variant(8)\n"
-        "v.name, v.version\n"
-        "heavy = sorted(m for m in ('torch', 'tensorflow', 'jax', 'datasets') if m in sys.modules)\n"
-        "assert not heavy, heavy\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr

@@ -137,21 +137,10 @@ def resolve(
 R = TypeVar("R")
 
 
-def _selection(
-    latent: int | Variant = DEFAULT_LATENT,
-    *,
-    seed: int = CANONICAL_SEED,
-    source: str = CANONICAL_SOURCE,
-    train: Train = None,
-    data_dir: PathArg = None,
-    build: bool = True,
-    progress: bool = True,
-    version: str | None = None,
-) -> None:
-    """The seven keywords that select a variant, declared once: :func:`selects_variant` copies them."""
-
-
-_SELECTION = inspect.signature(_selection).parameters
+# The keywords that select a variant, declared once (in resolve's signature): selects_variant copies them,
+# less retrain (a rebuild is load_dataset's and the handle's business), and latent may be a resolved Variant.
+_SELECTION = {name: p.replace(annotation="int | Variant") if name == "latent" else p
+              for name, p in inspect.signature(resolve).parameters.items() if name != "retrain"}
 SELECTION_KEYWORDS = tuple(name for name in _SELECTION if name != "latent")
 
 
@@ -159,7 +148,7 @@ def selects_variant(*, build: bool = True, progress: bool = True) -> Callable[[C
     """Decorator: a body taking a resolved ``variant`` becomes a public function taking the selection keywords.
 
     The body's ``variant`` parameter becomes ``latent`` (same position, default
-    :data:`DEFAULT_LATENT`) and the seven keywords of :func:`_selection` are
+    :data:`DEFAULT_LATENT`) and the seven keywords of :func:`resolve` (all but ``retrain``) are
     appended keyword-only, so each public function declares only what is its
     own. ``latent`` may also be an already resolved :class:`Variant`: a layer
     above hands it down, so the variant is resolved once per public call.
@@ -213,7 +202,7 @@ def selects_variant(*, build: bool = True, progress: bool = True) -> Callable[[C
             return body(**{p: bound.arguments[p] for p in own.parameters if p in bound.arguments})
 
         wrapper.__signature__ = public  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {k: v for k, v in {**_selection.__annotations__, **body.__annotations__}.items()
-                                   if k != "variant"}
+        wrapper.__annotations__ = {**{p.name: p.annotation for p in public.parameters.values()},
+                                   "return": public.return_annotation}
         return wrapper
     return decorate

@@ -111,6 +111,11 @@ def test_import_does_not_import_torch_or_tensorflow() -> None:
         "heavy = sorted(m for m in ('torch', 'tensorflow', 'jax') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
         "ldmnist_hub.load_dataset\n"
+        # A handle and its plain attributes import no framework either, nor datasets.
+        "v = ldmnist_hub.variant(8)\n"
+        "v.name, v.version\n"
+        "heavy = sorted(m for m in ('torch', 'tensorflow', 'jax', 'datasets') if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
