@@ -66,7 +66,8 @@ class LDMNISTVariant:
     """A resolved LD-MNIST variant and everything that can be done with it; made by :func:`variant`.
 
     Attributes:
-        resolved: the :class:`~ldmnist_hub.loading.variant.Variant` every method hands down.
+        resolved: the :class:`~ldmnist_hub.loading.variant.Variant` every method hands down (its ``seed``,
+            ``source``, ``config`` and ``cache_id`` too).
 
     Example:
         >>> v = variant(latent=8)
@@ -87,15 +88,8 @@ class LDMNISTVariant:
 
     @property
     def latent(self) -> int:
+        """The latent size N: ``x`` and ``y`` are ``(n, N)``."""
         return self.resolved.latent
-
-    @property
-    def seed(self) -> int:
-        return self.resolved.seed
-
-    @property
-    def source(self) -> str:
-        return self.resolved.source
 
     @property
     def version(self) -> str | None:

@@ -27,7 +27,7 @@ def handle(tiny_home: Path, tiny_kwargs: dict[str, Any], select: dict[str, Any])
 
 
 def test_the_handle_names_its_variant_files_and_stats(handle: ld.LDMNISTVariant, tiny_kwargs: dict[str, Any]) -> None:
-    assert handle.latent == tiny_kwargs["latent"] and handle.seed == 0 and handle.source == "mnist"
+    assert handle.latent == tiny_kwargs["latent"] and handle.resolved.seed == 0 and handle.resolved.source == "mnist"
     assert handle.name.startswith(f"latent-{tiny_kwargs['latent']}-trained-")
     assert handle.version is None  # a trained variant has no dataset versions
     assert handle.files.is_complete() and handle.stats == handle.files.stats()
