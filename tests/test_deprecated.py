@@ -47,7 +47,9 @@ def test_the_old_error_import_paths_still_resolve() -> None:
 def test_every_package_error_is_an_ldmnist_error_and_its_builtin() -> None:
     for name in dir(errors):
         obj = getattr(errors, name)
-        if isinstance(obj, type) and issubclass(obj, Exception) and obj is not errors.LdmnistError:
+        if isinstance(obj, type) and issubclass(obj, Warning):
+            assert issubclass(obj, errors.LdmnistWarning), name  # our warnings have their own root
+        elif isinstance(obj, type) and issubclass(obj, Exception) and obj is not errors.LdmnistError:
             assert issubclass(obj, errors.LdmnistError), name
     assert issubclass(errors.NotFoundError, FileNotFoundError)
     assert issubclass(errors.InvalidArgumentError, ValueError)

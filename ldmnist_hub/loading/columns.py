@@ -28,14 +28,17 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 from ldmnist_hub.core import paths
 from ldmnist_hub.core.schema import DATASET_NAME, DESCRIPTION, HOMEPAGE, LDMNIST_CITATION, SPLITS
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import NotWritableError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 # What datasets' ArrowBasedBuilder writes: record batches of its writer_batch_size.
@@ -101,10 +104,12 @@ def _view(values: pa.Array, dtype: np.dtype) -> np.ndarray:
 
 def _array(a: np.ndarray, type_: pa.DataType) -> pa.Array:
     """A primitive Arrow array over ``a``'s buffer (no copy)."""
+    import pyarrow as pa  # on use: importing the package (or the evaluator) stays light
     return pa.Array.from_buffers(type_, len(a), [None, pa.py_buffer(np.ascontiguousarray(a))])
 
 
 def _table(path: Path) -> pa.Table:
+    import pyarrow as pa  # on use: importing the package (or the evaluator) stays light
     # Mapped afresh on every read (about 1 ms) and unmapped once the columns are copied out: a memo of
     # the mapping would keep the file's pages, another copy of the split, in this process's memory.
     with pa.memory_map(str(path)) as source:
@@ -143,6 +148,7 @@ def features(latent: int, class_names: Sequence[str]) -> dict:
 
 
 def _split_table(x: np.ndarray, y: np.ndarray, label: np.ndarray, meta: dict) -> pa.Table:
+    import pyarrow as pa  # on use: importing the package (or the evaluator) stays light
     n, latent = x.shape
     schema = pa.schema([("x", pa.list_(pa.float32(), latent)), ("y", pa.list_(pa.float32(), latent)),
                         ("label", pa.int64()), ("mnist_index", pa.int64())],
@@ -164,6 +170,7 @@ def write_cache(folder: Path, config_name: str, source: str, version: str, encod
     Raises:
         NotWritableError: the disk is full (nothing half-written is kept).
     """
+    import pyarrow as pa  # on use: importing the package (or the evaluator) stays light
     src = sources.get_source(source)
     latent = next(iter(encoded.values()))[0].shape[1]
     meta = features(latent, src.classes)
