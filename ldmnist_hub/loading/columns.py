@@ -175,7 +175,7 @@ def write_cache(folder: Path, config_name: str, source: str, version: str, encod
     latent = next(iter(encoded.values()))[0].shape[1]
     meta = features(latent, src.classes)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", suffix=".incomplete", dir=folder.parent))
+    tmp = paths.shareable(Path(tempfile.mkdtemp(prefix=f"{folder.name}.", suffix=".incomplete", dir=folder.parent)))
     try:
         splits = {}
         for split, arrays in encoded.items():
