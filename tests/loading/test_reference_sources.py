@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _support.procs import child_env
 from _support.reference_home import push_reference_mirror
 
 from ldmnist_hub.produce import reference
@@ -34,8 +35,7 @@ PROBE = (
 
 def _air_gapped(home: Path, **extra: str) -> dict[str, str]:
     """No MNIST anywhere, no network: only what ``extra`` points at."""
-    env = {k: v for k, v in os.environ.items() if k not in ("LDMNIST_MNIST_DIR", "LDMNIST_REPO", "LDMNIST_FAULT")}
-    return {**env, "LDMNIST_HOME": str(home), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **extra}
+    return child_env(home, HF_HUB_OFFLINE="1", **extra)
 
 
 def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -8,13 +8,13 @@ A new release is simulated the way it would ship: a copy of the package's refere
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _support.procs import child_env
 from _support.reference_home import FULL_DIR, push_reference_mirror
 
 from ldmnist_hub.core import paths, versions
@@ -76,10 +76,8 @@ print(json.dumps(out))
 
 
 def _new_release(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("LDMNIST_MNIST_DIR", "LDMNIST_REPO")}
     return subprocess.run([sys.executable, "-c", NEW_RELEASE, str(tmp_path / "references")],
-                          env={**base, "LDMNIST_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1", **env},
-                          capture_output=True, text=True, timeout=300)
+                          env=child_env(tmp_path / "home", **env), capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
