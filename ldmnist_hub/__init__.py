@@ -11,25 +11,39 @@ Example:
 """
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ldmnist_hub import _deprecated, errors
 from ldmnist_hub._version import __version__
-from ldmnist_hub.benchmark.leaderboard import BenchmarkResult, benchmark
-from ldmnist_hub.core.config import TrainConfig, VariantConfig
-from ldmnist_hub.loading.arrays import load_numpy
-from ldmnist_hub.loading.load import load_dataset
-from ldmnist_hub.publish.upload import PushResult, push
-from ldmnist_hub.scoring.codecs import decode_images, decode_labels, encode_images
-from ldmnist_hub.scoring.evaluate import EvalResult, evaluate, evaluate_model
+
+if TYPE_CHECKING:
+    from ldmnist_hub.adapters.grain_adapter import grain_source
+    from ldmnist_hub.adapters.jax_adapter import jax_arrays, jax_loader
+    from ldmnist_hub.adapters.tf_adapter import tf_dataset
+    from ldmnist_hub.adapters.torch_adapter import torch_dataset, torch_loader
+    from ldmnist_hub.benchmark.leaderboard import BenchmarkResult, benchmark
+    from ldmnist_hub.core.config import TrainConfig, VariantConfig
+    from ldmnist_hub.handle import LDMNISTVariant, variant
+    from ldmnist_hub.loading.arrays import load_numpy
+    from ldmnist_hub.loading.load import load_dataset
+    from ldmnist_hub.publish.upload import PushResult, push
+    from ldmnist_hub.scoring.codecs import decode_images, decode_labels, encode_images
+    from ldmnist_hub.scoring.evaluate import EvalResult, evaluate, evaluate_model
 
 _deprecated.install()
 
-# Names whose module imports a framework: resolved on first attribute access.
+# Every public name is resolved on first attribute access, importing only its own module: the adapters'
+# modules import a framework, and the rest together cost 0.3 s of a cold load_numpy (issue #19), most of
+# it the leaderboard and Hub code a loader never runs.
 _LAZY = {"torch_dataset": "adapters.torch_adapter", "torch_loader": "adapters.torch_adapter",
          "tf_dataset": "adapters.tf_adapter", "jax_arrays": "adapters.jax_adapter",
          "jax_loader": "adapters.jax_adapter", "grain_source": "adapters.grain_adapter",
-         "variant": "handle", "LDMNISTVariant": "handle"}
+         "variant": "handle", "LDMNISTVariant": "handle",
+         "BenchmarkResult": "benchmark.leaderboard", "benchmark": "benchmark.leaderboard",
+         "TrainConfig": "core.config", "VariantConfig": "core.config", "load_numpy": "loading.arrays",
+         "load_dataset": "loading.load", "PushResult": "publish.upload", "push": "publish.upload",
+         "decode_images": "scoring.codecs", "decode_labels": "scoring.codecs", "encode_images": "scoring.codecs",
+         "EvalResult": "scoring.evaluate", "evaluate": "scoring.evaluate", "evaluate_model": "scoring.evaluate"}
 
 
 _SUBPACKAGES = frozenset({"adapters", "benchmark", "builders", "cards", "cli", "core", "data", "hub", "loading",

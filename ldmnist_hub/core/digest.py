@@ -27,6 +27,25 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+# sha256 of files already read in this process, keyed by everything that changes when a file is
+# replaced or rewritten: inode, size, mtime and ctime (``touch -r`` can restore an mtime, not a ctime).
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def file_identity(path: str | os.PathLike[str]) -> tuple[str, int, int, int, int]:
+    """``(path, inode, size, mtime_ns, ctime_ns)`` of a file: equal only if it was not touched since."""
+    st = os.stat(path)
+    return str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def memo_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file, computed once per process for as long as its identity is unchanged."""
+    key = file_identity(path)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_file(path)
+    return _DIGESTS[key]
+
+
 def array_sha256(a: np.ndarray) -> str:
     """Hex sha256 of an array's dtype, shape and little-endian C-order bytes."""
     a = np.ascontiguousarray(a)

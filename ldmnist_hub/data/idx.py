@@ -7,9 +7,9 @@ Its code shapes every produced byte, so it is part of the builder hash
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,30 +25,51 @@ _IDX_UINT8 = 0x08
 _NDIM = {"images": 3, "labels": 1}
 # The largest IDX file we read (60,000 images of 28x28 is 47 MB); anything bigger is refused.
 MAX_IDX_BYTES = 256 * 1024 * 1024
+_PIECE = 1 << 20
 
 
-def _read_bytes(path: Path) -> bytes:
-    """Read ``path`` whole, gunzipping it when it starts with the gzip magic bytes.
+def _inflated(path: Path, data: bytes) -> Iterator[bytes]:
+    """The gunzipped bytes of ``data`` (every gzip member, zero padding allowed), in pieces of at most 1 MiB.
 
-    Decompression stops at :data:`MAX_IDX_BYTES`: a small file that inflates to gigabytes (a gzip bomb)
-    is refused rather than read into memory.
+    zlib inflates with the GIL released, so files read on threads inflate side by side; the pieces let
+    the caller fill its array as they come (no whole-file ``bytes`` and copy of it, 0.05 s of MNIST's
+    train images) and stop as soon as the header's promise is exceeded (a gzip bomb is never inflated).
     """
-    with open(path, "rb") as f:
-        data = f.read()
-    if not data.startswith(_GZIP_MAGIC):
-        return data
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            out = stream.read(MAX_IDX_BYTES + 1)
-        if len(out) > MAX_IDX_BYTES:
-            raise SourceError(f"{path}: inflates to more than {MAX_IDX_BYTES} bytes, far beyond any MNIST-like "
-                              "IDX file; not the original file. Delete it and get the original again.")
-        return out
+        while data:
+            stream = zlib.decompressobj(wbits=31)  # 31: a gzip header and trailer around the deflate data
+            pending = data
+            while not stream.eof:
+                piece = stream.decompress(pending, _PIECE)
+                pending = stream.unconsumed_tail
+                if piece:
+                    yield piece
+                elif not pending:
+                    raise EOFError("compressed file ended before the end-of-stream marker was reached")
+            data = stream.unused_data.lstrip(b"\0")  # gzip allows zero padding after a member
+            if data and not data.startswith(_GZIP_MAGIC):
+                raise gzip.BadGzipFile(f"{len(data)} bytes after the last gzip member are not a gzip member")
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise SourceError(
             f"{path}: corrupt gzip stream ({type(e).__name__}: {e}); expected a complete gzip file. "
             "Delete it and download it again (or copy it again from a good source)."
         ) from e
+
+
+def _pieces(path: Path) -> Iterator[bytes | memoryview]:
+    """The bytes of ``path``, gunzipped when it starts with the gzip magic bytes, in pieces."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data.startswith(_GZIP_MAGIC):
+        yield from _inflated(path, data)
+    else:
+        view = memoryview(data)
+        yield from (view[at:at + _PIECE] for at in range(0, len(data), _PIECE))
+
+
+def _bomb(path: Path) -> SourceError:
+    return SourceError(f"{path}: inflates to more than {MAX_IDX_BYTES} bytes, far beyond any MNIST-like IDX file; "
+                       "not the original file. Delete it and get the original again.")
 
 
 def read_idx(
@@ -86,7 +107,12 @@ def read_idx(
     if expected_kind is not None and expected_kind not in _NDIM:
         raise InvalidArgumentError(f"expected_kind must be one of {KINDS} or None, got {expected_kind!r}")
     path = Path(path)
-    data = _read_bytes(path)
+    pieces = _pieces(path)
+    data = b""
+    for piece in pieces:  # the header: 4 bytes, then 4 per dimension (pieces are far longer than that)
+        data += bytes(piece)
+        if len(data) >= 4 and len(data) >= 4 + 4 * data[3]:
+            break
     fix = "Delete it and get the original file again."
     if len(data) < 4:
         raise SourceError(f"{path}: truncated: {len(data)} bytes, shorter than the 4-byte IDX magic number. {fix}")
@@ -110,14 +136,26 @@ def read_idx(
     if expected_kind == "images" and dims[1:] != IMAGE_SHAPE:
         raise SourceError(f"{path}: images of {dims[1:]} pixels; expected {IMAGE_SHAPE}. {fix}")
     promised = int(np.prod(dims, dtype=np.int64))
-    present = len(data) - header
+    if header + promised > MAX_IDX_BYTES:
+        raise _bomb(path)
+    # The payload goes straight into the (writable) array the caller gets, piece by piece.
+    out = np.empty(promised, np.uint8)
+    present = min(len(data) - header, promised)
+    out[:present] = np.frombuffer(data, np.uint8, count=present, offset=header)
+    extra = len(data) - header - present
+    for piece in pieces:
+        take = min(len(piece), promised - present)
+        out[present:present + take] = np.frombuffer(piece, np.uint8, count=take)
+        present += take
+        extra += len(piece) - take
+        if header + present + extra > MAX_IDX_BYTES:
+            raise _bomb(path)
     if present < promised:
         raise SourceError(f"{path}: truncated: header promises {promised} bytes, file has {present}. {fix}")
-    if present > promised:
+    if extra:
         raise SourceError(
-            f"{path}: {present - promised} trailing bytes: header promises {promised} bytes, file has {present}. {fix}"
+            f"{path}: {extra} trailing bytes: header promises {promised} bytes, file has {present + extra}. {fix}"
         )
     if expected_count is not None and dims[0] != expected_count:
         raise SourceError(f"{path}: {dims[0]} items; expected {expected_count}. {fix}")
-    # One copy (the caller gets a writable array), not a slice copy plus a bytearray copy.
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
+    return out.reshape(dims)

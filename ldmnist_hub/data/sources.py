@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import http.client
 import os
 import tempfile
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -36,7 +34,7 @@ from typing import IO
 import numpy as np
 
 from ldmnist_hub.core import paths
-from ldmnist_hub.core.digest import array_sha256, sha256_file
+from ldmnist_hub.core.digest import array_sha256, memo_sha256, sha256_file
 from ldmnist_hub.core.schema import SPLITS
 from ldmnist_hub.data.idx import KINDS, read_idx
 from ldmnist_hub.errors import InvalidArgumentError, NotFoundError, SourceError
@@ -333,7 +331,7 @@ def find_local(source: Source, directory: str | os.PathLike[str]) -> dict[str, d
                 origin = f"the official {source.name} checksums"
             else:
                 continue
-            actual = sha256_file(path)
+            actual = memo_sha256(path)  # once per process while the file is untouched
             if actual not in expected:
                 raise SourceError(
                     f"{path}: sha256 {actual}, expected {' or '.join(expected)} (from {origin}). "
@@ -362,6 +360,8 @@ def _fetch(url: str, target: Path, sha256: str, *, timeout: float, progress: boo
 
 def _stream(url: str, out: IO[bytes], desc: str, *, timeout: float, progress: bool) -> str:
     """Copy ``url`` into ``out`` chunk by chunk, with an optional tqdm bar; return the sha256 of the bytes."""
+    import urllib.request  # on use: http.client, ssl and email cost a cold load 20-30 ms to import
+
     digest = hashlib.sha256()
     with urllib.request.urlopen(url, timeout=timeout) as response:
         total = response.headers.get("Content-Length")
@@ -414,6 +414,8 @@ def download(
         >>> sorted(p.name for p in folder.glob("*.gz"))[0]  # doctest: +SKIP
         't10k-images-idx3-ubyte.gz'
     """
+    import http.client  # on use, as urllib in _stream
+
     dest = Path(dest) if dest is not None else paths.sources_dir(source.name)
     mirrors = tuple(source.mirrors if mirrors is None else mirrors)
     wanted = [source.files[split][kind] for split in SPLITS for kind in KINDS]
@@ -578,7 +580,7 @@ def source_fingerprint(source_name: str, data_dir: str | os.PathLike[str] | None
         't10k-images-idx3-ubyte.gz'
     """
     _, found = _locate(get_source(source_name), data_dir)
-    return {path.name: sha256_file(path) for kinds in found.values() for path in kinds.values()}
+    return {path.name: memo_sha256(path) for kinds in found.values() for path in kinds.values()}
 
 
 def is_official(source_name: str, fingerprint: dict[str, str]) -> bool:

@@ -111,7 +111,8 @@ def _without_datasets(variant: Variant, split: str) -> tuple[np.ndarray, np.ndar
             store.clean_leftovers(cid)
             if not cache.ready(variant.config, files, folder):  # another process may have built it meanwhile
                 data = resolve_source(variant.source, variant.data_dir)
-                encoded = produce_splits(variant.config, data, cid, builder_hash(), progress=variant.progress)
+                encoded = produce_splits(variant.config, data, cid, builder_hash(), progress=variant.progress,
+                                         meanwhile=columns.import_arrow)
                 columns.write_cache(folder, cid, variant.source, cache.BUILDER_VERSION, encoded)
                 store.record_arrow(files, folder)
             return columns.read_split(folder, split)

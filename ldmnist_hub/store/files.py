@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub.core import faults, paths
-from ldmnist_hub.core.digest import sha256_file
+from ldmnist_hub.core.digest import memo_sha256
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, InvalidArgumentTypeError
 
 PARTS = ("image_encoder", "image_decoder", "class_encoder", "class_decoder", "middle_layers")
@@ -34,25 +34,6 @@ ORIGIN_FILE = "origin.json"  # where a pulled variant came from (written by ldmn
 # sha256 and size of every file the variant serves (weights, pulled shards), and the code hash that made them.
 CHECKSUMS_FILE = "checksums.json"
 CHECKSUMS_FORMAT = "ldmnist-checksums/1"
-
-# sha256 of files already read in this process, keyed by everything that changes when a file is
-# replaced or rewritten: inode, size, mtime and ctime (``touch -r`` can restore an mtime, not a ctime).
-_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
-
-
-def file_identity(path: Path) -> tuple[str, int, int, int, int]:
-    """``(path, inode, size, mtime_ns, ctime_ns)`` of a file: equal only if it was not touched since."""
-    st = path.stat()
-    return str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
-def memo_sha256(path: Path) -> str:
-    """sha256 of a file, computed once per process for as long as its identity is unchanged."""
-    key = file_identity(path)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = sha256_file(path)
-    return _DIGESTS[key]
-
 
 def file_entries(root: Path, rels: list[str]) -> dict[str, dict[str, Any]]:
     """``{rel: {"sha256", "size"}}`` of files under ``root``."""

@@ -148,6 +148,26 @@ def test_read_idx_detects_gzip_by_magic_bytes_not_suffix(tmp_path: Path, name: s
     assert read_idx(path, expected_kind="labels")[:10].tolist() == FIRST_LABELS["test"]
 
 
+@pytest.mark.parametrize("form", ["two members", "zero padding"])
+def test_read_idx_reads_every_gzip_member_and_skips_zero_padding(tmp_path: Path, form: str) -> None:
+    raw = raw_idx("test", "images")
+    half = len(raw) // 2
+    data = (gzip.compress(raw[:half]) + gzip.compress(raw[half:]) if form == "two members"
+            else gzip.compress(raw) + b"\0" * 1000)
+    path = tmp_path / "images.gz"
+    path.write_bytes(data)
+    got = read_idx(path, expected_kind="images")
+    assert got.flags.writeable
+    assert got.tobytes() == raw[16:]
+
+
+def test_read_idx_rejects_bytes_after_the_last_gzip_member(tmp_path: Path) -> None:
+    path = tmp_path / "tail.gz"
+    path.write_bytes(gzip.compress(raw_idx("test", "labels")) + b"junk")
+    with pytest.raises(SourceError, match=r"tail.gz: corrupt gzip stream .*4 bytes after the last gzip member"):
+        read_idx(path)
+
+
 def test_read_idx_rejects_truncated_file(tmp_path: Path) -> None:
     path = tmp_path / "cut"
     path.write_bytes(raw_idx("test", "images")[:-10])

@@ -342,9 +342,9 @@ def test_integrity_error_is_never_a_wrong_number(home: Path) -> None:
     _flip(target, offset=len(target.read_bytes()) - 9)
     os.environ["LDMNIST_HOME"] = str(home)
     try:
-        from ldmnist_hub.store import files as store_files
+        from ldmnist_hub.core import digest
 
-        store_files._DIGESTS.clear()
+        digest._DIGESTS.clear()
         kw = {k: v for k, v in KW.items() if k != "latent"}
         with pytest.raises(IntegrityError, match="class_decoder"):
             ld.evaluate(np.zeros((100, LATENT)), LATENT, build=False, **kw)
