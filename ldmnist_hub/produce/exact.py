@@ -121,8 +121,9 @@ def exact_exp(v: np.ndarray) -> np.ndarray:
     k = np.rint(v * _INV_LN2)
     r = (v - k * _LN2_HI) - k * _LN2_LO
     p = np.full_like(r, _TAYLOR[-1])
-    for c in reversed(_TAYLOR[:-1]):
-        p = p * r + c
+    for c in reversed(_TAYLOR[:-1]):  # in place: the same two IEEE operations per step, no temporaries
+        np.multiply(p, r, out=p)
+        np.add(p, c, out=p)
     return np.ldexp(p, np.clip(k, -1074, 1023).astype(np.int64))
 
 
@@ -132,10 +133,13 @@ def noise(seed: int, split: str, space: str, shape: tuple[int, int]) -> np.ndarr
     return np.random.Generator(np.random.PCG64(seq)).standard_normal(shape)
 
 
-def _sample(mean: np.ndarray, logvar: np.ndarray, eps: np.ndarray, quirk: bool) -> np.ndarray:
+def _scale(logvar: np.ndarray, quirk: bool) -> np.ndarray:
     # The original's quirk: the noise scale is exp(logvar), not exp(logvar / 2).
-    scale = exact_exp(logvar if quirk else 0.5 * logvar)
-    return (mean + scale * eps).astype(np.float32)
+    return exact_exp(logvar if quirk else 0.5 * logvar)
+
+
+def _sample(mean: np.ndarray, logvar: np.ndarray, eps: np.ndarray, quirk: bool) -> np.ndarray:
+    return (mean + _scale(logvar, quirk) * eps).astype(np.float32)
 
 
 def _batch_norm(h: np.ndarray, w: dict[str, np.ndarray], name: str, eps: float) -> np.ndarray:
@@ -241,9 +245,12 @@ def encode_split_exact(
 
     def class_codes() -> np.ndarray:
         # The class encoder's input is one-hot: its "product" is a row lookup plus the bias (one exact-order add).
-        heads = [class_encoder[f"{h}.weight"].astype(np.float64).T[labels]
-                 + class_encoder[f"{h}.bias"].astype(np.float64) for h in ("mean", "logvar")]
-        return _sample(heads[0], heads[1], noise(seed, split, "y", (n, latent)), logvar_quirk)
+        # Every step before the noise is elementwise, so it runs on the 10 classes' rows and is looked up
+        # after: the same operations on the same operands, hence the same bits, 7,000 times fewer of them.
+        mean, logvar = (class_encoder[f"{h}.weight"].astype(np.float64).T
+                        + class_encoder[f"{h}.bias"].astype(np.float64) for h in ("mean", "logvar"))
+        scale = _scale(logvar, logvar_quirk)
+        return (mean[labels] + scale[labels] * noise(seed, split, "y", (n, latent))).astype(np.float32)
 
     def draw_eps_x() -> None:
         try:
