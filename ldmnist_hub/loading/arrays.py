@@ -18,13 +18,11 @@ import numpy as np
 
 from ldmnist_hub import store
 from ldmnist_hub.core.locks import exclusive, shared
-from ldmnist_hub.data import sources
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
 from ldmnist_hub.hub.pull import published_files
-from ldmnist_hub.loading import cache, columns
+from ldmnist_hub.loading import cache, columns, encoded
 from ldmnist_hub.loading.load import load_dataset
 from ldmnist_hub.loading.variant import Variant, selects_variant
-from ldmnist_hub.produce.build import produce_splits, resolve_source
 from ldmnist_hub.store.files import VariantFiles, variant_files
 from ldmnist_hub.store.identity import builder_hash
 
@@ -104,17 +102,12 @@ def _without_datasets(variant: Variant, split: str) -> tuple[np.ndarray, np.ndar
         with shared(lock, what, quiet=quiet):
             if cache.ready(variant.config, files, folder):
                 return columns.read_split(folder, split)
-        if not variant.config.is_reference or variant.config.version is not None or (variant.data_dir is None and
-                                               sources.local_dir(variant.source) is None):
+        if not encoded.encodable_here(variant.config, variant.data_dir):
             return None  # load_dataset pulls, trains, asks a mirror for a reference, or says how to build it
         with exclusive(lock, what, quiet=quiet):
             store.clean_leftovers(cid)
             if not cache.ready(variant.config, files, folder):  # another process may have built it meanwhile
-                data = resolve_source(variant.source, variant.data_dir)
-                encoded = produce_splits(variant.config, data, cid, builder_hash(), progress=variant.progress,
-                                         meanwhile=columns.import_arrow)
-                columns.write_cache(folder, cid, variant.source, cache.BUILDER_VERSION, encoded)
-                store.record_arrow(files, folder)
+                encoded.write_reference(variant.config, cid, variant.data_dir, progress=variant.progress)
             return columns.read_split(folder, split)
     except IntegrityError:
         return None  # load_dataset decides, as for every entry point: a reference copy is rewritten, else it raises

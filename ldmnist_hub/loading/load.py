@@ -44,7 +44,7 @@ from ldmnist_hub.errors import (
 )
 from ldmnist_hub.hub import pull
 from ldmnist_hub.hub.repo import REPO_ENV, configured_repo, is_local_target
-from ldmnist_hub.loading import cache
+from ldmnist_hub.loading import cache, encoded
 from ldmnist_hub.store.identity import builder_hash, variant_cache_id
 
 
@@ -273,10 +273,14 @@ def load_dataset(
     with exclusive(lock_path, what, quiet=not progress):
         store.clean_leftovers(cid)
         if not cache.ready(variant, files, folder):  # another process may have built it while we waited
-            builder = get_builder(variant, data_dir, progress=progress, cache_id=cid)
-            if Path(builder.cache_dir) != folder:
-                raise RuntimeError(f"datasets puts the cache of {cid} in {builder.cache_dir}, not {folder}")
-            _produce(variant, cid, builder, files, data_dir, repo, build, progress)
+            if encoded.encodable_here(variant, data_dir):
+                # The builder's files without a builder; datasets (read next) is imported while MNIST inflates.
+                encoded.write_reference(variant, cid, data_dir, progress=progress, meanwhile=cache.import_reader)
+            else:
+                builder = get_builder(variant, data_dir, progress=progress, cache_id=cid)
+                if Path(builder.cache_dir) != folder:
+                    raise RuntimeError(f"datasets puts the cache of {cid} in {builder.cache_dir}, not {folder}")
+                _produce(variant, cid, builder, files, data_dir, repo, build, progress)
         if pull.published_files(files) is not None:
             return pull.load_published(files, split, keep)
         # Read under the lock: no rebuild can delete the files between the check and the memory map.
