@@ -16,8 +16,10 @@ from _support import REPO_ROOT, TINY_DIR
 
 import ldmnist_hub as ld
 from ldmnist_hub import store
+from ldmnist_hub.core.digest import sha256_file
 from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading import cache, columns
+from ldmnist_hub.loading.load import get_builder, prepare
 from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.produce import reference
 
@@ -52,10 +54,32 @@ def test_a_cold_reference_load_writes_the_bytes_the_datasets_builder_writes(
     x, _, _ = _quiet(ld.load_numpy, split="test", **TINY_REF)
     cid = resolve(**TINY_REF).cache_id
     numpy_written = _recorded(tmp_path / "numpy", cid)
+    # load_dataset writes a reference variant the same way; the datasets builder itself must agree.
     monkeypatch.setenv("LDMNIST_HOME", str(tmp_path / "datasets"))
-    ds = _quiet(ld.load_dataset, "ldmnist", **TINY_REF)  # built by the datasets builder
-    assert _recorded(tmp_path / "datasets", cid) == numpy_written  # Arrow files, dataset_info.json, LICENSE
+    builder = get_builder(resolve(**TINY_REF).config, TINY_DIR, progress=False, cache_id=cid)
+    _quiet(prepare, builder, False)
+    folder = Path(builder.cache_dir)
+    assert folder == cache.cache_dir(cid)
+    built = {p.name: sha256_file(p) for p in folder.iterdir() if p.is_file() and not p.name.endswith(".lock")}
+    assert built == numpy_written  # Arrow files, dataset_info.json, LICENSE
+    monkeypatch.setenv("LDMNIST_HOME", str(tmp_path / "numpy"))
+    ds = ld.load_dataset("ldmnist", **TINY_REF)
     np.testing.assert_array_equal(np.asarray(ds["test"]["x"], np.float32), x)
+
+
+def test_a_cold_load_dataset_of_a_reference_variant_makes_no_datasets_builder(
+    ldmnist_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ldmnist_hub.loading import load
+
+    def no_builder(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a reference variant with raw files here is written without a datasets builder")
+
+    monkeypatch.setattr(load, "get_builder", no_builder)
+    ds = _quiet(ld.load_dataset, "ldmnist", split="test", **TINY_REF)
+    x, y, label = ld.load_numpy(split="test", **TINY_REF)
+    np.testing.assert_array_equal(np.asarray(ds["x"], np.float32), x)
+    np.testing.assert_array_equal(np.asarray(ds["label"]), label)
 
 
 def test_load_dataset_serves_a_cache_load_numpy_wrote_without_encoding_again(
