@@ -17,6 +17,11 @@ import numpy as np
 from ldmnist_hub.core.schema import IMAGE_SIDE
 from ldmnist_hub.errors import InvalidArgumentError, SourceError
 
+try:  # zlib-ng inflates the same bytes 1.6x faster than the system zlib (the train images: 0.16 s against 0.26 s)
+    from zlib_ng import zlib_ng as _inflate
+except ImportError:  # pragma: no cover - a platform without its wheel: the standard library's zlib
+    _inflate = zlib
+
 KINDS: tuple[str, ...] = ("images", "labels")
 IMAGE_SHAPE: tuple[int, int] = (IMAGE_SIDE, IMAGE_SIDE)
 
@@ -31,13 +36,13 @@ _PIECE = 1 << 20
 def _inflated(path: Path, data: bytes) -> Iterator[bytes]:
     """The gunzipped bytes of ``data`` (every gzip member, zero padding allowed), in pieces of at most 1 MiB.
 
-    zlib inflates with the GIL released, so files read on threads inflate side by side; the pieces let
+    zlib (or zlib-ng) inflates with the GIL released, so files read on threads inflate side by side; the pieces let
     the caller fill its array as they come (no whole-file ``bytes`` and copy of it, 0.05 s of MNIST's
     train images) and stop as soon as the header's promise is exceeded (a gzip bomb is never inflated).
     """
     try:
         while data:
-            stream = zlib.decompressobj(wbits=31)  # 31: a gzip header and trailer around the deflate data
+            stream = _inflate.decompressobj(wbits=31)  # 31: a gzip header and trailer around the deflate data
             pending = data
             while not stream.eof:
                 piece = stream.decompress(pending, _PIECE)
@@ -49,7 +54,7 @@ def _inflated(path: Path, data: bytes) -> Iterator[bytes]:
             data = stream.unused_data.lstrip(b"\0")  # gzip allows zero padding after a member
             if data and not data.startswith(_GZIP_MAGIC):
                 raise gzip.BadGzipFile(f"{len(data)} bytes after the last gzip member are not a gzip member")
-    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+    except (EOFError, gzip.BadGzipFile, zlib.error, _inflate.error) as e:
         raise SourceError(
             f"{path}: corrupt gzip stream ({type(e).__name__}: {e}); expected a complete gzip file. "
             "Delete it and download it again (or copy it again from a good source)."

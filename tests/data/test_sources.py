@@ -161,6 +161,17 @@ def test_read_idx_reads_every_gzip_member_and_skips_zero_padding(tmp_path: Path,
     assert got.tobytes() == raw[16:]
 
 
+def test_read_idx_gives_the_same_bytes_with_the_standard_librarys_zlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    import zlib
+
+    from ldmnist_hub.data import idx
+
+    fast = read_idx(fixture_path("test", "images"), expected_kind="images")
+    monkeypatch.setattr(idx, "_inflate", zlib)  # a platform without zlib-ng's wheel
+    np.testing.assert_array_equal(read_idx(fixture_path("test", "images"), expected_kind="images"), fast)
+    assert fast.tobytes() == raw_idx("test", "images")[16:]
+
+
 def test_read_idx_rejects_bytes_after_the_last_gzip_member(tmp_path: Path) -> None:
     path = tmp_path / "tail.gz"
     path.write_bytes(gzip.compress(raw_idx("test", "labels")) + b"junk")

@@ -152,6 +152,19 @@ def test_cold_load_encodes_the_reference_bytes_without_training(ldmnist_home: Pa
 
 
 @needs_full
+def test_every_records_split_stats_are_those_of_its_canonical_arrays() -> None:
+    """A cold build takes the canonical draw's stats from the record once its digests match: they must be these."""
+    from ldmnist_hub.data import sources
+    from ldmnist_hub.store.stats import split_stats
+
+    raw = {split: sources.load_split("mnist", split, FULL_DIR) for split in ("train", "test")}
+    for latent in reference.available():
+        ref = reference.get(latent)
+        encoded = ref.encode(raw, reference.CANONICAL_DRAW)  # checked against the record's digests
+        assert {split: split_stats(*arrays) for split, arrays in encoded.items()} == ref.record["stats"]["splits"]
+
+
+@needs_full
 def test_a_reference_variant_loads_without_importing_torch(tmp_path: Path) -> None:
     code = ("import sys, ldmnist_hub as ld\n"
             "x, y, label = ld.load_numpy(latent=32, split='test', progress=False)\n"
