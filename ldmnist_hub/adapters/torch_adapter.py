@@ -180,9 +180,10 @@ class LDMNISTTorchDataset(torch.utils.data.Dataset):
         # ~10 us each on a busy machine; fancy indexing of whole-row views measured slower in a DataLoader),
         # fancy indexing for the 1-D labels (3x faster than np.take there), and one subclass view (only the
         # first field's type steers default_collate).
+        # ndarray.take, not np.take: the same gather without numpy's Python-level dispatch (~1 us a call).
         x, y, label = views
-        return StackedBatch((torch.from_numpy(np.take(x, idx, axis=0)).as_subclass(BatchTensor),
-                             torch.from_numpy(np.take(y, idx, axis=0)), torch.from_numpy(label[idx])))
+        return StackedBatch((torch.from_numpy(x.take(idx, axis=0)).as_subclass(BatchTensor),
+                             torch.from_numpy(y.take(idx, axis=0)), torch.from_numpy(label[idx])))
 
 
 class BatchLoader:
