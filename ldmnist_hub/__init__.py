@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 _deprecated.install()
 
+# ``benchmark`` names both a subpackage and the function: importing the subpackage (cheap: its __init__ is
+# empty) now, then dropping the attribute it sets, leaves the name to the function whichever is used first.
+import_module(f"{__name__}.benchmark")
+del globals()["benchmark"]
+
 # Every public name is resolved on first attribute access, importing only its own module: the adapters'
 # modules import a framework, and the rest together cost 0.3 s of a cold load_numpy (issue #19), most of
 # it the leaderboard and Hub code a loader never runs.
@@ -65,7 +70,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY} - {"Any", "TYPE_CHECKING", "import_module"})  # the public names, loaded or not
 
 
 __all__ = [
