@@ -9,7 +9,7 @@ machine too) and the peers users reach for first:
   ``DataLoader(TensorDataset)``); the standard
   ``DataLoader(torch_dataset(...), batch_size=256, shuffle=True)`` against the
   *DataLoader floor*, the same call over a dataset whose ``__getitems__`` returns
-  a ready-made batch (bar <= 2x), also with 2 (persistent) workers; peers
+  a ready-made batch (bar <= 2x; the two timed in alternating epochs), also with 2 (persistent) workers; peers
   ``DataLoader(TensorDataset)`` and ``DataLoader`` over HF ``with_format("torch")``;
 - tf.data: ``tf_dataset`` against the floor, a whole-epoch ``tf.gather`` then
   ``batch`` (bar <= 1.5x); unshuffled against a bare
