@@ -7,6 +7,7 @@ Its code shapes every produced byte, so it is part of the builder hash
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from collections.abc import Iterator
@@ -72,9 +73,9 @@ def _pieces(path: Path) -> Iterator[bytes | memoryview]:
         yield from (view[at:at + _PIECE] for at in range(0, len(data), _PIECE))
 
 
-def _bomb(path: Path) -> SourceError:
-    return SourceError(f"{path}: inflates to more than {MAX_IDX_BYTES} bytes, far beyond any MNIST-like IDX file; "
-                       "not the original file. Delete it and get the original again.")
+def _bomb(path: Path, promise: str = "") -> SourceError:
+    return SourceError(f"{path}: {promise}inflates to more than {MAX_IDX_BYTES} bytes, far beyond any MNIST-like "
+                       "IDX file; not the original file. Delete it and get the original again.")
 
 
 def read_idx(
@@ -140,9 +141,9 @@ def read_idx(
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     if expected_kind == "images" and dims[1:] != IMAGE_SHAPE:
         raise SourceError(f"{path}: images of {dims[1:]} pixels; expected {IMAGE_SHAPE}. {fix}")
-    promised = int(np.prod(dims, dtype=np.int64))
+    promised = math.prod(dims)  # Python integers: a hostile header cannot overflow it
     if header + promised > MAX_IDX_BYTES:
-        raise _bomb(path)
+        raise _bomb(path, f"header promises {promised} bytes: it ")
     # The payload goes straight into the (writable) array the caller gets, piece by piece.
     out = np.empty(promised, np.uint8)
     present = min(len(data) - header, promised)

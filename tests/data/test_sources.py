@@ -172,6 +172,13 @@ def test_read_idx_gives_the_same_bytes_with_the_standard_librarys_zlib(monkeypat
     assert fast.tobytes() == raw_idx("test", "images")[16:]
 
 
+def test_read_idx_refuses_a_header_promising_more_than_any_idx_file_before_allocating(tmp_path: Path) -> None:
+    path = tmp_path / "huge.idx"
+    path.write_bytes(bytes([0, 0, 8, 9]) + b"\xff\xff\xff\xff" * 9 + b"\0" * 100)  # 9 dims of 2**32 - 1
+    with pytest.raises(SourceError, match=r"huge.idx: header promises 4973\d+ bytes: it inflates to more than"):
+        read_idx(path)
+
+
 def test_read_idx_rejects_bytes_after_the_last_gzip_member(tmp_path: Path) -> None:
     path = tmp_path / "tail.gz"
     path.write_bytes(gzip.compress(raw_idx("test", "labels")) + b"junk")
