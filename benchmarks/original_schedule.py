@@ -63,6 +63,36 @@ def run_training(out: Path, latent: int, seed: int, every: int, snapshot: int, o
     print(json.dumps({"done": True, "epochs": cfg.epochs, "train_seconds": round(result.seconds, 1)}), flush=True)
 
 
+def extend(out: Path, epochs: int) -> None:
+    """Let a run whose schedule is the plateau one go on to ``epochs`` in all: its checkpoint's total is rewritten.
+
+    The plateau schedule never looks at the total, so the extended run is the same trajectory as one started
+    with ``epochs`` (its first epochs are this run's, bit for bit); a one-cycle schedule is refused.
+    """
+    import torch
+
+    path = out / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    train_cfg = state["identity"]["train"]
+    if train_cfg["lr_schedule"] != "plateau" or epochs < state["epoch"]:
+        sys.exit(f"only a plateau run can be extended, to at least its {state['epoch']} epochs")
+    train_cfg["epochs"] = epochs
+    torch.save(state, path)
+    recipe = json.loads((out / "recipe.json").read_text())
+    recipe["train"]["epochs"] = epochs
+    (out / "recipe.json").write_text(json.dumps(recipe, indent=1))
+    again = json.dumps({**_overrides(recipe), "epochs": epochs})
+    print(f"{out}: extended to {epochs} epochs; resume it with train --out {out} --set '{again}'")
+
+
+def _overrides(recipe: dict) -> dict:
+    """The ``--set`` that reproduces ``recipe`` over the original schedule's defaults."""
+    from ldmnist_hub.core.config import TrainConfig
+
+    defaults = TrainConfig(**ORIGINAL).to_dict()
+    return {k: v for k, v in recipe["train"].items() if defaults.get(k) != v}
+
+
 def measure(out: Path, mlp_epochs: int) -> None:
     import torch
     from recipe_sweep import figures
@@ -118,12 +148,17 @@ def main() -> None:
     t.add_argument("--every", type=int, default=25, help="epochs between checkpoints")
     t.add_argument("--snapshot", type=int, default=500, help="epochs between kept snapshots")
     t.add_argument("--set", default="{}", help="JSON TrainConfig overrides of the original schedule")
+    e = sub.add_parser("extend", help="let a finished plateau run go on to more epochs (then train again)")
+    e.add_argument("--out", type=Path, required=True)
+    e.add_argument("--epochs", type=int, required=True, help="the new total")
     m = sub.add_parser("measure", help="the fidelity table of every snapshot")
     m.add_argument("--out", type=Path, required=True)
     m.add_argument("--mlp-epochs", type=int, default=150)
     args = parser.parse_args()
     if args.command == "train":
         run_training(args.out, args.latent, args.seed, args.every, args.snapshot, json.loads(args.set))
+    elif args.command == "extend":
+        extend(args.out, args.epochs)
     else:
         measure(args.out, args.mlp_epochs)
 
