@@ -61,22 +61,30 @@ BATCH = 256
 CPU: dict[str, float] = {}
 
 
+def _alternating(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, tuple[float, float]]:
+    """``{key: (best wall, best CPU seconds)}`` of each function over ``repeats`` rounds (after one warm-up call
+    each); within a round the functions run in turn, so drifts of the machine's speed hit them alike."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[tuple[float, float]]] = {key: [] for key in fns}
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fn()
+            times[key].append((time.perf_counter() - start, time.process_time() - start_cpu))
+    return {key: (min(w for w, _ in runs), min(c for _, c in runs)) for key, runs in times.items()}
+
+
 def best_of(fn: Callable[[], Any], repeats: int = 5, key: str | None = None) -> float:
     """Minimum wall time of ``repeats`` calls (after one warm-up call).
 
     With ``key``, the minimum CPU time of this process over the same calls is kept in ``CPU[key]``: on a
     machine whose cores other jobs share, a loader preempted mid-epoch loses wall time but not CPU time.
     """
-    fn()
-    times, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
+    wall, cpu = _alternating({"fn": fn}, repeats)["fn"]
     if key is not None:
-        CPU[key] = min(cpu)
-    return min(times)
+        CPU[key] = cpu
+    return wall
 
 
 def timed(out: dict[str, float], key: str, fn: Callable[[], Any], repeats: int = 5) -> None:
@@ -86,18 +94,9 @@ def timed(out: dict[str, float], key: str, fn: Callable[[], Any], repeats: int =
 
 def timed_pair(out: dict[str, float], key_a: str, fn_a: Callable[[], Any], key_b: str, fn_b: Callable[[], Any],
                repeats: int) -> None:
-    """:func:`timed` of two functions whose calls alternate, so drifts of the machine's speed (other jobs, clock
-    boost) hit both alike; each keeps its own best wall and CPU time."""
-    fn_a(), fn_b()
-    times: dict[str, list[tuple[float, float]]] = {key_a: [], key_b: []}
-    for _ in range(repeats):
-        for key, fn in ((key_a, fn_a), (key_b, fn_b)):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            fn()
-            times[key].append((time.perf_counter() - start, time.process_time() - start_cpu))
-    for key, pairs in times.items():
-        out[key] = min(wall for wall, _ in pairs)
-        CPU[key] = min(cpu for _, cpu in pairs)
+    """:func:`timed` of two functions whose calls alternate, so a ratio of theirs holds on a noisy machine."""
+    for key, (wall, cpu) in _alternating({key_a: fn_a, key_b: fn_b}, repeats).items():
+        out[key], CPU[key] = wall, cpu
 
 
 def consume(batches: Iterable[Any], sync: Callable[[Any], Any] = lambda last: None) -> Callable[[], None]:
