@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ldmnist_hub.loading.load import load_dataset
     from ldmnist_hub.publish.upload import PushResult, push
     from ldmnist_hub.scoring.codecs import decode_images, decode_labels, encode_images
+    from ldmnist_hub.scoring.draws import DrawsResult, compare_draws, evaluate_draws
     from ldmnist_hub.scoring.evaluate import EvalResult, evaluate, evaluate_model
 
 _deprecated.install()
@@ -48,7 +49,8 @@ _LAZY = {"torch_dataset": "adapters.torch_adapter", "torch_loader": "adapters.to
          "TrainConfig": "core.config", "VariantConfig": "core.config", "load_numpy": "loading.arrays",
          "load_dataset": "loading.load", "PushResult": "publish.upload", "push": "publish.upload",
          "decode_images": "scoring.codecs", "decode_labels": "scoring.codecs", "encode_images": "scoring.codecs",
-         "EvalResult": "scoring.evaluate", "evaluate": "scoring.evaluate", "evaluate_model": "scoring.evaluate"}
+         "EvalResult": "scoring.evaluate", "evaluate": "scoring.evaluate", "evaluate_model": "scoring.evaluate",
+         "DrawsResult": "scoring.draws", "evaluate_draws": "scoring.draws", "compare_draws": "scoring.draws"}
 
 
 _SUBPACKAGES = frozenset({"adapters", "benchmark", "builders", "cards", "cli", "core", "data", "hub", "loading",
@@ -75,6 +77,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BenchmarkResult",
+    "DrawsResult",
     "EvalResult",
     "LDMNISTVariant",
     "PushResult",
@@ -82,11 +85,13 @@ __all__ = [
     "VariantConfig",
     "__version__",
     "benchmark",
+    "compare_draws",
     "decode_images",
     "decode_labels",
     "errors",
     "encode_images",
     "evaluate",
+    "evaluate_draws",
     "evaluate_model",
     "grain_source",
     "jax_arrays",

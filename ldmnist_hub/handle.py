@@ -130,6 +130,7 @@ class LDMNISTVariant:
     grain_source = _Method("adapters.grain_adapter", "grain_source")
     evaluate = _Method("scoring.evaluate", "evaluate")
     evaluate_model = _Method("scoring.evaluate", "evaluate_model")
+    evaluate_draws = _Method("scoring.draws", "evaluate_draws")
     decode_images = _Method("scoring.codecs", "decode_images")
     decode_labels = _Method("scoring.codecs", "decode_labels")
     encode_images = _Method("scoring.codecs", "encode_images")

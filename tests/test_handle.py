@@ -89,7 +89,8 @@ def test_the_handle_resolves_once_however_many_methods_are_called(
 
 def test_methods_have_the_module_signature_without_the_selection_keywords(handle: ld.LDMNISTVariant) -> None:
     assert list(inspect.signature(handle.numpy).parameters) == ["split"]
-    assert list(inspect.signature(handle.evaluate).parameters) == ["predicted_y", "split"]
+    assert list(inspect.signature(handle.evaluate).parameters) == ["predicted_y", "split", "rows"]
+    assert list(inspect.signature(handle.evaluate_draws).parameters) == ["predictions", "split", "seeds", "rows"]
     assert list(inspect.signature(handle.encode_images).parameters) == ["images", "sample", "sample_seed"]
     assert handle.decode_images.__doc__ == ld.decode_images.__doc__
 

@@ -49,8 +49,11 @@ class TrainConfig:
             convergence shapes the ``y`` geometry that decides how well linear
             models score.
         lr_schedule: ``"onecycle"`` (warm-up over 10% of the steps then cosine
-            decay to ~0) or ``"plateau"`` (the original: x0.9 after
-            ``plateau_patience`` epochs without improvement of the training loss).
+            decay to ~0), ``"plateau"`` (the original *as written*: x0.9 after
+            ``plateau_patience`` epochs without improvement of the training loss)
+            or ``"constant"`` (the original *as it ran*: its ``Adam(get_lr)``
+            evaluated the schedule once, when the training step was traced, so
+            every rate stayed at its start value for all 30,000 steps).
         plateau_patience: epochs without improvement before ``"plateau"`` decays.
         adam_eps: Adam's epsilon (Keras default 1e-7; torch's is 1e-8).
         hidden: widths of the image encoder's hidden layers (the decoder mirrors them).
@@ -117,9 +120,9 @@ class TrainConfig:
         for name in ("train_dropout", "logvar_quirk"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidArgumentError(f"{name} must be True or False; got {name}={getattr(self, name)!r}")
-        if self.lr_schedule not in ("onecycle", "plateau"):
+        if self.lr_schedule not in ("onecycle", "plateau", "constant"):
             raise InvalidArgumentError(
-                f"lr_schedule must be 'onecycle' or 'plateau'; got lr_schedule={self.lr_schedule!r}")
+                f"lr_schedule must be 'onecycle', 'plateau' or 'constant'; got lr_schedule={self.lr_schedule!r}")
         for name in ("lr", "class_lr", "adam_eps"):
             if not isinstance(getattr(self, name), numbers.Real) or not getattr(self, name) > 0:
                 raise InvalidArgumentError(f"{name} must be a number > 0; got {name}={getattr(self, name)!r}")

@@ -199,7 +199,7 @@ def train(
         sums: dict[str, float] = {}
         for i in range(steps_per_epoch):
             idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            if plateau is None:
+            if cfg.lr_schedule == "onecycle":
                 for group in optimizer.param_groups:
                     group["lr"] = group["peak"] * one_cycle(step, total_steps)
             warm = cfg.kl_warmup * total_steps

@@ -8,6 +8,13 @@ Two scores, as in the original benchmark:
   true label. The decoder ends in a softmax, which is monotonic, so the argmax
   of the logits is the argmax of the probabilities and the softmax is skipped.
 
+Beside them, their error bars and their place between two fixed predictors
+(see :class:`EvalResult`): standard errors over rows, the excess over the
+oracle floor (the within-class variance of ``y`` on the scored rows: no model
+of ``x`` beats it on average, since ``y`` is a posterior draw given the class)
+and the fraction ``explained`` of the way from the train mean (0) to that
+floor (1). A subset of a split is scored with ``rows=``.
+
 Predictions may be numpy arrays, nested lists, torch tensors, tf tensors, the
 columns pandas, Arrow, Dask, DuckDB and Ray hand out (a column of one array per
 row), or a whole table with an ``mnist_index`` column, aligned by it (see
@@ -20,7 +27,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,11 +35,16 @@ from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 from ldmnist_hub.loading.arrays import split_arrays, variant_weights
 from ldmnist_hub.loading.load import load_dataset
 from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.store.stats import oracle_mse
 
 # (variant folder, stats mtime, split) -> (x, y, label) of that split.
 _SPLITS: dict[tuple[str, int, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 # (variant folder, stats mtime, split) -> the split's mnist_index, read only to align tables.
 _INDICES: dict[tuple[str, int, str], np.ndarray] = {}
+# (variant folder, stats mtime) -> the mean y of the variant's train split (the predictor that explains 0).
+_TRAIN_MEANS: dict[tuple[str, int], np.ndarray] = {}
+# (variant folder, stats mtime, split) -> (oracle floor, MSE of the train mean) of the whole split.
+_BASELINES: dict[tuple[str, int, str], tuple[float, float]] = {}
 INDEX_COLUMN = "mnist_index"
 # The prediction column of a table, by name, in this order (see evaluate's docstring).
 PREDICTION_COLUMNS = ("y_pred", "y")
@@ -46,21 +58,44 @@ class EvalResult:
         mse: mean squared error against the true ``y`` (over rows and components).
         reconstructed_accuracy: fraction of rows whose decoded class is the true label.
         n: number of rows scored.
+        mse_se: standard error of ``mse`` over rows: the sample sd (ddof=1) of the per-row mean squared
+            errors over ``sqrt(n)`` (NaN for one row). It measures the rows' sampling noise only, not the
+            spread over posterior draws of ``y`` (see :func:`ldmnist_hub.evaluate_draws`).
+        reconstructed_accuracy_se: ``sqrt(p * (1 - p) / n)``, the binomial standard error of the accuracy.
+        excess_mse: ``mse`` minus the oracle floor of the scored rows: the within-class variance of their
+            ``y`` (what predicting each row's class mean of ``y``, over these rows, scores). ``y`` is a
+            posterior draw given the class, so a model of ``x`` cannot go below it on average.
+        explained: ``(mse_trainmean - mse) / (mse_trainmean - floor)``, where ``mse_trainmean`` is what
+            predicting the train split's mean ``y`` scores on these rows: 0 for the train mean, 1 for the
+            floor (NaN when the two coincide).
+
+    Example:
+        >>> print(EvalResult(0.884, 0.961, 10000, 0.0014, 0.0019, 0.0012, 0.947))
+        mse 0.8840 +- 0.0014, accuracy 0.961 +- 0.002, excess 0.0012, explained 0.947, n=10000
     """
 
     mse: float
     reconstructed_accuracy: float
     n: int
+    mse_se: float = math.nan
+    reconstructed_accuracy_se: float = math.nan
+    excess_mse: float = math.nan
+    explained: float = math.nan
 
     def as_dict(self) -> dict[str, float | int]:
         """Plain-JSON form."""
         return asdict(self)
 
+    def __str__(self) -> str:
+        return (f"mse {self.mse:.4f} +- {self.mse_se:.4f}, accuracy {self.reconstructed_accuracy:.3f} +- "
+                f"{self.reconstructed_accuracy_se:.3f}, excess {self.excess_mse:.4f}, explained "
+                f"{self.explained:.3f}, n={self.n}")
+
 
 def _split_arrays(
     variant: Variant, split: str
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray]]:
-    """``(x, y, label)`` of a split and the class decoder's tensors, cached per built variant."""
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray], tuple[str, int, str]]:
+    """``(x, y, label)`` of a split, the class decoder's tensors and the cache key, cached per built variant."""
     files = variant.files()
     key = (str(files.root), files.stats_path.stat().st_mtime_ns, split)
     if key not in _SPLITS:
@@ -68,7 +103,7 @@ def _split_arrays(
         for a in arrays:
             a.flags.writeable = False  # shared between calls: never handed out for writing
         _SPLITS[key] = arrays
-    return _SPLITS[key], variant_weights(files, "class_decoder")
+    return _SPLITS[key], variant_weights(files, "class_decoder"), key
 
 
 def _split_index(variant: Variant, split: str) -> np.ndarray:
@@ -85,6 +120,75 @@ def _split_index(variant: Variant, split: str) -> np.ndarray:
         index.flags.writeable = False
         _INDICES[key] = index
     return _INDICES[key]
+
+
+def _train_mean(variant: Variant, key: tuple[str, int]) -> np.ndarray:
+    """The mean ``y`` of the variant's train split (cached under ``key``): from its stats if they hold it."""
+    if key not in _TRAIN_MEANS:
+        recorded = variant.files().stats().get("splits", {}).get("train", {}).get("y", {}).get("mean")
+        if recorded is None:
+            (_, y, _), _, _ = _split_arrays(variant, "train")
+            recorded = y.astype(np.float64).mean(axis=0)
+        mean = np.asarray(recorded, dtype=np.float64)
+        mean.flags.writeable = False
+        _TRAIN_MEANS[key] = mean
+    return _TRAIN_MEANS[key]
+
+
+def _baselines(y: np.ndarray, label: np.ndarray, train_mean: np.ndarray) -> tuple[float, float]:
+    """``(oracle floor, MSE of the train mean)`` on rows ``y`` of classes ``label``."""
+    return oracle_mse(y, label), float(np.mean(np.square(y.astype(np.float64) - train_mean)))
+
+
+def check_rows(rows: Any, size: int, split: str) -> np.ndarray:
+    """``rows`` as an int64 array of distinct positions ``0..size-1`` of a split, in the order given.
+
+    Args:
+        rows: integer positions in the split (a list, a range, a numpy or torch array), such as one half of
+            ``sklearn.model_selection.train_test_split(np.arange(n))``.
+        size: the number of rows of the split.
+        split: the split's name, for the messages.
+
+    Returns:
+        The positions, 1-D ``int64``.
+
+    Raises:
+        InvalidArgumentError: ``rows`` is not a non-empty 1-D sequence of integers (a boolean mask, floats,
+            a scalar), or holds a position out of range or one twice; the message names the values and the fix.
+
+    Example:
+        >>> check_rows(range(3), 10, "test").tolist()
+        [0, 1, 2]
+    """
+    if isinstance(rows, (str, bytes, dict, set, frozenset)) or np.ndim(rows) == 0:
+        raise InvalidArgumentError(f"rows must be a 1-D sequence of integer positions in split {split!r} (such as "
+                                   f"[0, 5, 7] or np.arange(100)); got rows={rows!r}")
+    positions = to_numpy(rows)
+    if positions.ndim != 1:
+        raise InvalidArgumentError(f"rows must be a 1-D sequence of integer positions in split {split!r}; got "
+                                   f"shape {positions.shape}: flatten it first")
+    if len(positions) == 0:
+        raise InvalidArgumentError(f"rows selects no rows of split {split!r}, so there is nothing to score; give "
+                                   "at least one position, or rows=None for the whole split")
+    if positions.dtype == np.bool_:
+        raise InvalidArgumentError(f"rows must be integer positions, not a boolean mask (got {len(positions)} "
+                                   "booleans): pass np.flatnonzero(mask)")
+    if not np.issubdtype(positions.dtype, np.integer):
+        raise InvalidArgumentError(f"rows must be integers; got dtype {positions.dtype} (first values "
+                                   f"{positions[:3].tolist()}): pass integer positions, e.g. rows.astype(int)")
+    positions = positions.astype(np.int64)
+    outside = positions[(positions < 0) | (positions >= size)]
+    if len(outside):
+        raise InvalidArgumentError(
+            f"rows {np.unique(outside)[:5].tolist()} ({len(outside)} value(s)) are out of range for split {split!r} "
+            f"of {size} rows: give positions 0..{size - 1} (negative positions are not accepted)")
+    counts = np.bincount(positions, minlength=size)
+    if (counts > 1).any():
+        repeated = np.flatnonzero(counts > 1)
+        raise InvalidArgumentError(
+            f"rows {repeated[:5].tolist()} ({len(repeated)} value(s)) appear more than once; each row is scored "
+            "once: pass np.unique(rows)")
+    return positions
 
 
 def _is_sized_row(value: Any) -> bool:
@@ -293,7 +397,9 @@ def _align(pred: np.ndarray, index: np.ndarray, split_index: np.ndarray, split: 
     return aligned
 
 
-def _check_predictions(pred: np.ndarray, expected: tuple[int, int], split: str) -> None:
+def _check_predictions(pred: np.ndarray, expected: tuple[int, int], split: str, scope: str | None = None) -> None:
+    """Refuse predictions that are not ``expected``-shaped finite numbers; ``scope`` names the rows scored."""
+    scope = scope or f"split {split!r}"
     if expected[0] == 0:
         raise InvalidArgumentError(f"split {split!r} selects no rows, so there is nothing to score; pick a "
                                    "non-empty split such as 'test' or 'test[:100]'")
@@ -304,10 +410,10 @@ def _check_predictions(pred: np.ndarray, expected: tuple[int, int], split: str) 
             "(as a pandas Series of arrays gives)")
     if pred.ndim != 2 or pred.shape[1] != expected[1]:
         raise InvalidArgumentError(
-            f"predictions must have shape (n, N) = {expected} for split {split!r}; got shape {pred.shape}")
+            f"predictions must have shape (n, N) = {expected} for {scope}; got shape {pred.shape}")
     if pred.shape[0] != expected[0]:
         raise InvalidArgumentError(
-            f"predictions have {pred.shape[0]} rows but split {split!r} has {expected[0]}; "
+            f"predictions have {pred.shape[0]} rows but {scope} has {expected[0]}; "
             f"expected shape {expected}, got shape {pred.shape}"
         )
     finite = np.isfinite(pred)
@@ -321,8 +427,10 @@ def evaluate(
     predicted_y: Any,
     variant: Variant,
     split: str = "test",
+    *,
+    rows: Any = None,
 ) -> EvalResult:
-    """Score predicted ``y`` for every row of one split of a variant.
+    """Score predicted ``y`` for every row of one split of a variant (or for the rows ``rows`` picks).
 
     Args:
         predicted_y: ``(n, N)`` predictions in the split's row order: a numpy
@@ -345,17 +453,23 @@ def evaluate(
             to float32 first); a masked array only when nothing is masked.
         latent: latent size N of the variant (default 32).
         split: ``"test"`` (default), ``"train"`` or a slice such as ``"test[:100]"``.
+        rows: integer positions in the split to score (any subset, in any order, each once; e.g. one half
+            of ``train_test_split(np.arange(n))``); the predictions then have ``len(rows)`` rows, one per
+            position in that order (a table with ``mnist_index`` is aligned to those rows). ``None``
+            (default): every row of the split.
         seed, source, train, data_dir, build, progress: select (and if needed build) the
             variant, as in :func:`ldmnist_hub.load_numpy`.
 
     Returns:
-        The :class:`EvalResult` (``mse``, ``reconstructed_accuracy``, ``n``).
+        The :class:`EvalResult`: ``mse``, ``reconstructed_accuracy``, ``n``, their standard errors over
+        rows, ``excess_mse`` over the oracle floor of the scored rows and ``explained``.
 
     Raises:
         InvalidArgumentError (a ValueError): predictions of a wrong shape or
             length, non-numeric, ragged, missing, masked, NaN or infinite; an ambiguous
             table; ``mnist_index`` values missing, repeated or not in the
-            split; an empty split; an unknown split or bad latent.
+            split; an empty split; an unknown split or bad latent; ``rows`` not distinct
+            integer positions in the split (see :func:`check_rows`).
         FileNotFoundError: the variant is not built and ``build=False``.
 
     Example:
@@ -365,13 +479,51 @@ def evaluate(
         >>> df = load_dataset("ldmnist", latent=32, split="test").to_pandas()  # doctest: +SKIP
         >>> evaluate(df.sample(frac=1).rename(columns={"y": "y_pred"}), latent=32).mse  # doctest: +SKIP
         0.0
+        >>> half = np.arange(0, 10_000, 2)  # every other test row
+        >>> print(evaluate(np.zeros((5000, 8)), latent=8, rows=half))  # doctest: +SKIP
+        mse 0.7933 +- 0.0058, accuracy 0.093 +- 0.004, excess 0.1425, explained 0.000, n=5000
+    """
+    return score(scored_rows(predicted_y, variant, split, rows))
+
+
+class ScoredRows(NamedTuple):
+    """Checked predictions lined up with the rows they score, and two fixed predictors' scores on those rows.
+
+    Row ``i`` of ``pred``, ``y`` and ``label`` is one scored row; ``floor`` and ``trainmean_mse`` are the
+    oracle's and the train mean's MSE on these rows (see :class:`EvalResult`).
+    """
+
+    pred: np.ndarray  # (n, N) float64
+    y: np.ndarray
+    label: np.ndarray
+    decoder: dict[str, np.ndarray]  # the class decoder's linear.weight and linear.bias
+    floor: float  # the oracle MSE: within-class variance of y on these rows
+    trainmean_mse: float  # the MSE of predicting the train split's mean y on these rows
+
+
+def scored_rows(predicted_y: Any, variant: Variant, split: str, rows: Any = None) -> ScoredRows:
+    """Predictions checked and lined up with the rows they score: the first half of :func:`evaluate`.
+
+    Args:
+        predicted_y, split, rows: as in :func:`evaluate`.
+        variant: the resolved variant.
+
+    Returns:
+        The :class:`ScoredRows`; the two baselines of a whole split are computed once per built variant.
+
+    Raises:
+        InvalidArgumentError: as :func:`evaluate`.
     """
     columns = _table_columns(predicted_y)
     if columns is None:
         pred, index, used = to_numpy(predicted_y), None, None
     else:
         pred, index, used = _table_predictions(columns)
-    (_, y, label), decoder = _split_arrays(variant, split)
+    (_, y, label), decoder, key = _split_arrays(variant, split)
+    scope, positions = None, None
+    if rows is not None:
+        positions = check_rows(rows, len(label), split)
+        y, label, scope = y[positions], label[positions], f"rows= of split {split!r}"
     if used is not None and y.shape[0] and len(pred) and pred.ndim == 2 and pred.shape[1] != y.shape[1]:
         raise InvalidArgumentError(
             f"the table's prediction columns {[str(c) for c in used]} give {pred.shape[1]} value(s) per row but "
@@ -379,17 +531,45 @@ def evaluate(
             f"'y_pred', or keep only 'mnist_index' and {y.shape[1]} component columns")
     if index is not None and y.shape[0]:
         if len(pred):  # numeric, finite, N per row: then align (an empty table is reported as missing rows)
-            _check_predictions(pred, (len(pred), y.shape[1]), split)
-        pred = _align(pred, index, _split_index(variant, split), split)
-    _check_predictions(pred, y.shape, split)
-    pred = pred.astype(np.float64, copy=False)
-    mse = float(np.mean(np.square(pred - y)))
+            _check_predictions(pred, (len(pred), y.shape[1]), split, scope)
+        split_index = _split_index(variant, split)
+        pred = _align(pred, index, split_index if positions is None else split_index[positions], split)
+    _check_predictions(pred, y.shape, split, scope)
+    if positions is not None:
+        baselines = _baselines(y, label, _train_mean(variant, key[:2]))
+    else:
+        if key not in _BASELINES:
+            _BASELINES[key] = _baselines(y, label, _train_mean(variant, key[:2]))
+        baselines = _BASELINES[key]
+    return ScoredRows(pred.astype(np.float64, copy=False), y, label, decoder, *baselines)
+
+
+def score(rows: ScoredRows) -> EvalResult:
+    """The scores of checked predictions (see :class:`EvalResult`): the second half of :func:`evaluate`.
+
+    Args:
+        rows: the predictions lined up with their rows, as :func:`scored_rows` gives them.
+
+    Returns:
+        The :class:`EvalResult`.
+
+    Raises:
+        InvalidArgumentError: predictions so large that their squared error overflows.
+    """
+    pred, y, label, decoder, floor, trainmean_mse = rows
+    squared = np.square(pred - y)
+    mse = float(np.mean(squared))
     logits = pred @ decoder["linear.weight"].T.astype(np.float64) + decoder["linear.bias"]
     accuracy = float(np.mean(logits.argmax(axis=1) == label))
     if not math.isfinite(mse):
         raise InvalidArgumentError(
             f"predictions are too large to score: their mean squared error overflows (got {mse})")
-    return EvalResult(mse=mse, reconstructed_accuracy=accuracy, n=len(label))
+    n = len(label)
+    mse_se = float(np.std(squared.mean(axis=1), ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    return EvalResult(
+        mse=mse, reconstructed_accuracy=accuracy, n=n, mse_se=mse_se,
+        reconstructed_accuracy_se=math.sqrt(accuracy * (1.0 - accuracy) / n), excess_mse=mse - floor,
+        explained=(trainmean_mse - mse) / (trainmean_mse - floor) if trainmean_mse > floor else math.nan)
 
 
 def _torch_module(model: Any) -> Any:
@@ -454,6 +634,7 @@ def evaluate_model(
     split: str = "test",
     *,
     batch_size: int = 10_000,
+    rows: Any = None,
 ) -> EvalResult:
     """Predict ``y`` from the split's ``x`` with ``model`` and score it with :func:`evaluate`.
 
@@ -462,14 +643,20 @@ def evaluate_model(
             float32 ``(batch, N)`` numpy array to ``(batch, N)`` predictions.
         latent, split, seed, source, train, data_dir, build, progress, version: as in :func:`evaluate`.
         batch_size: rows per forward pass.
+        rows: integer positions in the split: only those rows are predicted and scored (as in :func:`evaluate`).
+
+    Returns:
+        The :class:`EvalResult` of the model's predictions.
 
     Raises:
-        InvalidArgumentError: the model returns None or not one prediction per row (see :func:`predict`), or
-            the predictions do not fit the split (see :func:`evaluate`).
+        InvalidArgumentError: the model returns None or not one prediction per row (see :func:`predict`), the
+            predictions do not fit the split, or ``rows`` are not distinct positions in it (see :func:`evaluate`).
 
     Example:
         >>> evaluate_model(lambda x: x * 0, latent=32).reconstructed_accuracy  # doctest: +SKIP
         0.098
     """
-    (x, _, _), _ = _split_arrays(variant, split)
-    return evaluate(predict(model, x, batch_size), variant, split)
+    (x, _, _), _, _ = _split_arrays(variant, split)
+    if rows is not None:
+        x = x[check_rows(rows, len(x), split)]
+    return evaluate(predict(model, x, batch_size), variant, split, rows=rows)
