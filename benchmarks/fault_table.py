@@ -1,10 +1,14 @@
 """Issue #12's bars: the fault table, and the load times with every served file verified.
 
 - Runs the fault-injection tests (``tests/store/test_faults.py``,
-  ``tests/publish/test_folder_faults.py``, and issue #18's attacks from outside:
+  ``tests/publish/test_folder_faults.py``, issue #18's attacks from outside:
   ``tests/store/test_trust_faults.py``, ``tests/publish/test_pull_checks.py``,
-  ``tests/publish/test_leak_check.py``) and prints one row per attack: the
-  defect number (or issue part) that found it, the attack, and the result.
+  ``tests/publish/test_leak_check.py``, and issue #27's: writers through links and
+  planted journals, ``tests/publish/test_writers_inside.py``; hostile files, a bad
+  environment, missing extras and long builds, ``tests/test_cli_faults.py``;
+  ``datasets``' own files in our folder, ``tests/loading/test_datasets_own_files.py``)
+  and prints one row per attack: the defect number (or issue part) that found
+  it, the attack, and the result.
   Each test asserts nothing lost, nothing wrong served and a clear error, so
   the bar is 0 failed rows.
 - Cold ``load_dataset("ldmnist", latent=32)`` (nothing cached, bar <= 3 s) and
@@ -32,9 +36,12 @@ from reference import load_times  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ["tests/store/test_faults.py", "tests/publish/test_folder_faults.py", "tests/store/test_trust_faults.py",
-          "tests/publish/test_pull_checks.py", "tests/publish/test_leak_check.py"]
-# Suites whose tests are not named test_fault_<row>_...: the row of the issue they answer (issue #18's parts).
-SUITE_ROWS = {"test_pull_checks": "18.2-3", "test_leak_check": "18.1"}
+          "tests/publish/test_pull_checks.py", "tests/publish/test_leak_check.py",
+          "tests/publish/test_writers_inside.py", "tests/test_cli_faults.py",
+          "tests/loading/test_datasets_own_files.py"]
+# Suites whose tests are not named test_fault_<row>_...: the row of the issue they answer (issues #18, #27's parts).
+SUITE_ROWS = {"test_pull_checks": "18.2-3", "test_leak_check": "18.1", "test_writers_inside": "27.1",
+              "test_cli_faults": "27.5,7", "test_datasets_own_files": "27.6"}
 
 
 def fault_rows() -> tuple[list[dict[str, str]], float]:

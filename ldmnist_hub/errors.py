@@ -118,7 +118,14 @@ class LdmnistWarning(_TwoForms, UserWarning):
 
 
 class TrainingWarning(LdmnistWarning):
-    """Weights are about to be trained on this machine (minutes): why, about how long, the name, how to refuse."""
+    """Weights are about to be trained on this machine (minutes): why, about how long, the name, how to refuse.
+
+    ``seconds`` is the estimate of the whole training here (timed on this machine), None where none was made.
+    """
+
+    def __init__(self, *args: object, cli: str | None = None, seconds: float | None = None) -> None:
+        super().__init__(*args, cli=cli)
+        self.seconds = seconds
 
 
 EXIT_USAGE = 2

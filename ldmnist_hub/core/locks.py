@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import socket
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from ldmnist_hub.errors import LockTimeoutError, NotWritableError
+from ldmnist_hub.errors import InvalidArgumentError, LockTimeoutError, NotWritableError
 
 TIMEOUT_ENV = "LDMNIST_LOCK_TIMEOUT"
 PATIENCE_S = 2.0
@@ -64,14 +65,28 @@ def _describe(path: Path) -> str:
     return f"process {pid} on {who.get('host', '?')} holding {path}{state}"
 
 
-def _timeout() -> float | None:
+def lock_timeout() -> float | None:
+    """Seconds ``$LDMNIST_LOCK_TIMEOUT`` lets a writer wait for a lock (None: unset, wait forever).
+
+    Example:
+        >>> lock_timeout()  # LDMNIST_LOCK_TIMEOUT=30  # doctest: +SKIP
+        30.0
+
+    Raises:
+        InvalidArgumentError: the value is not a number of seconds >= 0 (``abc``, ``-5``, ``nan``): named,
+            rather than silently read as "forever".
+    """
     raw = os.environ.get(TIMEOUT_ENV, "").strip()
     if not raw:
         return None
     try:
-        return max(float(raw), 0.0)
+        value = float(raw)
     except ValueError:
-        return None
+        value = math.nan
+    if not value >= 0:  # nan and negative values too
+        raise InvalidArgumentError(f"${TIMEOUT_ENV} must be a number of seconds >= 0 (e.g. {TIMEOUT_ENV}=600), or "
+                                   f"unset to wait forever; got {TIMEOUT_ENV}={raw!r}")
+    return value
 
 
 @contextmanager
@@ -90,13 +105,13 @@ def exclusive(path: str | os.PathLike[str], what: str, *, patience: float = PATI
         LockTimeoutError: ``$LDMNIST_LOCK_TIMEOUT`` passed while another process held it.
     """
     path = Path(path)
+    limit = lock_timeout()  # a bad value is named now, not when a lock happens to be busy
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(path))
         try:
             lock.acquire(timeout=patience)
         except Timeout:
-            limit = _timeout()
             if not quiet:
                 print(f"ldmnist: waiting for {_describe(path)} (it is writing {what})", file=sys.stderr, flush=True)
             try:
@@ -139,6 +154,7 @@ def shared(path: str | os.PathLike[str], what: str, *, patience: float = PATIENC
         LockTimeoutError: ``$LDMNIST_LOCK_TIMEOUT`` passed while a writer held it.
     """
     path = Path(path)
+    limit = lock_timeout()
     if str(path) in _HELD:
         yield
         return
@@ -149,7 +165,6 @@ def shared(path: str | os.PathLike[str], what: str, *, patience: float = PATIENC
         return
     try:
         start, said = time.monotonic(), False
-        limit = _timeout()
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

@@ -14,10 +14,11 @@ The reference weights ship inside the package, under ``ldmnist_hub/references/la
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from ldmnist_hub.errors import InvalidArgumentError
+from ldmnist_hub.errors import InvalidArgumentError, NotWritableError
 
 REFERENCE_ROOT = Path(__file__).resolve().parent.parent / "references"
 REFERENCE_RECORD = "record.json"
@@ -32,8 +33,19 @@ def home_dir() -> Path:
     """
     env = os.environ.get("LDMNIST_HOME")
     if env:
-        return utf8_path(Path(env).expanduser(), "LDMNIST_HOME")
-    return utf8_path(Path("~/.cache/ldmnist_hub").expanduser(), "the default home (~/.cache/ldmnist_hub)")
+        return utf8_path(_expanduser(env, "LDMNIST_HOME"), "LDMNIST_HOME")
+    return utf8_path(_expanduser("~/.cache/ldmnist_hub", "the default home (~/.cache/ldmnist_hub)"),
+                     "the default home (~/.cache/ldmnist_hub)")
+
+
+def _expanduser(path: str, what: str) -> Path:
+    """``path`` with ``~`` or ``~user`` expanded; a user or home that cannot be found is named, not a traceback."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # pathlib: "Could not determine home directory." (no such user, no $HOME)
+        raise InvalidArgumentError(
+            f"{what} {path!r} starts with a home folder that cannot be found (no such user, or $HOME unset); "
+            "set LDMNIST_HOME to an absolute path (e.g. LDMNIST_HOME=/data/ldmnist_hub)") from None
 
 
 def utf8_path(path: Path, what: str) -> Path:
@@ -154,3 +166,56 @@ def writable_dir(path: str | os.PathLike[str]) -> Path:
     if not os.access(out, os.W_OK):
         raise InvalidArgumentError(f"the output folder {str(out)!r} is not writable; pass a writable --out")
     return out
+
+
+def link_on_path(root: Path, rel: str) -> Path | None:
+    """The first component of ``root/rel`` below ``root`` that is a symbolic link, or None.
+
+    A write through such a link lands wherever it points: outside the repo, or
+    in another config's folder (``weights/latent-8 -> /elsewhere``).
+    """
+    p = root
+    for part in PurePosixPath(rel).parts:
+        p = p / part
+        if p.is_symlink():
+            return p
+        if not p.exists():  # nothing below a missing folder can be a link yet
+            return None
+    return None
+
+
+def check_inside(root: Path, rels: Iterable[str], *, what: str = "the repo folder") -> None:
+    """Refuse to write or delete ``rels`` under ``root`` unless each stays inside it.
+
+    Every writer of a repo folder calls it before it writes (a push and its recovery, ``submit``,
+    ``leaderboard verify --accept``): each path must be relative without ``..``, no component of it below
+    ``root`` may be a symbolic link (even one pointing inside: ``latent-8 -> latent-16`` would overwrite
+    another config's files), and its resolved path must lie under ``root``'s. ``root`` itself may be a link:
+    it is the folder the user named. Writers replace files (``os.replace``) rather than write into them, so a
+    hard link to a file elsewhere is never written through either.
+
+    Example:
+        >>> check_inside(Path("."), ["submissions/pending/my-mlp/entry.json"])  # doctest: +SKIP
+
+    Raises:
+        NotWritableError: naming the path, the link and where it points, and the fix.
+    """
+    base = os.path.realpath(root)
+    for rel in rels:
+        pure = PurePosixPath(rel)
+        if not rel or pure.is_absolute() or ".." in pure.parts:
+            raise NotWritableError(f"refusing to write {rel!r} in {what} {root}: not a path inside it")
+        link = link_on_path(root, rel)
+        if link is not None:
+            try:
+                target = os.readlink(link)
+            except OSError:
+                target = "?"
+            raise NotWritableError(
+                f"refusing to write {rel} in {what} {root}: {link} is a symbolic link (to {target}), so the file "
+                "would land outside the repo or in another config's files; replace the link with a real folder "
+                "(or use another folder)")
+        resolved = os.path.realpath(root / rel)
+        if resolved != base and not resolved.startswith(base.rstrip(os.sep) + os.sep):
+            raise NotWritableError(f"refusing to write {rel} in {what} {root}: it resolves to {resolved}, outside "
+                                   f"{base}; replace what redirects it with a real folder")

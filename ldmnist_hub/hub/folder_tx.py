@@ -17,6 +17,14 @@ and whatever is still staged is moved into place (files already moved are
 skipped), which yields the new version, complete. Every push to a folder
 recovers first, and so does a pull (:func:`settle_for_read`) before it reads one.
 
+Only what a push of this user into this very folder left is recovered: a
+staging folder that is a symbolic link or belongs to another user, a journal
+that is not a regular file or names another folder (its inode) or transaction
+(a repo copied, cloned or extracted with its state, or a journal planted by
+whoever else writes the folder), or a staged file that is a link, is refused
+with an error naming it, and nothing of it is applied or deleted. Every path a
+journal names is checked with :func:`ldmnist_hub.core.paths.check_inside`.
+
 The state lives in a hidden folder because ``datasets`` skips hidden files and
 folders when it resolves data files (``datasets.data_files``: a path with a part
 starting with ``.`` only matches a pattern that names it), so
@@ -29,6 +37,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -38,13 +47,14 @@ from typing import Any
 
 from ldmnist_hub.core import faults
 from ldmnist_hub.core.locks import exclusive
+from ldmnist_hub.core.paths import check_inside
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, LockTimeoutError, NotWritableError, PullUnavailable
 
 STATE_DIR = ".ldmnist"
 LOCK_FILE = "push.lock"
 STAGING_DIR = "staging"
 JOURNAL = "journal.json"
-JOURNAL_FORMAT = 1
+JOURNAL_FORMAT = 2  # 2: the journal names its transaction and the folder (inode) it was written in
 
 STAGED_POINT = "push:staged"  # the journal is written: the push will happen, whatever dies next
 HALF_MOVED_POINT = "push:half-moved"  # about half of the staged files are in place
@@ -94,41 +104,6 @@ def _is_repo_file(rel: Any) -> bool:
             and rel != JOURNAL)
 
 
-def link_on_path(root: Path, rel: str) -> Path | None:
-    """The first component of ``root/rel`` below ``root`` that is a symbolic link, or None.
-
-    A write through such a link lands wherever it points: outside the repo, or
-    in another config's folder (``weights/latent-8 -> /elsewhere``).
-    """
-    p = root
-    for part in PurePosixPath(rel).parts:
-        p = p / part
-        if p.is_symlink():
-            return p
-        if not p.exists():  # nothing below a missing folder can be a link yet
-            return None
-    return None
-
-
-def check_inside(root: Path, rels: list[str]) -> None:
-    """Refuse to write or delete ``rels`` in ``root`` when a symbolic link on their way would lead elsewhere.
-
-    Raises:
-        NotWritableError: naming the link, where it points and the fix.
-    """
-    for rel in rels:
-        link = link_on_path(root, rel)
-        if link is not None:
-            try:
-                target = os.readlink(link)
-            except OSError:
-                target = "?"
-            raise NotWritableError(
-                f"refusing to write {rel} in the repo folder {root}: {link} is a symbolic link (to {target}), so "
-                "the file would land outside the repo or in another config's files; replace the link with a real "
-                "folder (or push to another folder)")
-
-
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -137,12 +112,42 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _read_journal(txdir: Path) -> dict[str, list[str]] | None:
-    """The committed journal of a staging folder, or None if it was never committed (no journal yet)."""
+def _folder_id(root: Path) -> int:
+    """The repo folder's inode: a journal is applied only in the folder it was written in."""
+    return os.stat(root).st_ino
+
+
+def _refuse(root: Path, txdir: Path, why: str) -> IntegrityError:
+    return IntegrityError(
+        f"refusing to recover {txdir}: {why}, so it was not left by a push of this user into {root} (a planted, "
+        f"copied or cloned transaction); nothing of it was applied. Check it, delete it (rm -r '{txdir}'), then "
+        "push again")
+
+
+def _check_ours(root: Path, txdir: Path) -> None:
+    """Refuse a staging folder that no push of this user into ``root`` made (IntegrityError naming it)."""
+    st = os.lstat(txdir)
+    if stat.S_ISLNK(st.st_mode):
+        raise _refuse(root, txdir, f"it is a symbolic link (to {os.readlink(txdir)})")
+    if st.st_uid != os.geteuid():
+        raise _refuse(root, txdir, f"it belongs to user id {st.st_uid}, not to this user ({os.geteuid()})")
+
+
+def _read_journal(root: Path, txdir: Path) -> dict[str, list[str]] | None:
+    """The committed journal of a staging folder, or None if it was never committed (no journal yet).
+
+    Raises:
+        IntegrityError: the journal is damaged, or was not written by a push into ``root`` (planted, copied).
+    """
+    path = txdir / JOURNAL
     try:
-        doc = json.loads((txdir / JOURNAL).read_text())
+        st = os.lstat(path)
     except FileNotFoundError:
         return None
+    if not stat.S_ISREG(st.st_mode):  # a link or a FIFO: never followed or opened (a FIFO would block)
+        raise _refuse(root, txdir, f"its {JOURNAL} is not a regular file")
+    try:
+        doc = json.loads(path.read_text())
     except (OSError, ValueError) as err:  # written by os.replace, so never half there: this is outside damage
         raise IntegrityError(f"{txdir / JOURNAL} is unreadable ({err}); delete {txdir} and push again") from err
     ok = (isinstance(doc, dict) and doc.get("format") == JOURNAL_FORMAT and doc.get("complete") is True
@@ -154,19 +159,30 @@ def _read_journal(txdir: Path) -> dict[str, list[str]] | None:
     if bad:
         raise IntegrityError(f"{txdir / JOURNAL} names {bad}, which are not files of the repo; the journal is "
                              f"damaged: delete {txdir} and push again")
+    if doc.get("txid") != txdir.name or doc.get("folder") != _folder_id(root):
+        raise _refuse(root, txdir, f"its {JOURNAL} was written for another transaction or folder")
     return {k: list(doc[k]) for k in ("install", "delete")}
 
 
 def _apply(root: Path, txdir: Path, journal: dict[str, list[str]]) -> None:
     """Move the staged files into place, run the deletes, remove the staging folder; safe to repeat."""
     installs = journal["install"]
-    check_inside(root, installs + journal["delete"])  # a link may have appeared since the commit
+    try:
+        check_inside(root, installs + journal["delete"])  # a link may have appeared since the commit
+        check_inside(txdir, installs, what="the staging folder")  # a staged file is read from inside it only
+    except NotWritableError as err:  # not a read-only folder: the journal would write (or read) elsewhere
+        raise IntegrityError(f"cannot finish the push {txdir.name} in {root}: {err}; nothing of it was "
+                             "applied") from err
+    for rel in installs:
+        src = txdir / rel
+        if os.path.lexists(src) and not stat.S_ISREG(os.lstat(src).st_mode):
+            raise _refuse(root, txdir, f"its staged {rel} is not a regular file")
     half = len(installs) // 2
     for i, rel in enumerate(installs):
         if i == half:
             faults.point(HALF_MOVED_POINT)
         src = txdir / rel
-        if not src.is_file():  # moved by an earlier, interrupted apply
+        if not os.path.lexists(src):  # moved by an earlier, interrupted apply
             continue
         dest = root / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +225,7 @@ class Transaction:
         for rel in install:
             _fsync(self.dir / rel)
         doc = {"format": JOURNAL_FORMAT, "complete": True, "created": time.time(), "install": install,
-               "delete": delete}
+               "delete": delete, "txid": self.dir.name, "folder": _folder_id(self.root)}
         tmp = self.dir / f".{JOURNAL}.tmp"
         tmp.write_text(json.dumps(doc, indent=1) + "\n")
         _fsync(tmp)
@@ -239,12 +255,15 @@ def recover(root: Path) -> list[str]:
         One line per staging folder handled ("finished ..." or "undid ..."), empty if there was none.
 
     Raises:
-        IntegrityError: a journal is damaged (the message names the folder to delete).
+        IntegrityError: a journal is damaged, or a staging folder was not left by a push of this user into
+            ``root`` (planted or copied: nothing of any is applied or deleted); the message names the folder.
         OSError: the folder cannot be written.
     """
     done = []
-    for txdir in pending(root):
-        journal = _read_journal(txdir)
+    txdirs = pending(root)
+    for txdir in txdirs:  # all of them are checked before any is applied or deleted
+        _check_ours(root, txdir)
+    for txdir, journal in [(txdir, _read_journal(root, txdir)) for txdir in txdirs]:
         if journal is None:
             shutil.rmtree(txdir)
             done.append(f"undid the interrupted push {txdir.name} (it had not committed)")
@@ -290,6 +309,7 @@ def settle_for_read(root: Path) -> None:
     """
     if not pending(root):
         return
+    check_inside(root, [f"{STATE_DIR}/{STAGING_DIR}"])  # a linked state folder is refused, not "not writable"
     try:
         with lock(root):
             recover(root)

@@ -372,6 +372,7 @@ def _check(repo: str, config: str, local: dict[str, Path], expected: validate.Ex
     arrays = {s: validate.check_shard(local[hub_layout.shard_path(config, s)], s, expected, repo) for s in SPLITS}
     weights = {p: validate.check_weights(local[f"{wdir}/{p}.safetensors"], p, expected, repo) for p in store.PARTS}
     validate.check_stats(local[f"{wdir}/{store.STATS_FILE}"], expected, entry, repo, arrays, weights["class_decoder"])
+    validate.check_encoding(arrays, weights, expected, repo)  # a trained config's rows against its own weights
     board = local.get(f"{wdir}/{hub_layout.LEADERBOARD_FILE}")
     if board is not None:
         validate.check_leaderboard(board, expected, repo)

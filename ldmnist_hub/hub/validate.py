@@ -8,7 +8,7 @@ repo (:class:`Expected`):
 - **the schema**: the parquet shards have exactly the columns ``x``, ``y``
   (float32, length N, finite), ``label`` and ``mnist_index`` (int64), and exactly
   the rows of the source's splits (60000 / 10000 for MNIST, from the source table);
-  ``mnist_index`` is a permutation of ``range(n)``;
+  ``mnist_index`` is ``0..n-1`` in order (row ``i`` is MNIST row ``i``, as every build writes it);
 - **the official labels**: ``label`` in ``mnist_index`` order has the sha256 shipped
   in the source table (:attr:`ldmnist_hub.data.sources.Source.label_sha256`), or,
   for a build from other raw files (``...-data-<digest>``), the labels of those
@@ -19,7 +19,12 @@ repo (:class:`Expected`):
   manifest's variant and source, and its per-split statistics and class-VAE
   accuracy are those of the pulled arrays and weights;
 - **the shipped records**: a reference config (``latent-N``) is accepted only if
-  its weights equal the shipped ones and its arrays have the recorded sha256.
+  its weights equal the shipped ones and its arrays have the recorded sha256;
+- **its own weights**: a trained config's ``x`` of every row is the posterior sample of that row's image under
+  its pulled image encoder (:func:`check_encoding`: the raw images are encoded here, and each ``x`` must lie
+  within a chi-square bound of posterior scales from its mean), and ``y`` that of its label under its class
+  encoder; so rows whose ``x`` were swapped, even within a class, are refused wherever the encoder tells the
+  images apart (a sharp posterior: a trained encoder's active components).
 
 Sizes are bounded from the schema (:func:`size_limits`) before anything is
 downloaded or hashed. A failed check raises :class:`IntegrityError` naming the
@@ -76,6 +81,7 @@ class Expected:
     labels_sha256: dict[str, str]
     shapes: dict[str, dict[str, tuple[int, ...]]]
     record: dict[str, Any] | None
+    data_dir: str | os.PathLike[str] | None = None  # the raw files (a trained config's images are encoded here)
 
 
 def expected(variant: VariantConfig, config: str, data_dir: str | os.PathLike[str] | None = None,
@@ -105,7 +111,8 @@ def expected(variant: VariantConfig, config: str, data_dir: str | os.PathLike[st
                 "covers, so its bytes cannot be checked; it is not pulled. Encode it here instead (seconds, no "
                 "training): `ldmnist build` with the same arguments and LDMNIST_REPO unset")
         record = versions.record(variant.latent, version)
-    return Expected(config, variant, rows, digests, weight_shapes(variant.latent, variant.train.hidden), record)
+    return Expected(config, variant, rows, digests, weight_shapes(variant.latent, variant.train.hidden), record,
+                    data_dir)
 
 
 def _row_bytes(latent: int) -> int:
@@ -201,8 +208,9 @@ def check_shard(path: Path, split: str, exp: Expected, where: str) -> tuple[np.n
     labels, index = arrays["label"], arrays["mnist_index"]
     if labels.min() < 0 or labels.max() >= NUM_CLASSES:
         raise refuse(f"the labels: values {int(labels.min())}..{int(labels.max())}, outside 0..{NUM_CLASSES - 1}")
-    if not np.array_equal(np.sort(index), np.arange(rows)):
-        raise refuse(f"mnist_index: it must be a permutation of 0..{rows - 1} (each MNIST row exactly once)")
+    if not np.array_equal(index, np.arange(rows)):
+        raise refuse(f"mnist_index: it must be 0..{rows - 1} in order (row i is MNIST row i, as every build writes "
+                     "it)")
     in_mnist_order = labels[np.argsort(index, kind="stable")]
     if sources.labels_digest(in_mnist_order) != exp.labels_sha256.get(split):
         whose = (f"the official {split} labels of {exp.variant.source}" if exp.config == exp.variant.name
@@ -219,6 +227,104 @@ def check_shard(path: Path, split: str, exp: Expected, where: str) -> tuple[np.n
             raise refuse(f"the shipped reference record: in latent-{exp.variant.latent} {split}, {found} (the "
                          "reference data is encoded here, exactly)")
     return arrays["x"], arrays["y"], labels
+
+
+# A trained config's x (and y) is its own encoder's posterior sample: per row, the squared distances from the
+# posterior mean in posterior scales sum to a chi-square of N degrees of freedom. A row beyond its 1e-12 tail, or
+# a split whose mean squared distance is more than 8 standard errors above 1, is refused (an honest variant:
+# about 1e-7 over a latent-64 train split). Measured on the reference weights as if trained, with every test row's
+# x swapped with a random row of its class: 19% (latent-8) and 84% (latent-32) of the swapped rows are beyond the
+# row bound, and the split's mean is 6.4 and 9.6 against 1.005 and 1.002 honest (so swapping 100 rows of 10,000 is
+# refused by the mean alone).
+ROW_TAIL_Z = 7.03  # the standard-normal z of a 1e-12 tail
+SPLIT_SD = 8.0
+_ENCODE_ROWS = 5_000
+
+
+def _chi2_bound(df: int) -> float:
+    """The chi-square quantile of tail 1e-12 (Wilson-Hilferty; above the exact one for small ``df``)."""
+    return df * (1 - 2 / (9 * df) + ROW_TAIL_Z * math.sqrt(2 / (9 * df))) ** 3
+
+
+def check_encoding(arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                   weights: dict[str, dict[str, np.ndarray]], exp: Expected, where: str) -> None:
+    """Check a trained config's rows against its own weights: ``x`` of the row's image, ``y`` of its label.
+
+    The torch generator that drew the sample's noise is not reproduced here (torch is not needed to pull); its
+    deterministic part is: the image encoder's posterior ``(mean, logvar)`` of every row's raw image (a float64
+    numpy forward pass, :func:`_image_posterior`), the class encoder's of every label. Per row the squared
+    distances of ``x`` (and ``y``) from that mean, in posterior scales, must stay within a chi-square's 1e-12
+    tail, and their mean over the split within :data:`SPLIT_SD` standard errors of 1. A row swapped with another
+    is caught where the two images' posterior means differ by many scales (a trained encoder's active
+    components; an encoder trained 2 epochs on 300 images, with posterior scales near 1, tells few apart). A
+    reference config is pinned to its record instead (not checked here). The raw images are those of
+    ``exp.data_dir`` (or the source's variable, or the download).
+
+    Raises:
+        IntegrityError: rows whose ``x`` or ``y`` are not samples of their own image's or label's posterior.
+        FileNotFoundError, SourceError: the raw images cannot be read (:func:`ldmnist_hub.data.sources.load_split`).
+    """
+    if exp.record is not None:
+        return
+    cfg = exp.variant.train
+    w = {k: v.astype(np.float64) for k, v in weights["image_encoder"].items()}
+    c = {k: v.astype(np.float64) for k, v in weights["class_encoder"].items()}
+    class_mean, class_logvar = (c[f"{h}.weight"].T + c[f"{h}.bias"] for h in ("mean", "logvar"))
+    for split, (x, y, labels) in arrays.items():
+        refuse = _Refusal(where, hub_layout.shard_path(exp.config, split))
+        images = sources.load_split(exp.variant.source, split, exp.data_dir)[0].reshape(len(labels), -1)
+        chi_x = np.zeros(len(x))
+        for start in range(0, len(x), _ENCODE_ROWS):
+            rows = slice(start, start + _ENCODE_ROWS)
+            mean, logvar = _image_posterior(w, images[rows], len(cfg.hidden), cfg.bn_eps)
+            chi_x[rows] = _sample_chi2(x[rows], mean, _scale(logvar, cfg.logvar_quirk))
+        chi_y = _sample_chi2(y, class_mean[labels], _scale(class_logvar, cfg.logvar_quirk)[labels])
+        bound, n = _chi2_bound(x.shape[1]), x.size
+        for column, chi in (("x", chi_x), ("y", chi_y)):
+            of = ("its row's image under the pulled image encoder" if column == "x" else
+                  "its row's label under the pulled class encoder")
+            bad = np.flatnonzero(~(chi <= bound))
+            if bad.size:
+                raise refuse(f"its own weights: {column} of {bad.size} of {len(x)} rows (first: row {bad[0]}, squared "
+                             f"distance {chi[bad[0]]:.3g} posterior scales from its mean, bound {bound:.3g}) is not a "
+                             f"sample of {of}; rows were swapped or altered")
+            mean_sq = float(chi.sum()) / n
+            if mean_sq > 1 + SPLIT_SD * math.sqrt(2 / n):
+                raise refuse(f"its own weights: {column} lies {mean_sq:.3g} squared posterior scales from the means "
+                             f"of {of} on average, where a sample lies 1 (bound {1 + SPLIT_SD * math.sqrt(2 / n):.4f})"
+                             "; rows were swapped or altered")
+
+
+def _image_posterior(w: dict[str, np.ndarray], pixels: np.ndarray, hidden: int,
+                     bn_eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The image encoder's posterior ``(mean, logvar)`` of uint8 pixels ``(n, 784)``, in float64.
+
+    :class:`ldmnist_hub.recipe.models.ImageEncoder` in eval mode (blocks of Linear, ReLU, BatchNorm with its
+    stored statistics, then two linear heads), as ``ldmnist_hub.produce.exact`` computes it without the grid.
+    """
+    h = pixels.astype(np.float64) / 255.0
+    for i in range(hidden):
+        h = np.maximum(h @ w[f"body.{4 * i}.weight"].T + w[f"body.{4 * i}.bias"], 0.0)
+        bn = f"body.{4 * i + 2}"
+        h = (h - w[f"{bn}.running_mean"]) * (w[f"{bn}.weight"] / np.sqrt(w[f"{bn}.running_var"] + bn_eps)) \
+            + w[f"{bn}.bias"]
+    return tuple(h @ w[f"{head}.weight"].T + w[f"{head}.bias"] for head in ("mean", "logvar"))  # type: ignore
+
+
+def _scale(logvar: np.ndarray, quirk: bool) -> np.ndarray:
+    """The posterior's noise scale: ``exp(logvar)`` with the original's quirk, else ``exp(logvar / 2)``."""
+    with np.errstate(over="ignore"):
+        return np.exp(logvar if quirk else 0.5 * logvar)
+
+
+def _sample_chi2(values: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Per row, the sum of squared distances of ``values`` from ``mean`` in units of ``scale`` (float32 rounding
+    allowed: a sample and torch's float32 forward pass are compared with a float64 one)."""
+    slack = 1e-5 * (1.0 + np.abs(mean))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = np.maximum(np.abs(values.astype(np.float64) - mean) - slack, 0.0) / scale
+    z = np.where(np.isnan(z), 0.0, z)  # 0 / 0: a value exactly at a mean of no spread
+    return np.square(z).sum(axis=1)
 
 
 def check_weights(path: Path, part: str, exp: Expected, where: str) -> dict[str, np.ndarray]:

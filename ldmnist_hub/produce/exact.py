@@ -142,6 +142,35 @@ def _sample(mean: np.ndarray, logvar: np.ndarray, eps: np.ndarray, quirk: bool) 
     return (mean + _scale(logvar, quirk) * eps).astype(np.float32)
 
 
+def class_posterior(class_encoder: dict[str, np.ndarray], logvar_quirk: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The class encoder's posterior of each class: ``(mean, scale)``, float64 ``(classes, N)``.
+
+    ``y`` of a row of class ``c`` is ``mean[c] + scale[c] * eps`` (then rounded to float32), ``eps`` standard
+    normal from :func:`noise`.
+    """
+    # The class encoder's input is one-hot: its "product" is a row lookup plus the bias (one exact-order add).
+    mean, logvar = (class_encoder[f"{h}.weight"].astype(np.float64).T + class_encoder[f"{h}.bias"].astype(np.float64)
+                    for h in ("mean", "logvar"))
+    return mean, _scale(logvar, logvar_quirk)
+
+
+def encode_labels_exact(class_encoder: dict[str, np.ndarray], labels: np.ndarray, *, logvar_quirk: bool, seed: int,
+                        split: str) -> np.ndarray:
+    """``y`` (float32 ``(n, N)``) of one split: exactly the ``y`` of :func:`encode_split_exact`, without ``x``.
+
+    Example:
+        >>> from ldmnist_hub.produce import reference
+        >>> w = reference.get(2).weights("class_encoder")
+        >>> encode_labels_exact(w, np.array([0, 1, 2]), logvar_quirk=True, seed=0, split="test").shape
+        (3, 2)
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    # Every step before the noise is elementwise, so it runs on the 10 classes' rows and is looked up after: the
+    # same operations on the same operands, hence the same bits, 7,000 times fewer of them.
+    mean, scale = class_posterior(class_encoder, logvar_quirk)
+    return (mean[labels] + scale[labels] * noise(seed, split, "y", (len(labels), mean.shape[1]))).astype(np.float32)
+
+
 def _batch_norm(h: np.ndarray, w: dict[str, np.ndarray], name: str, eps: float) -> np.ndarray:
     scale = w[f"{name}.weight"].astype(np.float64) / np.sqrt(w[f"{name}.running_var"].astype(np.float64) + eps)
     return (h - w[f"{name}.running_mean"].astype(np.float64)) * scale + w[f"{name}.bias"].astype(np.float64)
@@ -244,13 +273,7 @@ def encode_split_exact(
         x[start:stop] = _sample(mean, logvar, eps_x.result()[start:stop], logvar_quirk)
 
     def class_codes() -> np.ndarray:
-        # The class encoder's input is one-hot: its "product" is a row lookup plus the bias (one exact-order add).
-        # Every step before the noise is elementwise, so it runs on the 10 classes' rows and is looked up
-        # after: the same operations on the same operands, hence the same bits, 7,000 times fewer of them.
-        mean, logvar = (class_encoder[f"{h}.weight"].astype(np.float64).T
-                        + class_encoder[f"{h}.bias"].astype(np.float64) for h in ("mean", "logvar"))
-        scale = _scale(logvar, logvar_quirk)
-        return (mean[labels] + scale[labels] * noise(seed, split, "y", (n, latent))).astype(np.float32)
+        return encode_labels_exact(class_encoder, labels, logvar_quirk=logvar_quirk, seed=seed, split=split)
 
     def draw_eps_x() -> None:
         try:

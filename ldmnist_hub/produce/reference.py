@@ -18,6 +18,7 @@ No torch is needed to use a reference variant.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
@@ -152,6 +153,17 @@ def _read_record(path: Path) -> dict[str, Any]:
 def available() -> tuple[int, ...]:
     """Latent sizes that have shipped reference weights, ascending (see ``paths.reference_latents``)."""
     return paths.reference_latents()
+
+
+def nearest(latent: int) -> int | None:
+    """The reference size nearest to ``latent`` on a log scale (the sizes are powers of two), None if none ship.
+
+    Example:
+        >>> nearest(23), nearest(12), nearest(3), nearest(100)
+        (32, 16, 4, 64)
+    """
+    sizes = available()
+    return min(sizes, key=lambda n: (abs(math.log2(n / latent)), n)) if sizes else None
 
 
 def get(latent: int) -> Reference | None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from ldmnist_hub import store
 from ldmnist_hub._version import __version__
 from ldmnist_hub.core import versions
 from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, is_plain_name
+from ldmnist_hub.core.digest import sha256_file
 from ldmnist_hub.core.schema import DEFAULT_LATENT, SPLITS
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import HubError, IntegrityError, InvalidArgumentError, NotFoundError
@@ -195,6 +197,14 @@ class _Target:
     def list_files(self) -> list[str]: ...
     def commit(self, staged_root: Path, adds: list[str], deletes: list[str], message: str) -> dict[str, Any]: ...
 
+    def damaged(self, files: dict[str, dict[str, Any]]) -> list[str]:
+        """Which of ``files`` (``{repo path: {"sha256", "size"}}``) the repo does not hold as listed.
+
+        The Hub stores files by their content and commits atomically: a file there is what was committed (not
+        checked again). A folder is anyone's to change.
+        """
+        return []
+
     has_revisions = False  # a folder holds one version of each config; its manifest records the tags
 
     def tagged(self, tag: str) -> tuple[str, dict[str, Any] | None] | None:
@@ -253,6 +263,20 @@ class _FolderTarget(_Target):
     def read_bytes(self, path: str) -> bytes | None:
         p = self.root / path
         return p.read_bytes() if p.is_file() else None
+
+    def damaged(self, files: dict[str, dict[str, Any]]) -> list[str]:
+        """The listed files missing from the folder, not regular files, or of another size or sha256 on disk."""
+        out = []
+        for rel, want in sorted(files.items()):
+            try:
+                st = os.lstat(self.root / rel)
+            except OSError:
+                out.append(rel)
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_size != want.get("size") \
+                    or sha256_file(self.root / rel) != want.get("sha256"):
+                out.append(rel)
+        return out
 
     def list_files(self) -> list[str]:
         if not self.root.is_dir():
@@ -528,7 +552,9 @@ def push(
         unchanged = (old_entry == manifest["variants"][config] and old_submissions == manifest.get("submissions")
                      and old_tags == manifest.get(hub_layout.TAGS)
                      and target.read(hub_layout.CARD) == card_text
-                     and old_croissant == croissant_text)
+                     and old_croissant == croissant_text
+                     # the files on disk, not only the manifest: a deleted or overwritten shard is restored
+                     and not target.damaged(staged))
         timings["read_repo_and_render_card"] = time.perf_counter() - t
         if unchanged:
             if release is not None:  # a repo published before its push tagged: the head holds these bytes

@@ -233,9 +233,29 @@ def _home_relative(path: Path) -> str:
         return str(path)
 
 
+def datasets_own(name: str) -> bool:
+    """True for a file ``datasets`` itself writes into a prepared cache folder: not ours, never served by us.
+
+    ``Dataset.map``, ``.filter`` and the like on a loaded split cache their results beside its Arrow files
+    (``cache-<fingerprint>.arrow``, ``cache-<fingerprint>_00000_of_00004.arrow``), written through temporary
+    files (``tmp*``), and builders take ``*.lock`` files. They are left alone: never part of the record,
+    never a reason to encode the variant again (which would delete them under a mapped dataset).
+
+    Example:
+        >>> [datasets_own(n) for n in ("cache-3f2a.arrow", "ldmnist-train.arrow", "dataset_info.json")]
+        [True, False, False]
+    """
+    return name.endswith(".lock") or name.startswith("tmp") or (name.startswith("cache-") and name.endswith(".arrow"))
+
+
+def _our_files(cache_dir: Path) -> list[str]:
+    """Names of the files of a prepared cache folder that the build wrote (its Arrow streams, info, licence)."""
+    return sorted(p.name for p in cache_dir.iterdir() if p.is_file() and not datasets_own(p.name))
+
+
 def record_arrow(files: VariantFiles, cache_dir: Path) -> None:
     """Record the sha256 of the prepared ``datasets`` cache of a variant (Arrow files, dataset_info.json)."""
-    rels = sorted(p.name for p in cache_dir.iterdir() if p.is_file() and not p.name.endswith(".lock"))
+    rels = _our_files(cache_dir)
     doc = {"format": CHECKSUMS_FORMAT, "cache_dir": _home_relative(cache_dir), "files": file_entries(cache_dir, rels)}
     tmp = files.root / f".{ARROW_RECORD}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
@@ -251,7 +271,7 @@ def check_arrow(files: VariantFiles, cache_dir: Path) -> str | None:
             return f"no record of the Arrow cache in {cache_dir}"
     except (OSError, ValueError, KeyError, TypeError):
         return f"no readable record of the Arrow cache ({files.root / ARROW_RECORD})"
-    present = sorted(p.name for p in cache_dir.iterdir() if p.is_file() and not p.name.endswith(".lock"))
+    present = _our_files(cache_dir)  # datasets' own caches (.map, .filter) beside ours are not ours to judge
     if present != sorted(recorded):
         return f"the files in {cache_dir} are not the recorded ones ({present} against {sorted(recorded)})"
     for name, entry in recorded.items():

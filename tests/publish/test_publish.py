@@ -352,3 +352,23 @@ def test_a_malformed_manifest_entry_is_an_integrity_error(
     with pytest.raises(IntegrityError, match="manifest entry of .* is malformed"):
         load_dataset("ldmnist", latent=4, train=variant["train"], data_dir=variant["data_dir"], build=False,
                      progress=False)
+
+
+@pytest.mark.parametrize("damage", ["deleted", "overwritten", "truncated"])
+def test_a_re_push_restores_a_damaged_file_of_a_folder_mirror(damage: str, mirror: Path,
+                                                              variant: dict[str, Any]) -> None:
+    manifest = json.loads((mirror / hub_layout.MANIFEST).read_text())
+    shard = mirror / f"{CONFIG}/test-00000-of-00001.parquet"
+    good = shard.read_bytes()
+    if damage == "deleted":
+        shard.unlink()
+    elif damage == "overwritten":
+        shard.write_bytes(good[:100] + bytes(len(good) - 100))  # the same size, other bytes
+    else:
+        shard.write_bytes(good[: len(good) // 2])
+    result = push(4, str(mirror), build=False, allow_unofficial_source=True, **variant)
+    assert result.changed and f"{CONFIG}/test-00000-of-00001.parquet" in result.files
+    assert not shard.is_symlink() and shard.read_bytes() == good
+    assert json.loads((mirror / hub_layout.MANIFEST).read_text()) == manifest
+    # Repaired: the next push has nothing to do.
+    assert not push(4, str(mirror), build=False, allow_unofficial_source=True, **variant).changed

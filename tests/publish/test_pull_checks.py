@@ -125,7 +125,9 @@ SHARD_ATTACKS: dict[str, tuple[Callable[[pa.Table], pa.Table], str]] = {
     "labels shuffled with mnist_index kept": (
         lambda t: _set_column(t, "label", pa.array(np.roll(_column(t, "label"), 1))), "the labels: in mnist_index"),
     "an all-zero mnist_index": (lambda t: _set_column(t, "mnist_index", pa.array(np.zeros(t.num_rows, np.int64))),
-                                "mnist_index: it must be a permutation of 0..99"),
+                                r"mnist_index: it must be 0..99 in order \(row i is MNIST row i"),
+    "rows reordered with mnist_index kept consistent": (lambda t: t.take(pa.array(np.arange(t.num_rows)[::-1])),
+                                                        "mnist_index: it must be 0..99 in order"),
     "a NaN in y": (lambda t: _set_column(t, "y", _floats(np.where(np.arange(400).reshape(100, 4) == 7, np.nan,
                                                                    _column(t, "y")))),
                    "finite floats: y holds 1 NaN or infinite values"),
@@ -145,6 +147,64 @@ def test_a_tampered_shard_with_a_matching_manifest_is_refused_and_nothing_is_ins
     _retable(mirror, SHARD, change)
     home = _fresh_home(monkeypatch, tmp_path, mirror)
     _refused(variant, home, match)
+
+
+def _sharpen(repo: Path, variant: dict[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Make the repo's variant one whose image encoder tells images apart, as its writer could: the posterior
+    scale cut 55-fold (logvar bias - 4), ``x`` drawn again from it with torch (the recipe's own model), the stats
+    and manifest to match. Returns each split's ``(x, y, label)``."""
+    import torch
+    from safetensors.numpy import load_file, save
+
+    from ldmnist_hub.recipe.models import ImageEncoder
+    from ldmnist_hub.store.stats import split_stats
+
+    cfg = VariantConfig.from_dict(_stats_doc(repo)["variant"]).train
+    weights = load_file(repo / WEIGHTS / "image_encoder.safetensors")
+    weights["logvar.bias"] = weights["logvar.bias"] - 4.0
+    _rewrite(repo, f"{WEIGHTS}/image_encoder.safetensors", save(weights))
+    encoder = ImageEncoder(4, cfg)
+    encoder.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+    doc, out = _stats_doc(repo), {}
+    for split in ("train", "test"):
+        images = sources.load_split("mnist", split, variant["data_dir"])[0]
+        with torch.no_grad():
+            mean, logvar = (t.numpy() for t in encoder.eval()(torch.from_numpy(images.astype(np.float32) / 255)))
+        scale = np.exp(logvar) if cfg.logvar_quirk else np.exp(logvar / 2)
+        x = (mean + scale * np.random.default_rng(1).standard_normal(mean.shape)).astype(np.float32)
+        path = f"{CONFIG}/{split}-00000-of-00001.parquet"
+        _retable(repo, path, lambda t, x=x: _set_column(t, "x", _floats(x)))
+        table = pq.read_table(repo / path)
+        out[split] = (x, _column(table, "y").astype(np.float32), _column(table, "label"))
+        doc["splits"][split] = split_stats(*out[split])
+    _rewrite(repo, f"{WEIGHTS}/stats.json", json.dumps(doc).encode())
+    return out
+
+
+def test_x_swapped_within_a_class_or_moved_is_refused_by_the_variants_own_weights(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: dict[str, Any]
+) -> None:
+    from ldmnist_hub.store.stats import split_stats
+
+    arrays = _sharpen(mirror, variant)
+    monkeypatch.setenv("LDMNIST_HOME", str(tmp_path / "honest-home"))
+    monkeypatch.setenv("LDMNIST_REPO", str(mirror))
+    # Sharpened honestly (its x is its encoder's sample): it is pulled.
+    load_dataset("ldmnist", latent=4, train=variant["train"], data_dir=variant["data_dir"], build=False, progress=False)
+
+    x, y, labels = arrays["test"]
+    rows = np.flatnonzero(labels == np.bincount(labels).argmax())  # the most frequent class's rows, rotated by one
+    swapped = x.copy()
+    swapped[rows] = x[np.roll(rows, 1)]
+    for attack, bad in (("swapped", swapped), ("moved", x + np.where(np.arange(400).reshape(100, 4) == 9, 0.5, 0))):
+        _retable(mirror, SHARD, lambda t, bad=bad: _set_column(t, "x", _floats(bad)))
+        doc = _stats_doc(mirror)
+        doc["splits"]["test"] = split_stats(bad, y, labels)  # the stats made to match, as the writer can
+        _rewrite(mirror, f"{WEIGHTS}/stats.json", json.dumps(doc).encode())
+        home = _fresh_home(monkeypatch, tmp_path / attack, mirror)
+        match = (r"test-00000-of-00001.parquet fails the check of its own weights: x of \d+ of 100 rows" if attack ==
+                 "swapped" else r"its own weights: x of 1 of 100 rows \(first: row 2, squared distance")
+        _refused(variant, home, match)
 
 
 def test_the_shard_is_not_a_parquet_file(mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
