@@ -3,7 +3,7 @@
 Importing this package is cheap: it imports neither torch, tensorflow nor jax; the
 framework adapters load on first use.
 
-Example:
+Examples:
     >>> import ldmnist_hub as ld
     >>> ds = ld.load_dataset("ldmnist", latent=32)  # doctest: +SKIP
     >>> x, y, label = ld.load_numpy(latent=32, split="train")  # doctest: +SKIP

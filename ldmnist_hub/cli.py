@@ -812,7 +812,15 @@ def _build_or_info(args: argparse.Namespace) -> int:
             if not build and not variant.config.is_reference:
                 raise InvalidArgumentError(f"--force rebuilds {cid} by training it again, and --no-train forbids "
                                            "that: drop one of them")
-            if not _confirmed(args, lambda: rebuild(variant.config, args.data_dir, progress=not args.quiet)):
+            def again() -> object:
+                return rebuild(variant.config, args.data_dir, progress=not args.quiet)
+
+            if variant.config.is_reference or not files.root.exists():
+                if not _confirmed(args, again):
+                    return EXIT_FAILURE
+            elif _retrain_confirmed(args, files, cid):  # a trained variant is deleted first: asked before that
+                again()
+            else:
                 return EXIT_FAILURE
         elif not _confirmed(args, lambda: load_dataset("ldmnist", **variant.load_kwargs())):
             return EXIT_FAILURE
@@ -880,6 +888,29 @@ def _confirmed(args: argparse.Namespace, build: Callable[[], object]) -> bool:
         warnings.simplefilter("ignore", TrainingWarning)  # said above
         build()
     return True
+
+
+def _retrain_confirmed(args: argparse.Namespace, files: Any, cid: str) -> bool:
+    """``build --force`` of a trained variant: on a terminal, without ``--yes``, a long training is asked first.
+
+    :func:`_confirmed` asks once the build says how long it will train, but a rebuild deletes the variant before
+    that; here the question comes before anything is deleted, timed by the variant's own last training (asked
+    too when that is not recorded). Returns False if the answer was no (the variant is kept as it was).
+    """
+    if args.yes or not sys.stdin.isatty():
+        return True
+    seconds = ((files.stats_or_none() or {}).get("training") or {}).get("seconds")
+    known = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+    if known and seconds <= LONG_TRAINING_S:
+        return True
+    took = f"its training took {seconds:.0f} s" if known else "its training time is not recorded"
+    print(f"ldmnist: --force deletes {cid} and trains it again ({took}); go on? [y/N] ", end="", file=sys.stderr,
+          flush=True)
+    if sys.stdin.readline().strip().lower() in ("y", "yes"):
+        return True
+    print(f"ldmnist: not rebuilt; {cid} is kept as it was. Add --yes (or --train) to retrain without asking",
+          file=sys.stderr)
+    return False
 
 
 def _check_environment() -> None:

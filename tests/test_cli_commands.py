@@ -108,6 +108,32 @@ def test_evaluate_a_variant_by_name_scores_the_tiny_build(tiny_home: Path, tiny_
     assert float(mse) == 0.0 and int(n) == 100
 
 
+def test_evaluate_reads_the_csv_pandas_writes_with_column_numbers_as_its_header(
+    tiny_home: Path, tiny_build: tuple[Path, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pd = pytest.importorskip("pandas")
+    _, ds = tiny_build
+    y = np.asarray(ds["test"]["y"], np.float64)
+    pd.DataFrame(y).to_csv(tmp_path / "y.csv", index=False)  # header "0,1,2,3": names, not a row of predictions
+    assert (tmp_path / "y.csv").read_text().startswith("0,1,2,3\n")
+    assert main(["evaluate", "--predictions", str(tmp_path / "y.csv"), *TINY]) == 0
+    mse, _, n = _SCORES.search(capsys.readouterr().out).groups()
+    assert float(mse) == 0.0 and int(n) == 100
+    np.savetxt(tmp_path / "rows.csv", np.tile(np.arange(4.0), (100, 1)), delimiter=",")  # no header: all rows
+    assert main(["evaluate", "--predictions", str(tmp_path / "rows.csv"), *TINY]) == 0
+    assert "(n 100)" in capsys.readouterr().out
+
+
+def test_evaluate_json_of_one_row_is_strict_json_with_null_for_its_nan_error_bar(
+    tiny_home: Path, tiny_build: tuple[Path, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, ds = tiny_build
+    np.save(tmp_path / "one.npy", np.asarray(ds["test"]["y"][:1], np.float32))
+    assert main(["evaluate", "--predictions", str(tmp_path / "one.npy"), "--split", "test[:1]", "--json", *TINY]) == 0
+    doc = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert doc["n"] == 1 and doc["mse"] == 0.0 and doc["mse_se"] is None
+
+
 # ----------------------------------------------------------------------------------------------- pull
 
 

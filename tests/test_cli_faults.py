@@ -284,3 +284,38 @@ def test_a_short_build_on_a_terminal_is_not_asked(tmp_path: Path) -> None:
     finally:
         _end(proc, master)
     assert "[y/N]" not in out
+
+
+class _Terminal:
+    """A stdin that is a terminal on which ``answer`` is typed."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self.answer
+
+
+@pytest.mark.parametrize("answer", ["n\n", "y\n"])
+def test_build_force_of_a_trained_variant_asks_before_deleting_it_and_no_keeps_it(
+    answer: str, ldmnist_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["build", "--latent", "3", "--set", "epochs=1", "--set", "batch_size=100", "--mnist-dir", str(TINY_DIR),
+            "--quiet"]
+    assert cli.main(args) == 0
+    weights = sorted(ldmnist_home.rglob("*.safetensors"))
+    before = {p: p.read_bytes() for p in weights}
+    capsys.readouterr()
+    monkeypatch.setattr(cli, "LONG_TRAINING_S", -1.0)  # its one-epoch training counts as long
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    rc = cli.main([*args, "--force"])
+    err = capsys.readouterr().err
+    assert "--force deletes latent-3-trained-" in err and "go on? [y/N]" in err
+    if answer == "n\n":
+        assert rc == 1 and "not rebuilt" in err and "kept as it was" in err
+        assert {p: p.read_bytes() for p in sorted(ldmnist_home.rglob("*.safetensors"))} == before  # nothing deleted
+    else:
+        assert rc == 0 and sorted(ldmnist_home.rglob("*.safetensors")) == weights  # trained again, in place

@@ -28,7 +28,7 @@ class LDMNISTGrainSource:
     read-only views of the source's arrays; Grain's ``batch`` stacks them into
     new arrays.
 
-    Example:
+    Examples:
         >>> src = LDMNISTGrainSource(np.zeros((3, 2), np.float32), np.ones((3, 2), np.float32), np.arange(3))
         >>> len(src), src[2]["label"], src.__getitems__([2, 0])[1]["y"].tolist()
         (3, np.int64(2), [1.0, 1.0])
@@ -71,7 +71,7 @@ def grain_source(
         InvalidArgumentError: bad latent or unknown split.
         FileNotFoundError: the variant is not built and ``build=False``.
 
-    Example:
+    Examples:
         >>> import grain  # doctest: +SKIP
         >>> ds = grain.MapDataset.source(grain_source(latent=32)).shuffle(seed=0).batch(256)  # doctest: +SKIP
         >>> ds[0]["x"].shape, len(ds)  # doctest: +SKIP

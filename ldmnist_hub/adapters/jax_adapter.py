@@ -52,7 +52,7 @@ def resolve_device(device: jax.Device | str | None) -> jax.Device | None:
     Raises:
         InvalidArgumentError: no such platform or device index here (the message lists the devices there are).
 
-    Example:
+    Examples:
         >>> resolve_device("cpu").platform
         'cpu'
     """
@@ -102,7 +102,7 @@ def epoch_batches(arrays: Sequence[jax.Array], key: jax.Array | None, batch_size
     Raises:
         InvalidArgumentError: ``batch_size`` is not a positive integer or exceeds ``n`` (no full batch).
 
-    Example:
+    Examples:
         >>> x, y, label = jax_arrays(latent=32, split="train")  # doctest: +SKIP
         >>> @jax.jit
         ... def train_epoch(w, arrays, key):
@@ -216,7 +216,7 @@ def jax_arrays(
         InvalidArgumentError: an unknown device, bad latent or unknown split.
         FileNotFoundError: the variant is not built and ``build=False``.
 
-    Example:
+    Examples:
         >>> x, y, label = jax_arrays(latent=32, split="test")  # doctest: +SKIP
         >>> x.shape, label.dtype  # doctest: +SKIP
         ((10000, 32), dtype('int32'))
@@ -252,7 +252,7 @@ def jax_loader(
     Raises:
         InvalidArgumentError: bad ``batch_size``, an unknown device, bad latent or unknown split.
 
-    Example:
+    Examples:
         >>> loader = jax_loader(latent=32, batch_size=256, shuffle_seed=0)  # doctest: +SKIP
         >>> for xb, yb, lb in loader:  # one epoch, batches already on the device  # doctest: +SKIP
         ...     params = update(params, xb, yb)

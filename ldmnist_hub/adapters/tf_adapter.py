@@ -104,7 +104,7 @@ def tf_dataset(
         ValueError: bad ``batch_size``, an unknown device, bad latent or unknown split (before any build).
         FileNotFoundError: the variant is not built and ``build=False``.
 
-    Example:
+    Examples:
         >>> import keras  # doctest: +SKIP
         >>> ds = tf_dataset(latent=32, split="train", batch_size=256)  # doctest: +SKIP
         >>> model = keras.Sequential([keras.Input((32,)), keras.layers.Dense(32)])  # doctest: +SKIP

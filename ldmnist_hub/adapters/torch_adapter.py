@@ -280,7 +280,7 @@ def torch_dataset(
     Args:
         latent, split, seed, source, train, data_dir, build, progress: as in :func:`ldmnist_hub.load_numpy`.
 
-    Example:
+    Examples:
         >>> ds = torch_dataset(latent=32, split="test")  # doctest: +SKIP
         >>> [t.shape for t in ds.__getitems__([0, 1, 2])]  # doctest: +SKIP
         [torch.Size([3, 32]), torch.Size([3, 32]), torch.Size([3])]
@@ -318,7 +318,7 @@ def torch_loader(
     Raises:
         InvalidArgumentError: a bad ``batch_size``, or a device that is unknown or not available here.
 
-    Example:
+    Examples:
         >>> for xb, yb, lb in torch_loader(latent=32):  # doctest: +SKIP
         ...     loss = ((model(xb) - yb) ** 2).mean()
         >>> loader = torch_loader(latent=32, device="cuda")  # the split on the GPU, shuffled there  # doctest: +SKIP

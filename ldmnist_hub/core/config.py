@@ -172,7 +172,7 @@ def check_latent(latent: Any) -> int:
         ValueError: if ``latent`` is not an integer in [1, 512] (``"32"`` and
             ``3.5`` are rejected rather than silently converted).
 
-    Example:
+    Examples:
         >>> check_latent(32)
         32
     """
@@ -191,7 +191,7 @@ class VariantConfig:
     ``seed`` picks the posterior draw (0 is canonical); for a trained one it
     seeds training and encoding.
 
-    Example:
+    Examples:
         >>> VariantConfig(latent=32).name
         'latent-32'
         >>> VariantConfig(latent=16, seed=1).name
@@ -284,7 +284,7 @@ class VariantConfig:
 def is_plain_name(name: object) -> bool:
     """True for a reference config name ``latent-N`` (no seed, recipe or data suffix).
 
-    Example:
+    Examples:
         >>> is_plain_name("latent-32"), is_plain_name("latent-8-trained-1f5b3204")
         (True, False)
     """

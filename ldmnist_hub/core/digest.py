@@ -16,7 +16,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     Raises:
         FileNotFoundError: ``path`` does not exist.
 
-    Example:
+    Examples:
         >>> len(sha256_file("tests/fixtures/mnist-tiny/SHA256SUMS"))
         64
     """

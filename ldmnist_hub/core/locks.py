@@ -68,7 +68,7 @@ def _describe(path: Path) -> str:
 def lock_timeout() -> float | None:
     """Seconds ``$LDMNIST_LOCK_TIMEOUT`` lets a writer wait for a lock (None: unset, wait forever).
 
-    Example:
+    Examples:
         >>> lock_timeout()  # LDMNIST_LOCK_TIMEOUT=30  # doctest: +SKIP
         30.0
 

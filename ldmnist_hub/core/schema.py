@@ -72,7 +72,7 @@ def weight_shapes(latent: int, hidden: Sequence[int]) -> dict[str, dict[str, tup
         latent: the code size N.
         hidden: the image encoder's hidden widths (``TrainConfig.hidden``); the decoder mirrors them.
 
-    Example:
+    Examples:
         >>> weight_shapes(8, (128, 64))["class_decoder"]
         {'linear.weight': (10, 8), 'linear.bias': (10,)}
     """

@@ -97,7 +97,7 @@ def record(latent: int, version: str | None = None) -> dict[str, Any]:
 def is_version(text: object) -> bool:
     """True for a dataset version string ``X.Y.Z`` (what a manifest, an entry or a card may name).
 
-    Example:
+    Examples:
         >>> is_version("2.0.0"), is_version("v2.0.0"), is_version("2.0")
         (True, False, False)
     """
@@ -127,7 +127,7 @@ _REFERENCE_NAME = re.compile(r"^latent-(\d+)(?:-seed-\d+)?(?:-v(\d+)-(\d+)-(\d+)
 def of_name(name: str) -> str | None:
     """The dataset version a variant's store name denotes, or None (a trained variant: no versions).
 
-    Example:
+    Examples:
         >>> of_name("latent-8"), of_name("latent-8-v2-0-0"), of_name("latent-8-trained-1f5b3204")
         ('2.0.0', '2.0.0', None)
     """

@@ -50,7 +50,7 @@ def warn(message: str | LdmnistWarning, category: type[LdmnistWarning] = Ldmnist
         category: the warning class (a subclass of :class:`LdmnistWarning`, itself a ``UserWarning``).
         cli: the message in command-line words, where it differs (e.g. ``--no-train`` for ``build=False``).
 
-    Example:
+    Examples:
         >>> import warnings
         >>> with warnings.catch_warnings(record=True) as seen:
         ...     warnings.simplefilter("always")

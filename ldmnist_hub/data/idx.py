@@ -105,7 +105,7 @@ def read_idx(
         FileNotFoundError: ``path`` does not exist.
         SourceError: the file is not a valid IDX file of the expected kind and count.
 
-    Example:
+    Examples:
         >>> labels = read_idx("tests/fixtures/mnist-tiny/t10k-labels-idx1-ubyte.gz", expected_kind="labels")
         >>> labels[:3].tolist()
         [7, 2, 1]

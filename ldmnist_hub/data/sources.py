@@ -224,7 +224,7 @@ def get_source(name: str) -> Source:
     Raises:
         ValueError: ``name`` is not a known source.
 
-    Example:
+    Examples:
         >>> get_source("mnist").sizes["test"]
         10000
     """
@@ -236,7 +236,7 @@ def get_source(name: str) -> Source:
 def labels_digest(labels: np.ndarray) -> str:
     """The recorded digest of a split's labels (:attr:`Source.label_sha256`): ``array_sha256`` of them as int64.
 
-    Example:
+    Examples:
         >>> _, labels = load_split("mnist", "test", "tests/fixtures/mnist-tiny")
         >>> len(labels_digest(labels))
         64
@@ -289,7 +289,7 @@ def find_local(source: Source, directory: str | os.PathLike[str]) -> dict[str, d
         FileNotFoundError: the folder or some of its files are missing.
         SourceError: a file's sha256 differs from the expected one.
 
-    Example:
+    Examples:
         >>> found = find_local(get_source("mnist"), "tests/fixtures/mnist-tiny")
         >>> found["test"]["labels"].name
         't10k-labels-idx1-ubyte.gz'
@@ -409,7 +409,7 @@ def download(
         SourceError: offline mode is on and files are missing (no network is
             touched), or every mirror failed for some file.
 
-    Example:
+    Examples:
         >>> folder = download(get_source("mnist"))  # doctest: +SKIP
         >>> sorted(p.name for p in folder.glob("*.gz"))[0]  # doctest: +SKIP
         't10k-images-idx3-ubyte.gz'
@@ -499,7 +499,7 @@ def resolve_dir(source_name: str = "mnist", data_dir: str | os.PathLike[str] | N
             (the message says which of the two it came from).
         SourceError: a checksum fails, or the download is impossible.
 
-    Example:
+    Examples:
         >>> resolve_dir("mnist", "tests/fixtures/mnist-tiny").name
         'mnist-tiny'
     """
@@ -530,7 +530,7 @@ def load_split(
         FileNotFoundError: see :func:`resolve_dir`.
         SourceError: a file is corrupt, fails its checksum or has the wrong count.
 
-    Example:
+    Examples:
         >>> images, labels = load_split("mnist", "test", "tests/fixtures/mnist-tiny")
         >>> images.shape, labels.dtype
         ((100, 28, 28), dtype('int64'))
@@ -574,7 +574,7 @@ def source_fingerprint(source_name: str, data_dir: str | os.PathLike[str] | None
         FileNotFoundError: see :func:`resolve_dir`.
         SourceError: a checksum fails, or the download is impossible.
 
-    Example:
+    Examples:
         >>> fp = source_fingerprint("mnist", "tests/fixtures/mnist-tiny")
         >>> sorted(fp)[0]
         't10k-images-idx3-ubyte.gz'
@@ -589,7 +589,7 @@ def is_official(source_name: str, fingerprint: dict[str, str]) -> bool:
     Byte-different copies of the same content listed in the table (``alt_sha256``,
     e.g. Debian's re-gzipped Fashion-MNIST) count as official.
 
-    Example:
+    Examples:
         >>> is_official("mnist", source_fingerprint("mnist", "tests/fixtures/mnist-tiny"))
         False
     """

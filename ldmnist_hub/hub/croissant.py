@@ -77,7 +77,7 @@ def _record_set(config: str, latent: int, version: str | None = None) -> tuple[d
 def repo_url(repo_id: str, endpoint: str | None = None, *, local: bool) -> str:
     """Where the repo itself lives: its Hub page (``<endpoint>/datasets/<id>``) or the folder's ``file://`` URI.
 
-    Example:
+    Examples:
         >>> repo_url("my-org/ldmnist", "https://huggingface.co", local=False)
         'https://huggingface.co/datasets/my-org/ldmnist'
     """
@@ -108,7 +108,7 @@ def croissant(manifest: dict[str, Any], repo_id: str, license_id: str | list[str
     ``url`` is the repo's own address (:func:`repo_url`; default: ``repo_id`` when it is a URL, else the
     project's homepage) and ``published`` its ``datePublished`` (:func:`date_published`; ISO date).
 
-    Example:
+    Examples:
         >>> doc = croissant({"variants": {"latent-4": {"variant": {"latent": 4}}}}, "./mirror", "cc-by-sa-3.0", "0.2")
         >>> [r["@id"] for r in doc["recordSet"]]
         ['latent-4']

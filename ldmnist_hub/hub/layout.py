@@ -53,7 +53,7 @@ _REPO_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_
 def is_config_name(name: object) -> bool:
     """True for a name a config may have in a repo (the form of a variant's cache id).
 
-    Example:
+    Examples:
         >>> is_config_name("latent-8-trained-1f5b3204"), is_config_name("../../outside")
         (True, False)
     """

@@ -49,7 +49,7 @@ def is_local_target(repo: str) -> bool:
     A path (``./x``, ``../x``, ``/x``, ``~/x``, ``.``, ``..``) or an existing folder is a folder; otherwise
     ``owner/name`` is a Hub repo id (checked by :func:`check_repo_id` where it is used).
 
-    Example:
+    Examples:
         >>> is_local_target("./hub-mirror"), is_local_target("my-org/ldmnist")
         (True, False)
 

@@ -138,7 +138,7 @@ def load_numpy(variant: Variant, split: str = "train") -> tuple[np.ndarray, np.n
         ValueError: bad latent, unknown source or unknown split.
         FileNotFoundError: the variant is not built and ``build=False``.
 
-    Example:
+    Examples:
         >>> x, y, label = load_numpy(latent=32, split="train")  # doctest: +SKIP
         >>> x.shape, x.dtype, label.dtype  # doctest: +SKIP
         ((60000, 32), dtype('float32'), dtype('int64'))

@@ -65,7 +65,7 @@ def arrow_file(folder: Path, split: str) -> Path:
 def parse_split(split: str) -> list[tuple[str, slice]] | None:
     """``[(split, slice), ...]`` of an integer-sliced split spec, or ``None`` for a spec left to ``datasets``.
 
-    Example:
+    Examples:
         >>> parse_split("test[:10]+train[-5:]")
         [('test', slice(None, 10, None)), ('train', slice(-5, None, None))]
         >>> parse_split("train[:10%]") is None

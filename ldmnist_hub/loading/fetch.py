@@ -84,7 +84,7 @@ def pull_into_home(
         IntegrityError: a file fails a check; nothing was installed.
         PullUnavailable: the repo cannot be read (the Hub does not answer, refuses, an unreadable manifest).
 
-    Example:
+    Examples:
         >>> pull_into_home(32, "my-org/ldmnist").folder  # doctest: +SKIP
         '/home/me/.cache/ldmnist_hub/variants/latent-32'
     """

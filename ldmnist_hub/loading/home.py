@@ -108,7 +108,7 @@ def _trained_cost(stats: dict[str, Any] | None) -> str:
 def home_entries() -> list[HomeEntry]:
     """Everything in ``$LDMNIST_HOME``, with its size and what getting it back costs, largest kinds first.
 
-    Example:
+    Examples:
         >>> [(e.path, e.cheap) for e in home_entries()]  # doctest: +SKIP
         [('variants/latent-32', True), ('datasets/ldmnist/latent-32', True), ('sources/mnist', False), ...]
     """

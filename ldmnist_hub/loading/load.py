@@ -64,7 +64,7 @@ def resolve_variant(
         ValueError: invalid latent size, a malformed name, or a name and a
             latent that disagree (``name="latent-16", latent=32``).
 
-    Example:
+    Examples:
         >>> resolve_variant("latent-16").latent
         16
     """
@@ -129,7 +129,7 @@ def lookup(name: str) -> tuple[VariantConfig, str | None]:
 def build_command(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = None) -> str:
     """The ``ldmnist build`` command that builds exactly ``variant`` (its seed, source, recipe and raw files).
 
-    Example:
+    Examples:
         >>> build_command(VariantConfig(latent=8, seed=2))
         'ldmnist build --latent 8 --seed 2'
     """
@@ -232,7 +232,7 @@ def load_dataset(
             ``build=False``, or the raw data folder is missing.
         ldmnist_hub.errors.IntegrityError: a pulled file does not match the manifest.
 
-    Example:
+    Examples:
         >>> ds = load_dataset("ldmnist", latent=32)  # doctest: +SKIP
         >>> ds["train"][0]["label"]  # doctest: +SKIP
         5

@@ -33,7 +33,7 @@ from ldmnist_hub.store.identity import builder_hash, variant_cache_id
 class Variant:
     """One LD-MNIST variant: its config, where its raw files are, and whether it may be built here.
 
-    Example:
+    Examples:
         >>> v = resolve(latent=32)
         >>> v.name, v.class_names[:3]
         ('latent-32', ('0', '1', '2'))
@@ -158,7 +158,7 @@ def selects_variant(*, build: bool = True, progress: bool = True) -> Callable[[C
     Raises:
         InvalidArgumentTypeError: a resolved variant passed with selection keywords beside it.
 
-    Example:
+    Examples:
         >>> @selects_variant()
         ... def name_of(variant: Variant) -> str:
         ...     return variant.name

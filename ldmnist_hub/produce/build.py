@@ -240,7 +240,7 @@ def training_notice(variant: VariantConfig, cid: str, total_s: float, epoch_s: f
     Both forms: Python words (``retrain=True``, ``train=``, ``build=False``) and command-line words
     (``--retrain``, ``--set``, ``--no-train``).
 
-    Example:
+    Examples:
         >>> print(training_notice(VariantConfig(latent=12), "latent-12-trained-1f5b3204", 1290, 1.84))
         ... # doctest: +NORMALIZE_WHITESPACE
         latent 12 has no reference weights (shipped: 2, 4, 8, 16, 32, 64), so it is trained here: 700 epochs,

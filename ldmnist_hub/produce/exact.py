@@ -75,7 +75,7 @@ def encode_threads() -> int:
     Raises:
         InvalidArgumentError: the variable is set but not a positive integer.
 
-    Example:
+    Examples:
         >>> encode_threads() >= 1
         True
     """
@@ -158,7 +158,7 @@ def encode_labels_exact(class_encoder: dict[str, np.ndarray], labels: np.ndarray
                         split: str) -> np.ndarray:
     """``y`` (float32 ``(n, N)``) of one split: exactly the ``y`` of :func:`encode_split_exact`, without ``x``.
 
-    Example:
+    Examples:
         >>> from ldmnist_hub.produce import reference
         >>> w = reference.get(2).weights("class_encoder")
         >>> encode_labels_exact(w, np.array([0, 1, 2]), logvar_quirk=True, seed=0, split="test").shape
@@ -245,7 +245,7 @@ def encode_split_exact(
         split: ``"train"`` or ``"test"`` (selects the noise stream).
         threads: row chunks encoded at once (default :func:`encode_threads`); the bytes do not depend on it.
 
-    Example:
+    Examples:
         >>> from ldmnist_hub.produce import reference
         >>> ref = reference.get(2)
         >>> images, labels = np.zeros((3, 784), np.uint8), np.array([0, 1, 2])

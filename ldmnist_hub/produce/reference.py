@@ -158,7 +158,7 @@ def available() -> tuple[int, ...]:
 def nearest(latent: int) -> int | None:
     """The reference size nearest to ``latent`` on a log scale (the sizes are powers of two), None if none ship.
 
-    Example:
+    Examples:
         >>> nearest(23), nearest(12), nearest(3), nearest(100)
         (32, 16, 4, 64)
     """

@@ -94,7 +94,7 @@ LEAK_SUSPECTED = "leak suspected"
 def draw_seeds(k: int = LEAK_DRAWS) -> tuple[int, ...]:
     """``k`` distinct posterior-draw seeds, chosen now from the OS's randomness (never the canonical 0).
 
-    Example:
+    Examples:
         >>> len(draw_seeds(3)), 0 in draw_seeds(3)
         (3, False)
     """
@@ -208,7 +208,7 @@ def for_draw(draws: ReferenceDraws, seed: int) -> ReferenceDraws:
     Raises:
         InvalidArgumentError: ``seed`` is not a draw seed (an integer from 0 to 2**63 - 1).
 
-    Example:
+    Examples:
         >>> for_draw(reference_draws(8, seeds=[5]), 1).draw  # doctest: +SKIP
         1
     """
@@ -256,7 +256,7 @@ def _p_value(z: float) -> float:
 def holm(p_values: Sequence[float], alpha: float = LEAK_ALPHA) -> list[bool]:
     """Which of ``p_values`` Holm's step-down procedure rejects at family-wise level ``alpha``.
 
-    Example:
+    Examples:
         >>> holm([1e-6, 0.5, 2e-4], alpha=1e-3)
         [True, False, True]
     """
@@ -343,7 +343,7 @@ def check(predicted_y: np.ndarray, draws: ReferenceDraws, *, accuracy: float | N
     Raises:
         InvalidArgumentError: predictions of another shape, or not finite.
 
-    Example:
+    Examples:
         >>> draws = reference_draws(8, seeds=[1, 2, 3])  # doctest: +SKIP
         >>> check(draws.y, draws).status  # doctest: +SKIP
         'leak suspected'

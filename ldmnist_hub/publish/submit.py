@@ -258,7 +258,7 @@ def check_family(family: str | None) -> str | None:
         InvalidArgumentError: not 1-40 lowercase letters, digits or ``-``, or a near-miss of a known family (the
             message lists the known ones).
 
-    Example:
+    Examples:
         >>> check_family("backprop"), check_family("hebbian-pca")
         ('backprop', 'hebbian-pca')
     """
@@ -284,7 +284,7 @@ def check_budget(budget: str | None) -> str | None:
     Raises:
         InvalidArgumentError: empty, too long, or several lines.
 
-    Example:
+    Examples:
         >>> check_budget(" 20 epochs, 95 CPU s ")
         '20 epochs, 95 CPU s'
     """
@@ -300,7 +300,7 @@ def check_budget(budget: str | None) -> str | None:
 def draw_file(seed: int) -> str:
     """The stored predictions file of posterior draw ``seed``: ``predictions.npy`` for the canonical draw 0.
 
-    Example:
+    Examples:
         >>> draw_file(0), draw_file(2)
         ('predictions.npy', 'predictions-draw-2.npy')
     """
@@ -332,7 +332,7 @@ def parse_predictions(values: Sequence[str]) -> PathArg | dict[int, str]:
         InvalidArgumentError: several files without their draws, a seed that is not a non-negative integer, a
             draw given twice, more than :data:`MAX_DRAWS` draws.
 
-    Example:
+    Examples:
         >>> parse_predictions(["preds.npy"])
         'preds.npy'
         >>> parse_predictions(["0=p0.npy", "1=p1.npy"])
@@ -585,7 +585,7 @@ def draw_summary(by_draw: Mapping[int, Any]) -> dict[str, Any]:
     sample sds over the draws (None for one draw); ``excess_se``, the standard error over rows of one draw's
     MSE (the mean over the draws). A value the evaluator does not give is None.
 
-    Example:
+    Examples:
         >>> from ldmnist_hub.scoring.evaluate import EvalResult
         >>> r = draw_summary({0: EvalResult(0.72, 0.36, 10, 0.01, 0.1, 0.02), 1: EvalResult(0.74, 0.38, 10, 0.01,
         ...                                                                                0.1, 0.04)})

@@ -137,15 +137,19 @@ class ClassDecoder(nn.Module):
 
 
 class MiddleLayers(nn.Module):
-    """3 x Dense(N) mapping an image code to a class code (the original's example model)."""
+    """3 x Dense(N) mapping an image code to a class code (the original's example model).
 
-    def __init__(self, latent: int, cfg: TrainConfig) -> None:
+    ``width``: the two hidden layers' width (default N, the original's).
+    """
+
+    def __init__(self, latent: int, cfg: TrainConfig, width: int | None = None) -> None:
         super().__init__()
         act = nn.LeakyReLU(cfg.leaky_slope)
+        width = latent if width is None else width
         self.body = nn.Sequential(
-            *_block(latent, latent, act, cfg, cfg.middle_dropout),
-            *_block(latent, latent, act, cfg, cfg.middle_dropout),
-            nn.Linear(latent, latent),
+            *_block(latent, width, act, cfg, cfg.middle_dropout),
+            *_block(width, width, act, cfg, cfg.middle_dropout),
+            nn.Linear(width, latent),
         )
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:

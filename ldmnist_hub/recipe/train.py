@@ -100,7 +100,7 @@ def estimate_seconds(images: np.ndarray, labels: np.ndarray, latent: int, cfg: T
     median step (the first two warm up and are left out) to the run's epochs. It costs a fraction of a second:
     the number is measured on this machine, as it is loaded now, before anything is trained.
 
-    Example:
+    Examples:
         >>> estimate_seconds(images, labels, 12, TrainConfig(), 0)  # doctest: +SKIP
         (1290.4, 1.84)
     """

@@ -44,7 +44,7 @@ def decode_images(
     Returns:
         float32 ``(n, 28, 28)`` with pixel values in [0, 1] (sigmoid of the logits).
 
-    Example:
+    Examples:
         >>> x, _, _ = load_numpy(latent=32, split="test")  # doctest: +SKIP
         >>> decode_images(x[:16], latent=32).shape  # doctest: +SKIP
         (16, 28, 28)
@@ -66,7 +66,7 @@ def decode_labels(
 ) -> np.ndarray:
     """Class probabilities ``(n, 10)`` of label codes ``y`` ``(n, N)`` (the class decoder + softmax).
 
-    Example:
+    Examples:
         >>> _, y, label = load_numpy(latent=32, split="test")  # doctest: +SKIP
         >>> (decode_labels(y, latent=32).argmax(1) == label).mean()  # doctest: +SKIP
         0.998
@@ -100,7 +100,7 @@ def encode_images(
     Raises:
         ValueError: images of a wrong shape, dtype or value range.
 
-    Example:
+    Examples:
         >>> codes = encode_images(decode_images(x[:16], latent=32), latent=32)  # doctest: +SKIP
     """
     flat = images_to_unit(images)
@@ -129,7 +129,7 @@ def apply_middle_layers(
     the VAEs on the class decoder's loss), run in eval mode from the variant's
     safetensors.
 
-    Example:
+    Examples:
         >>> x, _, _ = load_numpy(latent=32, split="test")  # doctest: +SKIP
         >>> apply_middle_layers(x, latent=32).shape  # doctest: +SKIP
         (10000, 32)

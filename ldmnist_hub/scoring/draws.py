@@ -23,7 +23,7 @@ from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg
 from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 from ldmnist_hub.loading.variant import Variant, resolve
-from ldmnist_hub.scoring.evaluate import EvalResult, ScoredRows, score, scored_rows
+from ldmnist_hub.scoring.evaluate import EvalResult, ScoredRows, json_number, score, scored_rows
 
 DEFAULT_DRAWS = (0, 1, 2)
 """The draws a callable is scored on unless ``seeds=`` says otherwise (the protocol asks for at least 3)."""
@@ -50,7 +50,7 @@ class DrawsResult:
         mse_sd, reconstructed_accuracy_sd, excess_mse_sd, explained_sd: sample sds (ddof=1) over the draws
             (NaN for one draw). Each draw's standard errors over rows are in ``draws``.
 
-    Example:
+    Examples:
         >>> r = DrawsResult.of((0, 1), (EvalResult(0.72, 0.36, 10), EvalResult(0.74, 0.38, 10)))
         >>> round(r.mse, 4), round(r.mse_sd, 4), r.seeds
         (0.73, 0.0141, (0, 1))
@@ -83,8 +83,9 @@ class DrawsResult:
         return cls(seeds=tuple(seeds), draws=tuple(draws), n=draws[0].n, **spread)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (``draws`` as a list of :meth:`EvalResult.as_dict`)."""
-        return {**asdict(self), "seeds": list(self.seeds), "draws": [d.as_dict() for d in self.draws]}
+        """Plain-JSON form (``draws`` as a list of :meth:`EvalResult.as_dict`; an sd of one draw is None)."""
+        return {**{k: json_number(v) for k, v in asdict(self).items()}, "seeds": list(self.seeds),
+                "draws": [d.as_dict() for d in self.draws]}
 
     def __str__(self) -> str:
         return (f"mse {self.mse:.4f} +- {self.mse_sd:.4f}, accuracy {self.reconstructed_accuracy:.3f} +- "
@@ -123,10 +124,10 @@ class DrawsComparison:
         return self.a.seeds
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain-JSON form."""
+        """Plain-JSON form (an se of one draw or of one row is None)."""
         return {"seeds": list(self.seeds), "a": self.a.as_dict(), "b": self.b.as_dict(),
-                "differences": list(self.differences), "row_se": list(self.row_se),
-                "mean_difference": self.mean_difference, "se": self.se}
+                "differences": list(self.differences), "row_se": [json_number(v) for v in self.row_se],
+                "mean_difference": self.mean_difference, "se": json_number(self.se)}
 
     def __str__(self) -> str:
         return (f"mse a - b {self.mean_difference:+.4f} +- {self.se:.4f} (mean +- se over {len(self.differences)} "
@@ -237,7 +238,7 @@ def evaluate_draws(
         InvalidArgumentTypeError: predictions neither a mapping nor a callable, or a resolved variant passed
             with selection keywords.
 
-    Example:
+    Examples:
         >>> import ldmnist_hub as ld  # doctest: +SKIP
         >>> def least_squares(seed: int) -> np.ndarray:  # doctest: +SKIP
         ...     x, y, _ = ld.load_numpy(latent=8, split="train", seed=seed)
@@ -285,7 +286,7 @@ def compare_draws(
         InvalidArgumentError: as :func:`evaluate_draws`, or mappings holding different draws.
         InvalidArgumentTypeError: as :func:`evaluate_draws`.
 
-    Example:
+    Examples:
         >>> zeros = lambda seed: np.zeros((10_000, 8))  # doctest: +SKIP
         >>> print(compare_draws(least_squares, zeros, latent=8))  # doctest: +SKIP
         mse a - b -0.0718 +- 0.0004 (mean +- se over 3 paired draws; one draw's per-row paired se 0.0008)

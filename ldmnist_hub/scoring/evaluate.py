@@ -50,6 +50,12 @@ INDEX_COLUMN = "mnist_index"
 PREDICTION_COLUMNS = ("y_pred", "y")
 
 
+def json_number(value: Any) -> Any:
+    """``value``, or None where it is a float NaN or infinity (which JSON cannot hold: ``json.dumps`` would write
+    ``NaN``, which strict readers refuse)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 @dataclass(frozen=True)
 class EvalResult:
     """Scores of predictions on one split.
@@ -69,7 +75,7 @@ class EvalResult:
             predicting the train split's mean ``y`` scores on these rows: 0 for the train mean, 1 for the
             floor (NaN when the two coincide).
 
-    Example:
+    Examples:
         >>> print(EvalResult(0.884, 0.961, 10000, 0.0014, 0.0019, 0.0012, 0.947))
         mse 0.8840 +- 0.0014, accuracy 0.961 +- 0.002, excess 0.0012, explained 0.947, n=10000
     """
@@ -82,9 +88,9 @@ class EvalResult:
     excess_mse: float = math.nan
     explained: float = math.nan
 
-    def as_dict(self) -> dict[str, float | int]:
-        """Plain-JSON form."""
-        return asdict(self)
+    def as_dict(self) -> dict[str, float | int | None]:
+        """Plain-JSON form: a score that is NaN (the standard error of one row) is None, JSON's null."""
+        return {k: json_number(v) for k, v in asdict(self).items()}
 
     def __str__(self) -> str:
         return (f"mse {self.mse:.4f} +- {self.mse_se:.4f}, accuracy {self.reconstructed_accuracy:.3f} +- "
@@ -156,7 +162,7 @@ def check_rows(rows: Any, size: int, split: str) -> np.ndarray:
         InvalidArgumentError: ``rows`` is not a non-empty 1-D sequence of integers (a boolean mask, floats,
             a scalar), or holds a position out of range or one twice; the message names the values and the fix.
 
-    Example:
+    Examples:
         >>> check_rows(range(3), 10, "test").tolist()
         [0, 1, 2]
     """
@@ -176,12 +182,13 @@ def check_rows(rows: Any, size: int, split: str) -> np.ndarray:
     if not np.issubdtype(positions.dtype, np.integer):
         raise InvalidArgumentError(f"rows must be integers; got dtype {positions.dtype} (first values "
                                    f"{positions[:3].tolist()}): pass integer positions, e.g. rows.astype(int)")
-    positions = positions.astype(np.int64)
+    # Judged before the cast to int64: a uint64 position of 2**63 or more would wrap to a negative one.
     outside = positions[(positions < 0) | (positions >= size)]
     if len(outside):
         raise InvalidArgumentError(
             f"rows {np.unique(outside)[:5].tolist()} ({len(outside)} value(s)) are out of range for split {split!r} "
             f"of {size} rows: give positions 0..{size - 1} (negative positions are not accepted)")
+    positions = positions.astype(np.int64)
     counts = np.bincount(positions, minlength=size)
     if (counts > 1).any():
         repeated = np.flatnonzero(counts > 1)
@@ -472,7 +479,7 @@ def evaluate(
             integer positions in the split (see :func:`check_rows`).
         FileNotFoundError: the variant is not built and ``build=False``.
 
-    Example:
+    Examples:
         >>> x, y, label = load_numpy(latent=32, split="test")  # doctest: +SKIP
         >>> evaluate(y, latent=32, split="test").mse  # doctest: +SKIP
         0.0
@@ -652,7 +659,7 @@ def evaluate_model(
         InvalidArgumentError: the model returns None or not one prediction per row (see :func:`predict`), the
             predictions do not fit the split, or ``rows`` are not distinct positions in it (see :func:`evaluate`).
 
-    Example:
+    Examples:
         >>> evaluate_model(lambda x: x * 0, latent=32).reconstructed_accuracy  # doctest: +SKIP
         0.098
     """

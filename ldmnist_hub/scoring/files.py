@@ -7,7 +7,8 @@ before ``y``, one numeric column per component):
 
 - ``.npy``: one ``(n, N)`` array (``numpy.save``), read without pickles;
 - ``.parquet``: an Arrow table (``df.to_parquet``, ``pyarrow.parquet.write_table``);
-- ``.csv``: with a header, an Arrow table (one column per component, ``mnist_index`` optional); without one
+- ``.csv``: with a header (``DataFrame(pred).to_csv(path, index=False)``'s ``0,1,...`` included), an Arrow table
+  (one column per component, ``mnist_index`` optional); without one
   (``numpy.savetxt(path, pred, delimiter=",")``), an ``(n, N)`` array; UTF-8 text.
 
 Predictions files are untrusted, and every reader of one (``ldmnist evaluate``, ``submit``, ``leaderboard
@@ -53,7 +54,7 @@ def open_regular(path: PathArg, what: str) -> BinaryIO:
     comes, and a device such as ``/dev/zero`` never ends. The file is opened non-blocking and checked again
     once open, so one swapped in meanwhile is refused too.
 
-    Example:
+    Examples:
         >>> with open_regular("preds.npy", "predictions file 'preds.npy'") as f:  # doctest: +SKIP
         ...     magic = f.read(6)
 
@@ -111,7 +112,7 @@ def read_npy(data: bytes | PathArg, what: str,
     Returns:
         The array, in the file's dtype and order (a Fortran-ordered array is read in its own order).
 
-    Example:
+    Examples:
         >>> read_npy("preds.npy", "predictions file 'preds.npy'").shape  # doctest: +SKIP
         (10000, 32)
 
@@ -171,19 +172,22 @@ def _check_utf8(f: BinaryIO, what: str) -> None:
 
 
 def _csv_has_header(f: BinaryIO) -> bool:
+    """True if the first line names columns: any cell not a number, or exactly ``0,1,...,k-1`` (k > 1), the
+    header ``pandas.DataFrame(pred).to_csv(path, index=False)`` writes."""
     first = f.readline().decode("utf-8", errors="replace")
     f.seek(0)
+    cells = [cell.strip() for cell in first.strip().split(",")]
     try:
-        [float(cell) for cell in first.strip().split(",")]
+        [float(cell) for cell in cells]
     except ValueError:
         return True
-    return False
+    return len(cells) > 1 and cells == [str(i) for i in range(len(cells))]
 
 
 def read_predictions_file(path: str | os.PathLike[str]) -> Any:
     """The predictions in ``path`` as a numpy array or an Arrow table, by the file's suffix.
 
-    Example:
+    Examples:
         >>> import ldmnist_hub as ld
         >>> ld.evaluate(read_predictions_file("preds.npy"), latent=8)  # doctest: +SKIP
         EvalResult(mse=0.7234, reconstructed_accuracy=0.3638, n=10000)

@@ -241,7 +241,7 @@ def datasets_own(name: str) -> bool:
     files (``tmp*``), and builders take ``*.lock`` files. They are left alone: never part of the record,
     never a reason to encode the variant again (which would delete them under a mapped dataset).
 
-    Example:
+    Examples:
         >>> [datasets_own(n) for n in ("cache-3f2a.arrow", "ldmnist-train.arrow", "dataset_info.json")]
         [True, False, False]
     """

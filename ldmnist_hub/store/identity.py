@@ -53,7 +53,7 @@ def module_source(module: str) -> bytes:
 def builder_hash() -> str:
     """Hash of the builder and of the library code that determines a variant's bytes.
 
-    Example:
+    Examples:
         >>> len(builder_hash())
         16
     """

@@ -39,7 +39,7 @@ def inventory() -> list[dict[str, Any]]:
 
     A folder whose stats cannot be read is listed as ``damaged`` rather than skipped.
 
-    Example:
+    Examples:
         >>> [r["name"] for r in inventory()]  # doctest: +SKIP
         ['latent-32', 'latent-8-trained-1f5b3204']
     """

@@ -44,7 +44,7 @@ def encode_array(a: np.ndarray) -> dict[str, Any]:
 def payload_array(entry: dict[str, Any]) -> np.ndarray:
     """Inverse of :func:`encode_array`: the float32 array of one embedded ``{"shape", "b64"}`` entry.
 
-    Example:
+    Examples:
         >>> payload_array(encode_array(np.eye(2))).tolist()
         [[1.0, 0.0], [0.0, 1.0]]
     """
@@ -98,7 +98,7 @@ def explorer_payload(
         ValueError: a bad latent or ``n_samples``.
         FileNotFoundError: the variant is not built and ``build`` is False (names ``ldmnist build --latent N``).
 
-    Example:
+    Examples:
         >>> p = explorer_payload(32)  # doctest: +SKIP
         >>> payload_array(p["samples"]["codes"]).shape, p["order"][:3]  # doctest: +SKIP
         ((200, 32), [2, 19, 10])
@@ -195,7 +195,7 @@ def write_explorer(
         ValueError: a bad latent or ``n_samples``, or ``out`` is a folder or not writable.
         FileNotFoundError: the variant is not built and ``build`` is False (names ``ldmnist build --latent N``).
 
-    Example:
+    Examples:
         >>> write_explorer(32, "explorer.html")  # doctest: +SKIP
         PosixPath('explorer.html')
     """

