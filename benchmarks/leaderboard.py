@@ -46,7 +46,8 @@ def run(args: list[str]) -> tuple[dict, float]:
 
 
 def scores(doc: dict) -> dict:
-    doc = dict(doc, rows=[{k: v for k, v in r.items() if k != "train_seconds"} for r in doc["rows"]])
+    doc = dict(doc, rows=[{k: v for k, v in r.items() if k not in ("train_seconds", "cpu_seconds")}
+                          for r in doc["rows"]])
     doc.pop("settings")
     return doc
 
@@ -94,7 +95,8 @@ def main() -> int:
         doc, seconds = run(["--latent", str(a.latent), "--out", tmp])
     rows = {r["model"]: r for r in doc["rows"]}
     figures: dict = {"wall_seconds": round(seconds, 1), "floor_mse": doc["floor_mse"], "spread": doc["spread"],
-                     "rows": {m: {k: r[k] for k in ("mse", "excess_mse", "reconstructed_accuracy", "train_seconds")}
+                     "rows": {m: {k: r[k] for k in ("mse", "excess_mse", "reconstructed_accuracy", "train_seconds",
+                                                   "cpu_seconds")}
                               for m, r in rows.items()},
                      "label_efficiency": doc["label_efficiency"]}
     torch_acc, keras_acc = rows["mlp-torch"]["reconstructed_accuracy"], rows["mlp-keras"]["reconstructed_accuracy"]

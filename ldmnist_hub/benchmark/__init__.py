@@ -1,1 +1,1 @@
-"""The benchmark: baselines, the label-efficiency probe and the leaderboard."""
+"""The benchmark: baselines, the label-efficiency probe, the leaderboard, the protocol and the rule baselines."""

@@ -30,6 +30,17 @@ def holdout_split(n: int, seed: int, fraction: float = HOLDOUT_FRACTION) -> tupl
     return np.sort(order[cut:]), np.sort(order[:cut])
 
 
+def _fit_and_held(n: int, seed: int, held_out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``held_out`` and the other rows of ``n``, or a seeded :func:`holdout_split` when it is None."""
+    if held_out is None:
+        return holdout_split(n, seed)
+    held = np.unique(np.asarray(held_out, dtype=np.int64))
+    if not len(held) or held[0] < 0 or held[-1] >= n or len(held) == n:
+        raise InvalidArgumentError(f"held_out must be some, not all, positions in 0..{n - 1}; got {len(held)} "
+                                   f"position(s) spanning {held[:1].tolist()}..{held[-1:].tolist()}")
+    return np.setdiff1d(np.arange(n), held), held
+
+
 def progress_bar(desc: str, total: int, progress: bool) -> Any:
     """A tqdm bar of ``total`` steps named ``desc`` (disabled when ``progress`` is False)."""
     from tqdm.auto import tqdm
@@ -57,9 +68,13 @@ def ridge_regression(
     *,
     penalties: Sequence[float] = RIDGE_PENALTIES,
     seed: int = 0,
+    held_out: np.ndarray | None = None,
     progress: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Ridge regression, its penalty chosen by MSE on a held-out part of train, then refit on all of train.
+
+    ``held_out``: positions of the rows that choose the penalty (the benchmark
+    passes the protocol's tuning rows); default a seeded 10% of train.
 
     Returns:
         ``(test predictions, {"penalty": chosen, "holdout_mse": its held-out MSE})``.
@@ -67,7 +82,7 @@ def ridge_regression(
     if not penalties:
         raise InvalidArgumentError("penalties must list at least one value")
     x, y = train_x.astype(np.float64), train_y.astype(np.float64)
-    fit, held = holdout_split(len(x), seed)
+    fit, held = _fit_and_held(len(x), seed, held_out)
     scores = []
     with progress_bar("ridge", len(penalties) + 1, progress) as bar:
         for a in penalties:
@@ -88,9 +103,12 @@ def knn_regression(
     *,
     neighbours: Sequence[int] = KNN_NEIGHBOURS,
     seed: int = 0,
+    held_out: np.ndarray | None = None,
     progress: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """k-nearest-neighbours regression (Euclidean, uniform weights), k chosen on a held-out part of train.
+
+    ``held_out`` as in :func:`ridge_regression`.
 
     The neighbours are found once for the largest k; every smaller k reuses
     the same sorted list, so choosing k costs one search.
@@ -100,7 +118,7 @@ def knn_regression(
     """
     from sklearn.neighbors import NearestNeighbors
 
-    fit, held = holdout_split(len(train_x), seed)
+    fit, held = _fit_and_held(len(train_x), seed, held_out)
     ks = sorted({int(k) for k in neighbours if 0 < int(k) <= len(fit)})
     if not ks:
         raise InvalidArgumentError(f"no usable k in neighbours={list(neighbours)} for {len(fit)} training rows")
@@ -151,10 +169,16 @@ def mlp_regression(
     batch_size: int = 500,
     lr: float = 1e-2,
     dropout: float = 0.1,
+    width: int | None = None,
     progress: bool = False,
     desc: str = "mlp-torch",
 ) -> np.ndarray:
     """Train the original's 3-FC MLP (width N, LeakyReLU, BatchNorm, dropout) on MSE; predict ``test_x``.
+
+    ``width``: the hidden layers' width (default N, the original's; at latent 8
+    that is 8 units, so the benchmark runs width 256 beside it). Torch runs
+    with :func:`ldmnist_hub.recipe.train.thread_count` threads (1 unless
+    ``$LDMNIST_NUM_THREADS`` says otherwise).
 
     The original trained 5,000 epochs at batch 10,000 with Adam 1e-3. The
     signal is small next to the targets' irreducible noise, so a short run
@@ -165,7 +189,7 @@ def mlp_regression(
 
     from ldmnist_hub.core.config import TrainConfig
     from ldmnist_hub.recipe.models import MiddleLayers, seed_module
-    from ldmnist_hub.recipe.train import make_generator, one_cycle
+    from ldmnist_hub.recipe.train import make_generator, one_cycle, torch_threads
 
     gen = make_generator(seed, 7)
     # The original's eval script trains with model.fit, i.e. in training mode:
@@ -173,7 +197,7 @@ def mlp_regression(
     cfg = TrainConfig(middle_dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr,
                       train_dropout=True, batch_norm="batch")
     latent = train_x.shape[1]
-    model = seed_module(MiddleLayers(latent, cfg), gen)
+    model = seed_module(MiddleLayers(latent, cfg, width=width), gen)
     xt, yt = torch.tensor(train_x), torch.tensor(train_y)  # copies: Arrow-backed arrays are read-only
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     n = len(xt)
@@ -183,17 +207,18 @@ def mlp_regression(
     model.train()
     from tqdm.auto import tqdm
 
-    for _ in tqdm(range(epochs), desc=desc, disable=not progress):
-        order = torch.randperm(n, generator=gen)
-        for i in range(steps):
-            idx = order[i * batch_size:(i + 1) * batch_size]
-            for g in opt.param_groups:
-                g["lr"] = lr * one_cycle(step, total)
-            loss = torch.nn.functional.mse_loss(model(xt[idx]), yt[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-    model.eval()
-    with torch.no_grad():
-        return model(torch.tensor(test_x)).numpy()
+    with torch_threads():
+        for _ in tqdm(range(epochs), desc=desc, disable=not progress):
+            order = torch.randperm(n, generator=gen)
+            for i in range(steps):
+                idx = order[i * batch_size:(i + 1) * batch_size]
+                for g in opt.param_groups:
+                    g["lr"] = lr * one_cycle(step, total)
+                loss = torch.nn.functional.mse_loss(model(xt[idx]), yt[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                step += 1
+        model.eval()
+        with torch.no_grad():
+            return model(torch.tensor(test_x)).numpy()

@@ -19,6 +19,7 @@ import numpy as np
 from ldmnist_hub._deprecated import seed_selects_the_variant
 from ldmnist_hub.core.config import TrainConfig
 from ldmnist_hub.core.extras import install_hint
+from ldmnist_hub.core.warn import warn
 from ldmnist_hub.errors import MissingDependencyError
 from ldmnist_hub.loading.variant import Variant, selects_variant
 
@@ -83,6 +84,19 @@ class _EpochBar(keras.callbacks.Callback):
         self.bar.close()
 
 
+def _pin_threads(threads: int) -> None:
+    """Size TensorFlow's thread pools, or warn that they were sized before (by an earlier op)."""
+    pools = tf.config.threading
+    if (pools.get_intra_op_parallelism_threads(), pools.get_inter_op_parallelism_threads()) == (threads, threads):
+        return
+    try:
+        pools.set_intra_op_parallelism_threads(threads)
+        pools.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow has run an op: its pools are fixed for the life of the process
+        warn(f"TensorFlow already runs with its own thread pools, so the Keras MLP cannot pin them to {threads}; "
+             "its CPU and wall seconds are not comparable to the torch models'")
+
+
 @seed_selects_the_variant(rng="model_seed")
 @selects_variant(build=False, progress=False)
 def keras_mlp_regression(
@@ -94,6 +108,7 @@ def keras_mlp_regression(
     batch_size: int = 500,
     lr: float = 1e-2,
     dropout: float = 0.1,
+    threads: int = 1,
 ) -> np.ndarray:
     """Train the Keras 3-FC MLP on the variant's train split (via ``tf_dataset``); predict ``test_x``.
 
@@ -101,9 +116,14 @@ def keras_mlp_regression(
     turns on TensorFlow's op determinism, so one ``model_seed`` gives one
     result; both are process-wide settings. ``seed``, ``source``, ``train``,
     ``data_dir``, ``build``, ``progress`` and ``version`` select the variant.
+    ``threads``: TensorFlow's intra- and inter-op threads (one, as torch's
+    training: the model is tiny, and more threads crawl on a shared machine);
+    TensorFlow fixes them at its first op, so a process that already ran
+    TensorFlow keeps its count (with a warning).
     """
     from ldmnist_hub.adapters.tf_adapter import tf_dataset
 
+    _pin_threads(threads)
     keras.utils.set_random_seed(model_seed)
     tf.config.experimental.enable_op_determinism()
     ds = tf_dataset(variant, "train", batch_size, shuffle=True, shuffle_seed=model_seed)

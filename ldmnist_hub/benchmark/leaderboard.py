@@ -37,6 +37,7 @@ from ldmnist_hub.benchmark.label_efficiency import (
     label_efficiency,
     label_efficiency_figure,
 )
+from ldmnist_hub.benchmark.protocol import tuning_split
 from ldmnist_hub.core.paths import writable_dir
 from ldmnist_hub.core.schema import PUBLISHED, SPLITS
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
@@ -62,6 +63,7 @@ class _Run:
     mlp_epochs: int
     train_split: tuple[np.ndarray, np.ndarray, np.ndarray]
     test_split: tuple[np.ndarray, np.ndarray, np.ndarray]
+    held_out: np.ndarray  # positions in train_split of the rows that choose hyperparameters (protocol.tuning_split)
 
 
 Fit = tuple[np.ndarray, dict[str, Any]]
@@ -86,18 +88,24 @@ def _linear(run: _Run) -> Fit:
 
 def _ridge(run: _Run) -> Fit:
     return baselines.ridge_regression(run.train_split[0], run.train_split[1], run.test_split[0], seed=run.seed,
-                                      progress=run.progress)
+                                      held_out=run.held_out, progress=run.progress)
 
 
 def _knn(run: _Run) -> Fit:
     return baselines.knn_regression(run.train_split[0], run.train_split[1], run.test_split[0], seed=run.seed,
-                                    progress=run.progress)
+                                    held_out=run.held_out, progress=run.progress)
 
 
 def _mlp_torch(run: _Run) -> Fit:
     pred = baselines.mlp_regression(run.train_split[0], run.train_split[1], run.test_split[0], seed=run.seed,
                                     epochs=run.mlp_epochs, progress=run.progress)
-    return pred, {"epochs": run.mlp_epochs}
+    return pred, {"epochs": run.mlp_epochs, "width": run.latent}
+
+
+def _mlp_256(run: _Run) -> Fit:
+    pred = baselines.mlp_regression(run.train_split[0], run.train_split[1], run.test_split[0], seed=run.seed,
+                                    epochs=run.mlp_epochs, width=256, progress=run.progress, desc="mlp-256")
+    return pred, {"epochs": run.mlp_epochs, "width": 256}
 
 
 def _mlp_keras(run: _Run) -> Fit:
@@ -105,7 +113,7 @@ def _mlp_keras(run: _Run) -> Fit:
 
     pred = keras_mlp_regression(dataclasses.replace(run.variant, progress=run.progress), run.test_split[0],
                                 model_seed=run.seed, epochs=run.mlp_epochs)
-    return pred, {"epochs": run.mlp_epochs}
+    return pred, {"epochs": run.mlp_epochs, "width": run.latent}
 
 
 def _middle_layers(run: _Run) -> Fit:
@@ -154,13 +162,15 @@ def _check_installed(names: Sequence[str], label_curve: bool) -> None:
 MODELS: dict[str, ModelSpec] = {m.name: m for m in (
     ModelSpec("mean", "constant", "numpy", "the train mean of y for every row", _mean),
     ModelSpec("linear", "linear", "numpy", "closed-form linear least squares", _linear),
-    ModelSpec("ridge", "linear", "numpy", "ridge regression, penalty chosen on 10% of train", _ridge),
-    ModelSpec("knn", "nonlinear", "scikit-learn", "k-nearest neighbours, k chosen on 10% of train", _knn,
+    ModelSpec("ridge", "linear", "numpy", "ridge regression, penalty chosen on the tuning rows", _ridge),
+    ModelSpec("knn", "nonlinear", "scikit-learn", "k-nearest neighbours, k chosen on the tuning rows", _knn,
               ("sklearn",)),
-    ModelSpec("mlp-torch", "nonlinear", "torch", "the original's 3-FC MLP (BatchNorm, dropout 0.1, MSE)",
+    ModelSpec("mlp-torch", "nonlinear", "torch", "the original's 3-FC MLP, width N (BatchNorm, dropout 0.1, MSE)",
               _mlp_torch, ("torch",)),
-    ModelSpec("mlp-keras", "nonlinear", "keras", "the same MLP in Keras, trained on tf_dataset", _mlp_keras,
-              ("tensorflow", "keras")),
+    ModelSpec("mlp-256", "nonlinear", "torch", "the same MLP at width 256: capacity that does not shrink with N",
+              _mlp_256, ("torch",)),
+    ModelSpec("mlp-keras", "nonlinear", "keras", "the original's MLP (width N) in Keras, trained on tf_dataset",
+              _mlp_keras, ("tensorflow", "keras")),
     ModelSpec("middle-layers", "nonlinear", "numpy", "the middle layers trained with the VAEs (from the weights)",
               _middle_layers),
     ModelSpec("oracle", "oracle", "numpy", "the class VAE's mean of the true class: the irreducible floor",
@@ -178,14 +188,16 @@ class BenchmarkRow:
     mse: float
     excess_mse: float
     reconstructed_accuracy: float
-    train_seconds: float
+    train_seconds: float  # wall seconds
     seed: int
     details: dict[str, Any] = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # CPU seconds of this process (time.process_time) while the model trained
 
     def scores(self) -> dict[str, Any]:
-        """The row without its wall time: equal for equal seeds."""
+        """The row without its times: equal for equal seeds."""
         d = asdict(self)
         d.pop("train_seconds")
+        d.pop("cpu_seconds")
         return d
 
 
@@ -269,7 +281,7 @@ class BenchmarkResult:
 
 
 def _rows_table(rows: Sequence[BenchmarkRow], published: bool) -> str:
-    head = ["model", "family", "framework", "MSE", "excess MSE", "reconstructed accuracy", "train s"]
+    head = ["model", "family", "framework", "MSE", "excess MSE", "reconstructed accuracy", "CPU s", "wall s"]
     if published:
         head += ["original MSE", "original accuracy"]
     else:
@@ -277,7 +289,7 @@ def _rows_table(rows: Sequence[BenchmarkRow], published: bool) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [f"`{r.model}`", r.family, r.framework, f"{r.mse:.4f}", f"{r.excess_mse:+.4f}",
-                 f"{r.reconstructed_accuracy:.4f}", f"{r.train_seconds:.1f}"]
+                 f"{r.reconstructed_accuracy:.4f}", f"{r.cpu_seconds:.1f}", f"{r.train_seconds:.1f}"]
         if published:
             pub = PUBLISHED.get(r.model)
             cells += [f"{pub[0]:g}", f"{pub[1]:.4f}"] if pub else ["", ""]
@@ -394,18 +406,20 @@ def benchmark(
     latent, cid = variant.latent, variant.cache_id
     files = variant.require("benchmark")
     loaded = dataclasses.replace(variant, build=False, progress=False)
-    run = _Run(latent, model_seed, loaded, variant.progress, mlp_epochs,
-               split_arrays(loaded, "train"), split_arrays(loaded, "test"))
+    tuning = tuning_split(loaded, quiet=not variant.progress)
+    run = _Run(latent, model_seed, loaded, variant.progress, mlp_epochs, (tuning.x, tuning.y, tuning.label),
+               split_arrays(loaded, "test"), tuning.held_out)
     floor = evaluate(codecs.class_means(loaded)[run.test_split[2]], loaded, "test").mse
     rows = []
     for name in names:
         spec = MODELS[name]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         pred, details = spec.fit(run)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         score = evaluate(pred, loaded, "test")
         rows.append(BenchmarkRow(name, spec.family, spec.framework, round(score.mse, 6), round(score.mse - floor, 6),
-                                 score.reconstructed_accuracy, round(seconds, 2), model_seed, details))
+                                 score.reconstructed_accuracy, round(seconds, 2), model_seed, details,
+                                 round(cpu, 2)))
     curve = None
     if label_efficiency_sizes:
         curve = _label_curve(run, variant.source, label_efficiency_sizes)
@@ -419,7 +433,7 @@ def benchmark(
         rows=rows,
         spread=family_spread(rows),
         label_efficiency=curve,
-        settings={"models": names, "mlp_epochs": mlp_epochs,
+        settings={"models": names, "mlp_epochs": mlp_epochs, "tuning_rows": tuning.source,
                   "label_efficiency_sizes": list(label_efficiency_sizes or []),
                   "ldmnist_hub": __version__, "python": platform.python_version(), "machine": platform.machine()},
     )

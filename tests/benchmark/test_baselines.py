@@ -61,6 +61,44 @@ def test_ridge_picks_the_penalty_with_the_lowest_held_out_error(data: tuple[np.n
     np.testing.assert_allclose(huge, baselines.mean_predictor(xtr, ytr, xte), atol=1e-4)
 
 
+def test_ridge_and_knn_choose_on_the_held_out_rows_they_are_given(data: tuple[np.ndarray, ...]) -> None:
+    xtr, ytr, _, xte, _, _ = data
+    held = np.arange(len(xtr) - len(xtr) // 6, len(xtr))  # the protocol's rows: the end of train
+    fit = np.arange(held[0])
+    candidates = [1e-3, 1e1, 1e6]
+    _, info = baselines.ridge_regression(xtr, ytr, xte, penalties=candidates, held_out=held)
+    errors = [np.mean((baselines.ridge_regression(xtr[fit], ytr[fit], xtr[held], penalties=[a])[0] - ytr[held]) ** 2)
+              for a in candidates]
+    assert info["holdout_mse"] == pytest.approx(min(errors), rel=1e-4)
+    _, info = baselines.knn_regression(xtr, ytr, xte, neighbours=(1, 5), held_out=held)
+    expected = [np.mean((baselines.knn_regression(xtr[fit], ytr[fit], xtr[held], neighbours=[k])[0] - ytr[held]) ** 2)
+                for k in (1, 5)]
+    assert info["holdout_mse"] == pytest.approx(min(expected), rel=1e-4)
+
+
+@pytest.mark.parametrize("held_out", [[], list(range(300)), [-1, 5], [299, 300]])
+def test_held_out_rows_must_be_some_rows_of_train(held_out: list[int], data: tuple[np.ndarray, ...]) -> None:
+    xtr, ytr, _, xte, _, _ = data
+    with pytest.raises(ValueError, match="held_out must be some, not all, positions in 0..299"):
+        baselines.ridge_regression(xtr, ytr, xte, held_out=np.array(held_out, dtype=np.int64))
+
+
+def test_the_mlp_width_sets_its_hidden_layers(data: tuple[np.ndarray, ...]) -> None:
+    import torch
+
+    from ldmnist_hub.core.config import TrainConfig
+    from ldmnist_hub.recipe.models import MiddleLayers
+
+    xtr, ytr, _, xte, _, _ = data
+    def widths(model: torch.nn.Module) -> list[int]:
+        return [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
+
+    assert widths(MiddleLayers(4, TrainConfig(), width=256)) == [256, 256, 4]
+    assert widths(MiddleLayers(4, TrainConfig())) == [4, 4, 4]  # the original's: width N
+    pred = baselines.mlp_regression(xtr, ytr, xte, epochs=2, width=256)
+    assert pred.shape == (len(xte), 4) and np.isfinite(pred).all()
+
+
 def test_knn_equals_scikit_learns_regressor_for_the_k_it_chose(data: tuple[np.ndarray, ...]) -> None:
     from sklearn.neighbors import KNeighborsRegressor
 
