@@ -582,8 +582,9 @@ def draw_summary(by_draw: Mapping[int, Any]) -> dict[str, Any]:
 
     ``draws`` (the seeds); ``mse``, ``reconstructed_accuracy`` and ``excess_mse`` (over the oracle floor of each
     draw: the within-class variance of its test ``y``), their means; ``mse_sd`` and ``reconstructed_accuracy_sd``,
-    sample sds over the draws (None for one draw); ``excess_se``, the standard error over rows of one draw's
-    MSE (the mean over the draws). A value the evaluator does not give is None.
+    sample sds over the draws (None for one draw); ``excess_se``, the paired standard error over rows of one
+    draw's excess (``EvalResult.excess_mse_se``; ``mse_se`` for entries scored before it existed), the mean over
+    the draws. A value the evaluator does not give is None.
 
     Examples:
         >>> from ldmnist_hub.scoring.evaluate import EvalResult
@@ -603,7 +604,8 @@ def draw_summary(by_draw: Mapping[int, Any]) -> dict[str, Any]:
         out[name] = math.fsum(got) / len(got) if got else None
         if name != "excess_mse":
             out[f"{name}_sd"] = float(np.std(got, ddof=1)) if got and len(got) > 1 else None
-    se = values("mse_se")
+    # The paired standard error of the excess (entries scored before it existed carry only mse_se).
+    se = values("excess_mse_se") or values("mse_se")
     out["excess_se"] = math.fsum(se) / len(se) if se else None
     return out
 

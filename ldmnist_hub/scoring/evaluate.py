@@ -74,6 +74,10 @@ class EvalResult:
         explained: ``(mse_trainmean - mse) / (mse_trainmean - floor)``, where ``mse_trainmean`` is what
             predicting the train split's mean ``y`` scores on these rows: 0 for the train mean, 1 for the
             floor (NaN when the two coincide).
+        excess_mse_se: standard error of ``excess_mse`` over rows, paired: the sample sd of each row's squared
+            error minus its squared distance to its class mean, over ``sqrt(n)``. Both terms share the row's
+            posterior noise, which cancels, so it is much smaller than ``mse_se``: the error bar for how far
+            a model is from the floor (NaN for one row).
 
     Examples:
         >>> print(EvalResult(0.884, 0.961, 10000, 0.0014, 0.0019, 0.0012, 0.947))
@@ -87,6 +91,7 @@ class EvalResult:
     reconstructed_accuracy_se: float = math.nan
     excess_mse: float = math.nan
     explained: float = math.nan
+    excess_mse_se: float = math.nan
 
     def as_dict(self) -> dict[str, float | int | None]:
         """Plain-JSON form: a score that is NaN (the standard error of one row) is None, JSON's null."""
@@ -572,11 +577,27 @@ def score(rows: ScoredRows) -> EvalResult:
         raise InvalidArgumentError(
             f"predictions are too large to score: their mean squared error overflows (got {mse})")
     n = len(label)
-    mse_se = float(np.std(squared.mean(axis=1), ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    per_row = squared.mean(axis=1)
+    mse_se = float(np.std(per_row, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    excess_se = float(np.std(per_row - _floor_rows(y, label), ddof=1) / math.sqrt(n)) if n > 1 else math.nan
     return EvalResult(
         mse=mse, reconstructed_accuracy=accuracy, n=n, mse_se=mse_se,
         reconstructed_accuracy_se=math.sqrt(accuracy * (1.0 - accuracy) / n), excess_mse=mse - floor,
-        explained=(trainmean_mse - mse) / (trainmean_mse - floor) if trainmean_mse > floor else math.nan)
+        explained=(trainmean_mse - mse) / (trainmean_mse - floor) if trainmean_mse > floor else math.nan,
+        excess_mse_se=excess_se)
+
+
+def _floor_rows(y: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Each row's squared distance (mean over components) to its class mean of ``y`` over these rows.
+
+    Their mean is the oracle floor of the rows (``store.stats.oracle_mse``).
+    """
+    y = y.astype(np.float64, copy=False)
+    classes, inverse = np.unique(label, return_inverse=True)
+    sums = np.zeros((len(classes), y.shape[1]))
+    np.add.at(sums, inverse, y)
+    means = sums / np.bincount(inverse, minlength=len(classes))[:, None]
+    return np.square(y - means[inverse]).mean(axis=1)
 
 
 def _torch_module(model: Any) -> Any:

@@ -57,13 +57,15 @@ def _by_hand(pred: np.ndarray, y: np.ndarray, label: np.ndarray, train_mean: np.
     decoded = (pred @ decoder["linear.weight"].T.astype(np.float64) + decoder["linear.bias"]).argmax(axis=1)
     accuracy = float(np.mean(decoded == label))
     means = {c: y[label == c].mean(axis=0) for c in np.unique(label)}
-    floor = float(np.mean((y - np.stack([means[c] for c in label])) ** 2))
+    floor_rows = ((y - np.stack([means[c] for c in label])) ** 2).mean(axis=1)
+    floor = float(floor_rows.mean())
     trainmean = float(np.mean((y - train_mean) ** 2))
     mse = float(per_row.mean())
     return {"mse": mse, "reconstructed_accuracy": accuracy, "n": len(label),
             "mse_se": float(np.std(per_row, ddof=1) / math.sqrt(len(per_row))),
             "reconstructed_accuracy_se": math.sqrt(accuracy * (1 - accuracy) / len(label)),
-            "excess_mse": mse - floor, "explained": (trainmean - mse) / (trainmean - floor)}
+            "excess_mse": mse - floor, "explained": (trainmean - mse) / (trainmean - floor),
+            "excess_mse_se": float(np.std(per_row - floor_rows, ddof=1) / math.sqrt(len(per_row)))}
 
 
 def _train_mean() -> np.ndarray:
@@ -106,6 +108,8 @@ def test_every_score_and_error_bar_equals_its_definition_by_hand(home: Path) -> 
     for name, value in _by_hand(pred, y, label, _train_mean()).items():
         assert getattr(res, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
     assert res.mse_se == pytest.approx(0.0041, abs=1e-4) and 0.4 < res.explained < 0.6
+    # The excess is paired with the floor of the same rows: their shared posterior noise cancels.
+    assert res.excess_mse_se < res.mse_se / 2
 
 
 def test_rows_scores_exactly_that_subset(home: Path) -> None:
@@ -152,7 +156,7 @@ def test_the_printed_form_shows_mean_and_se() -> None:
     res = EvalResult(0.884, 0.961, 10_000, 0.0014, 0.0019, 0.0123, 0.947)
     assert str(res) == "mse 0.8840 +- 0.0014, accuracy 0.961 +- 0.002, excess 0.0123, explained 0.947, n=10000"
     assert list(res.as_dict()) == ["mse", "reconstructed_accuracy", "n", "mse_se", "reconstructed_accuracy_se",
-                                   "excess_mse", "explained"]
+                                   "excess_mse", "explained", "excess_mse_se"]
     assert math.isnan(EvalResult(0.5, 0.5, 10).mse_se)  # the three-field form still constructs
 
 

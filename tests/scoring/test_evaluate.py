@@ -75,7 +75,8 @@ def test_true_y_scores_zero_mse_and_the_class_vae_accuracy(tiny_home: Path, vari
     assert res.reconstructed_accuracy == pytest.approx(scores["class_vae_accuracy"], abs=1e-12)
     assert res.as_dict() == {"mse": 0.0, "reconstructed_accuracy": res.reconstructed_accuracy, "n": 100,
                              "mse_se": 0.0, "reconstructed_accuracy_se": res.reconstructed_accuracy_se,
-                             "excess_mse": res.excess_mse, "explained": res.explained}
+                             "excess_mse": res.excess_mse, "explained": res.explained,
+                             "excess_mse_se": res.excess_mse_se}
 
 
 def test_true_y_on_train_matches_the_torch_class_decoder(tiny_home: Path, variant: dict[str, Any]) -> None:
