@@ -625,7 +625,8 @@ def _benchmark_parser(sub: Any) -> None:
                    help="run the learning-rule baselines instead (N-256-256-N tanh under the protocol): "
                         "backprop,feedback-alignment,direct-feedback-alignment,predictive-coding, or comma-separated "
                         "names of these, predictive-coding-clamped (the known failure) and "
-                        "predictive-coding-clamped-stable; --out gets rules-<variant>.json and .md")
+                        "predictive-coding-clamped-stable, backprop-jax, predictive-coding-jax ([jax] extra) and "
+                        "spiking-lif ([spiking] extra); --out gets rules-<variant>.json and .md")
     p.add_argument("--draws", type=int, default=3,
                    help="--rules: posterior draws --seed, --seed+1, ... to train and score on (default: 3)")
     p.add_argument("--rule-epochs", type=int, default=Protocol.epochs,

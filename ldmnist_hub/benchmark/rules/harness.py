@@ -18,7 +18,10 @@ takes the step. Everything else is this module's, the same for every rule:
   torch pinned to :attr:`Protocol.threads` threads.
 
 To try a rule of your own, copy ``backprop.py``, change ``set_grads``, and
-run ``python your_rule.py --latent 8``.
+run ``python your_rule.py --latent 8``. A JAX rule (``backprop_jax.py``)
+brings its own training loop under the same budget
+(:mod:`ldmnist_hub.benchmark.rules.harness_jax`: ``fit`` and ``predict``) and is
+tuned, timed and scored here like the others.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ def train(net: ReferenceNet, x: np.ndarray, y: np.ndarray, *, lr: float, protoco
 
 def predict(net: ReferenceNet, x: np.ndarray) -> np.ndarray:
     """The net's predictions for ``x`` as float32 numpy."""
+    if not isinstance(net, torch.nn.Module):  # a rule with its own loop (harness_jax.JaxRule): it predicts
+        return net.predict(x)
     with torch.no_grad():
         return net(torch.tensor(x)).numpy()
 
@@ -157,7 +162,10 @@ def _train_on(make: Callable[[int, torch.Generator], ReferenceNet], split: Tunin
     cpu, wall = time.process_time(), time.perf_counter()
     x, y = split.fit_rows()
     net = make(x.shape[1], torch.Generator().manual_seed(draw))
-    losses = train(net, x, y, lr=lr, protocol=protocol, generator=torch.Generator().manual_seed(draw))
+    if isinstance(net, torch.nn.Module):
+        losses = train(net, x, y, lr=lr, protocol=protocol, generator=torch.Generator().manual_seed(draw))
+    else:  # a rule with its own training loop under the same budget (harness_jax.JaxRule: one jit per run)
+        losses = net.fit(x, y, lr=lr, protocol=protocol)
     return _Trained(net, losses, time.process_time() - cpu, time.perf_counter() - wall)
 
 

