@@ -29,7 +29,7 @@ from ldmnist_hub.data import sources
 from ldmnist_hub.produce import reference
 from ldmnist_hub.produce.build import resolve_source, weights_digest
 from ldmnist_hub.produce.exact import ENCODER_VERSION
-from ldmnist_hub.produce.forward import forward_scores
+from ldmnist_hub.store.forward import forward_scores
 from ldmnist_hub.store.stats import split_stats
 
 

@@ -51,6 +51,7 @@ from ldmnist_hub.core.schema import COLUMNS, NUM_CLASSES, OPTIONAL_WEIGHT, SPLIT
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import IntegrityError
 from ldmnist_hub.hub import layout as hub_layout
+from ldmnist_hub.store.forward import blocks, linear
 from ldmnist_hub.store.stats import split_stats
 
 CHECKS_FORMAT = "ldmnist-pull-checks/1"  # recorded in origin.json: installs without it are never served
@@ -252,7 +253,7 @@ def check_encoding(arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
 
     The torch generator that drew the sample's noise is not reproduced here (torch is not needed to pull); its
     deterministic part is: the image encoder's posterior ``(mean, logvar)`` of every row's raw image (a float64
-    numpy forward pass, :func:`_image_posterior`), the class encoder's of every label. Per row the squared
+    numpy forward pass, ``store.forward``), the class encoder's of every label. Per row the squared
     distances of ``x`` (and ``y``) from that mean, in posterior scales, must stay within a chi-square's 1e-12
     tail, and their mean over the split within :data:`SPLIT_SD` standard errors of 1. A row swapped with another
     is caught where the two images' posterior means differ by many scales (a trained encoder's active
@@ -276,7 +277,9 @@ def check_encoding(arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
         chi_x = np.zeros(len(x))
         for start in range(0, len(x), _ENCODE_ROWS):
             rows = slice(start, start + _ENCODE_ROWS)
-            mean, logvar = _image_posterior(w, images[rows], len(cfg.hidden), cfg.bn_eps)
+            # The shared numpy forward pass (ReLU blocks, stored BN statistics), in float64 with these weights.
+            h = blocks(images[rows].astype(np.float64) / 255.0, w, 0, len(cfg.hidden), 0.0, cfg.bn_eps)
+            mean, logvar = linear(h, w, "mean"), linear(h, w, "logvar")
             chi_x[rows] = _sample_chi2(x[rows], mean, _scale(logvar, cfg.logvar_quirk))
         chi_y = _sample_chi2(y, class_mean[labels], _scale(class_logvar, cfg.logvar_quirk)[labels])
         bound, n = _chi2_bound(x.shape[1]), x.size
@@ -293,22 +296,6 @@ def check_encoding(arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
                 raise refuse(f"its own weights: {column} lies {mean_sq:.3g} squared posterior scales from the means "
                              f"of {of} on average, where a sample lies 1 (bound {1 + SPLIT_SD * math.sqrt(2 / n):.4f})"
                              "; rows were swapped or altered")
-
-
-def _image_posterior(w: dict[str, np.ndarray], pixels: np.ndarray, hidden: int,
-                     bn_eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """The image encoder's posterior ``(mean, logvar)`` of uint8 pixels ``(n, 784)``, in float64.
-
-    :class:`ldmnist_hub.recipe.models.ImageEncoder` in eval mode (blocks of Linear, ReLU, BatchNorm with its
-    stored statistics, then two linear heads), as ``ldmnist_hub.produce.exact`` computes it without the grid.
-    """
-    h = pixels.astype(np.float64) / 255.0
-    for i in range(hidden):
-        h = np.maximum(h @ w[f"body.{4 * i}.weight"].T + w[f"body.{4 * i}.bias"], 0.0)
-        bn = f"body.{4 * i + 2}"
-        h = (h - w[f"{bn}.running_mean"]) * (w[f"{bn}.weight"] / np.sqrt(w[f"{bn}.running_var"] + bn_eps)) \
-            + w[f"{bn}.bias"]
-    return tuple(h @ w[f"{head}.weight"].T + w[f"{head}.bias"] for head in ("mean", "logvar"))  # type: ignore
 
 
 def _scale(logvar: np.ndarray, quirk: bool) -> np.ndarray:

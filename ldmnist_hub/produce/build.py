@@ -286,7 +286,7 @@ def _numpy_scores(
     ref: reference.Reference, raw_test: tuple[np.ndarray, np.ndarray], encoded_test: tuple[np.ndarray, ...]
 ) -> dict[str, float]:
     """The trained parts' test scores on a non-canonical draw, without torch."""
-    from ldmnist_hub.produce.forward import forward_scores
+    from ldmnist_hub.store.forward import forward_scores
 
     return forward_scores({part: ref.weights(part) for part in store.PARTS}, TrainConfig(**ref.record["train"]),
                           raw_test[0], *encoded_test)

@@ -1,6 +1,6 @@
 """Encoders and decoders of a variant, run in numpy from its safetensors weights.
 
-The forward passes are those of :mod:`ldmnist_hub.produce.forward` (the torch
+The forward passes are those of :mod:`ldmnist_hub.store.forward` (the torch
 modules in eval mode); sampling follows the variant's ``logvar_quirk``. No
 torch is needed. Every function selects the variant with the keywords of
 :func:`ldmnist_hub.load_numpy`, ``version`` (a dataset version) included.
@@ -18,7 +18,7 @@ from ldmnist_hub.core.schema import IMAGE_SIDE
 from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading.arrays import variant_weights
 from ldmnist_hub.loading.variant import Variant, selects_variant
-from ldmnist_hub.produce.forward import BLOCK, blocks, images_to_unit, linear, softmax
+from ldmnist_hub.store.forward import BLOCK, blocks, images_to_unit, linear, softmax
 
 
 def _codes(values: Any, latent: int, what: str) -> np.ndarray:

@@ -33,7 +33,7 @@ PRODUCING_CODE = {
     "training": "ldmnist_hub.recipe.train",
     "torch-encoder": "ldmnist_hub.recipe.encode",
     "exact-encoder": "ldmnist_hub.produce.exact",
-    "numpy-forward": "ldmnist_hub.produce.forward",
+    "numpy-forward": "ldmnist_hub.store.forward",
     "reference-weights": "ldmnist_hub.produce.reference",
     "production": "ldmnist_hub.produce.build",
     "version": "ldmnist_hub._version",

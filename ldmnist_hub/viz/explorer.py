@@ -22,9 +22,9 @@ from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading.arrays import split_arrays, variant_weights
 from ldmnist_hub.loading.variant import Variant, selects_variant
-from ldmnist_hub.produce.forward import BLOCK
 from ldmnist_hub.scoring.codecs import decode_images
 from ldmnist_hub.scoring.importance import decoding_importance, importance_order
+from ldmnist_hub.store.forward import BLOCK
 
 PAYLOAD_FORMAT = 1
 DEFAULT_SAMPLES = 200

@@ -33,7 +33,6 @@ from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading.arrays import split_arrays
 from ldmnist_hub.loading.load import resolve_variant
 from ldmnist_hub.loading.variant import Variant, selects_variant
-from ldmnist_hub.produce.forward import images_to_unit
 from ldmnist_hub.scoring.codecs import decode_images, image_posterior
 from ldmnist_hub.scoring.importance import (
     ACTIVE_KL,
@@ -42,6 +41,7 @@ from ldmnist_hub.scoring.importance import (
     decoding_importance,
     importance_order,
 )
+from ldmnist_hub.store.forward import images_to_unit
 from ldmnist_hub.store.identity import variant_cache_id
 from ldmnist_hub.viz.synthesis import SynthesisResult, synthesize
 

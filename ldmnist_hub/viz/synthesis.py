@@ -25,8 +25,8 @@ from ldmnist_hub.core.types import PathArg
 from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading.arrays import split_arrays
 from ldmnist_hub.loading.variant import Variant, selects_variant
-from ldmnist_hub.produce.forward import images_to_unit
 from ldmnist_hub.scoring.codecs import decode_images
+from ldmnist_hub.store.forward import images_to_unit
 
 CLASSIFIER_HIDDEN = (256,)
 CLASSIFIER_MAX_EPOCHS = 30

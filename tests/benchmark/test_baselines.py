@@ -13,8 +13,8 @@ from ldmnist_hub.benchmark import baselines
 from ldmnist_hub.benchmark.label_efficiency import label_efficiency
 from ldmnist_hub.data.sources import load_split
 from ldmnist_hub.loading.arrays import load_numpy
-from ldmnist_hub.produce.forward import images_to_unit
 from ldmnist_hub.scoring.subsets import balanced_subset
+from ldmnist_hub.store.forward import images_to_unit
 
 
 @pytest.fixture
