@@ -108,8 +108,8 @@ def _moved(pred: np.ndarray, y: np.ndarray, components: Any, a: float) -> np.nda
 
 def _submit(path: Path, name: str, repo: str, *, patched: bool) -> Any:
     """``submit``, or with a patched client whose leak check always passes (what an attacker runs)."""
-    from ldmnist_hub.publish import leak
     from ldmnist_hub.publish import submit as S
+    from ldmnist_hub.submissions import leak
 
     real = leak.check
     if patched:
@@ -259,7 +259,7 @@ def main() -> None:
 
 
 def _flagged(pred: np.ndarray, draws: Any) -> bool:
-    from ldmnist_hub.publish import leak
+    from ldmnist_hub.submissions import leak
 
     return leak.check(pred, draws).leak_suspected
 
@@ -277,7 +277,7 @@ def _smallest_flagged(make: Any, draws: Any, steps: int = 30) -> float:
 
 def detection(preds: dict[str, np.ndarray]) -> dict[str, Any]:
     """Print and return the per-component test's detection figures on least squares (fresh secret draws)."""
-    from ldmnist_hub.publish import leak
+    from ldmnist_hub.submissions import leak
 
     draws = leak.reference_draws(LATENT)
     y = draws.y.astype(np.float64)

@@ -18,6 +18,8 @@ weights in ``ldmnist_hub/reference/`` were trained (see
 Usage:
     LDMNIST_MNIST_DIR=../shared/data/mnist python benchmarks/recipe_sweep.py '{}' '{"epochs": 150}'
     LDMNIST_MNIST_DIR=... python benchmarks/recipe_sweep.py --save runs/ref '{"latent": 32}' '{"latent": 16}'
+    # 3.0.0's references: the train rows only (start again to resume from the checkpoint)
+    LDMNIST_MNIST_DIR=... python benchmarks/recipe_sweep.py --save runs/v3 '{"latent": 32, "train_rows": 50000}'
 """
 
 from __future__ import annotations
@@ -81,25 +83,34 @@ def main() -> None:
         seed = over.pop("seed", 0)
         mlp_epochs = over.pop("mlp_epochs", 150)
         tag = over.pop("tag", "")
+        # 3.0.0 trains on MNIST training rows [0, 50000) only; rows past it are its validation split.
+        train_rows = over.pop("train_rows", len(raw["train"][1]))
         cfg = TrainConfig(**over)
-        result = train(*raw["train"], latent, cfg, seed, progress=False)
-        (xtr, ytr), (xte, yte) = (encode_split(result.models, *raw[s], seed, s) for s in ("train", "test"))
+        out = args.save / (f"latent-{latent}" + (f"-{tag}" if tag else "")) if args.save else None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+        images, labels = (a[:train_rows] for a in raw["train"])
+        # With --save the run checkpoints every 25 epochs and resumes when started again.
+        result = train(images, labels, latent, cfg, seed, progress=False,
+                       checkpoint=out / "checkpoint.pt" if out is not None else None, checkpoint_every=25)
+        (xtr, ytr), (xte, yte) = (encode_split(result.models, images, labels, seed, "train"),
+                                  encode_split(result.models, *raw["test"], seed, "test"))
         labels = raw["test"][1]
         scores = score_models(result.models, raw["test"][0], labels, xte, yte)
         w = result.models.class_decoder.linear.weight.detach().numpy()
         b = result.models.class_decoder.linear.bias.detach().numpy()
-        row = {"recipe": over, "latent": latent, "seed": seed, "train_seconds": round(result.seconds, 1),
+        row = {"recipe": over, "latent": latent, "seed": seed, "train_rows": [0, train_rows],
+               "train_seconds": round(result.seconds, 1),
                **{k: round(v, 4) for k, v in scores.items()},
                **figures(xtr, ytr, xte, yte, labels, w, b, mlp_epochs)}
         print(json.dumps(row), flush=True)
-        if args.save:
-            out = args.save / (f"latent-{latent}" + (f"-{tag}" if tag else ""))
-            out.mkdir(parents=True, exist_ok=True)
+        if out is not None:
             for part in store.PARTS:
                 state = {k: v.detach().cpu().numpy() for k, v in getattr(result.models, part).state_dict().items()
                          if not k.endswith("num_batches_tracked")}
                 store.save_weights(out / f"{part}.safetensors", state, {"part": part})
-            record = {"latent": latent, "seed": seed, "train": cfg.to_dict(), "seconds": round(result.seconds, 1),
+            record = {"latent": latent, "seed": seed, "train": cfg.to_dict(), "train_rows": [0, train_rows],
+                      "seconds": round(result.seconds, 1),
                       "machine": machine(), "date": time.strftime("%Y-%m-%d"), "sweep_figures": row,
                       "history": [{k: round(v, 6) for k, v in r.items()} for r in result.history]}
             (out / "training.json").write_text(json.dumps(record, indent=1, sort_keys=True))

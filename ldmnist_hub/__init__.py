@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ldmnist_hub.adapters.jax_adapter import jax_arrays, jax_loader
     from ldmnist_hub.adapters.tf_adapter import tf_dataset
     from ldmnist_hub.adapters.torch_adapter import torch_dataset, torch_loader
-    from ldmnist_hub.benchmark.leaderboard import BenchmarkResult, benchmark
+    from ldmnist_hub.benchmark.run import BenchmarkResult, benchmark
     from ldmnist_hub.core.config import TrainConfig, VariantConfig
     from ldmnist_hub.handle import LDMNISTVariant, variant
     from ldmnist_hub.loading.arrays import load_numpy
@@ -45,7 +45,7 @@ _LAZY = {"torch_dataset": "adapters.torch_adapter", "torch_loader": "adapters.to
          "tf_dataset": "adapters.tf_adapter", "jax_arrays": "adapters.jax_adapter",
          "jax_loader": "adapters.jax_adapter", "grain_source": "adapters.grain_adapter",
          "variant": "handle", "LDMNISTVariant": "handle",
-         "BenchmarkResult": "benchmark.leaderboard", "benchmark": "benchmark.leaderboard",
+         "BenchmarkResult": "benchmark.run", "benchmark": "benchmark.run",
          "TrainConfig": "core.config", "VariantConfig": "core.config", "load_numpy": "loading.arrays",
          "load_dataset": "loading.load", "PushResult": "publish.upload", "push": "publish.upload",
          "decode_images": "scoring.codecs", "decode_labels": "scoring.codecs", "encode_images": "scoring.codecs",
@@ -54,7 +54,7 @@ _LAZY = {"torch_dataset": "adapters.torch_adapter", "torch_loader": "adapters.to
 
 
 _SUBPACKAGES = frozenset({"adapters", "benchmark", "builders", "cards", "cli", "core", "data", "hub", "loading",
-                          "produce", "publish", "recipe", "scoring", "store", "viz"})
+                          "produce", "publish", "recipe", "scoring", "store", "submissions", "viz"})
 
 
 def __getattr__(name: str) -> Any:

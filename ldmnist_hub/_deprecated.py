@@ -1,7 +1,9 @@
 """Old spellings that keep working for one release (until 0.3), each with a ``FutureWarning``.
 
 Modules moved into subpackages in 0.2 (``ldmnist_hub.pull`` is now
-``ldmnist_hub.hub.pull``, ...); an import of an old path gets the new module
+``ldmnist_hub.hub.pull``, ...), and modules moved since (``ldmnist_hub.benchmark.leaderboard``
+is now ``ldmnist_hub.benchmark.run``, ``ldmnist_hub.publish.leak`` is
+``ldmnist_hub.submissions.leak``); an import of an old path gets the new module
 itself, so ``from ldmnist_hub.pull import IntegrityError`` and
 ``ldmnist_hub.plots.make_plots`` still work. Renamed keywords go through
 :func:`renamed_keywords` and :func:`seed_selects_the_variant`.
@@ -30,11 +32,13 @@ MOVED = {
     "codecs": "scoring.codecs", "config": "core.config", "encode": "recipe.encode", "evaluate": "scoring.evaluate",
     "exact": "produce.exact", "explorer": "viz.explorer", "hub_layout": "hub.layout",
     "importance": "scoring.importance", "keras_mlp": "benchmark.keras_mlp",
-    "label_efficiency": "benchmark.label_efficiency", "leaderboard": "benchmark.leaderboard",
+    "label_efficiency": "benchmark.label_efficiency", "leaderboard": "benchmark.run",
     "models": "recipe.models", "paths": "core.paths", "plots": "viz.plots", "pull": "hub.pull",
     "reference": "produce.reference", "sources": "data.sources", "stats": "store.stats",
     "synthesis": "viz.synthesis", "tf_adapter": "adapters.tf_adapter", "torch_adapter": "adapters.torch_adapter",
     "train": "recipe.train",
+    # Moved inside the package since: the baselines run is not the leaderboard; the leak check is the leaderboard's.
+    "benchmark.leaderboard": "benchmark.run", "publish.leak": "submissions.leak",
 }
 _PACKAGE = __name__.rpartition(".")[0]
 
@@ -51,13 +55,12 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Resolves ``import ldmnist_hub.<old>`` to the moved module (the same object, not a copy)."""
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        package, _, name = fullname.rpartition(".")
-        if package == _PACKAGE and name in MOVED:
+        if fullname.startswith(f"{_PACKAGE}.") and fullname.removeprefix(f"{_PACKAGE}.") in MOVED:
             return importlib.util.spec_from_loader(fullname, self)
         return None
 
     def create_module(self, spec: Any) -> ModuleType:
-        return moved_module(spec.name.rpartition(".")[2])
+        return moved_module(spec.name.removeprefix(f"{_PACKAGE}."))
 
     def exec_module(self, module: ModuleType) -> None:
         # The module is the new one, already executed.

@@ -319,7 +319,7 @@ def _sweep(args: argparse.Namespace) -> int:
         raise InvalidArgumentError("encode jobs draw from the shipped reference weights: drop --set and --retrain "
                                    "(or use --kind build)")
     if args.kind == "benchmark":
-        from ldmnist_hub.benchmark.leaderboard import select_models
+        from ldmnist_hub.benchmark.run import select_models
 
         common.update(models=tuple(select_models(args.models)), model_seed=args.model_seed)
     jobs = grid(args.kind, latents, _int_list(args.seeds, "--seeds"), **common)
@@ -472,8 +472,9 @@ def _submit_parser(sub: Any) -> None:
 def _submit(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from ldmnist_hub.publish.submit import parse_predictions, submit
+    from ldmnist_hub.publish.submit import submit
     from ldmnist_hub.scoring.evaluate import evaluate
+    from ldmnist_hub.submissions.entries import parse_predictions
 
     result = submit(parse_predictions(args.predictions), args.name, args.description, args.link, args.repo,
                     evaluator=evaluate, latent=args.latent, data_dir=args.data_dir, version=args.dataset_version,
@@ -504,9 +505,9 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _leak_line(c: dict[str, Any]) -> str:
     """One entry's leak check in a line: its MSE on the canonical y and on the draws, the z-scores, the verdict."""
-    from ldmnist_hub.publish.leak import AT_FLOOR, AT_FLOOR_MEANING
+    from ldmnist_hub.submissions.verdicts import label
 
-    verdict = f"{AT_FLOOR}: {AT_FLOOR_MEANING}" if c["status"] == AT_FLOOR else c["status"]
+    verdict = label(c["status"])
     own = c.get("predicted_draws") or [0]  # the published draws predicted: each is checked against its own y
     published = ("the canonical y" if own == [0] else
                  f"each draw's own y (draws {', '.join(map(str, own))}; z of the draw with the largest)")
@@ -546,13 +547,12 @@ def _leaderboard_parser(sub: Any) -> None:
 def _leaderboard(args: argparse.Namespace) -> int:
     from ldmnist_hub.publish.submit import verify
     from ldmnist_hub.scoring.evaluate import evaluate
+    from ldmnist_hub.submissions import verdicts
 
     results = verify(args.repo, evaluator=evaluate, revision=args.revision, accept=args.accept,
                      data_dir=args.data_dir, draw_seeds=args.draw_seeds)
-    from ldmnist_hub.publish.submit import OTHER_VERSION
-
     # An entry of another dataset version is kept and reported, never ranked with this one's: not a failed check.
-    bad = [r for r in results if not r.ok and r.verdict != OTHER_VERSION]
+    bad = verdicts.failed(results)
     if args.json:
         print(json.dumps([r.summary() for r in results], indent=2))
         return EXIT_FAILURE if bad else 0
@@ -566,22 +566,16 @@ def _leaderboard(args: argparse.Namespace) -> int:
         shown = (s.get(k) for k in ("mse", "reconstructed_accuracy"))
         return " / ".join(f"{v:.4f}" if isinstance(v, (int, float)) else repr(v) for v in shown)
 
-    from ldmnist_hub.publish.leak import AT_FLOOR_ACCURACY, AT_FLOOR_MEANING, LEAK_Z
-    from ldmnist_hub.publish.submit import AT_FLOOR, LEAK_SUSPECTED, VERIFIED
+    from ldmnist_hub.submissions.leak import AT_FLOOR_ACCURACY, LEAK_Z
 
     def draws(c: dict[str, Any] | None) -> tuple[str, str]:
         if not c:
             return "-", "-"
         return f"{c['mse']:.4f}", f"{max(abs(z) for z in [*c['component_z'], c['total_z']]):.1f}"
 
-    def check(r: Any) -> str:
-        if r.verdict == AT_FLOOR:
-            return f"{AT_FLOOR}: {AT_FLOOR_MEANING}"
-        return VERIFIED if r.verdict == VERIFIED else r.why
-
     head = ("name", "status", "claimed MSE / acc.", "recomputed MSE / acc.", "MSE (secret draws)", "max |z|", "check")
-    table = [head] + [(r.name, r.status, scores(r.claimed), scores(r.recomputed), *draws(r.leak_check), check(r))
-                      for r in results]
+    table = [head] + [(r.name, r.status, scores(r.claimed), scores(r.recomputed), *draws(r.leak_check),
+                       r.in_words()) for r in results]
     widths = [max(len(row[i]) for row in table) for i in range(len(head) - 1)]
     for row in table:
         print("  ".join([*(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip())
@@ -593,19 +587,14 @@ def _leaderboard(args: argparse.Namespace) -> int:
               f"{LEAK_Z:g} standard errors) or when a component leans toward the canonical y's own noise (Holm at "
               f"{checked['alpha']:g}). 'verified' cannot tell a perfect classifier from a label leak: entries at "
               f"accuracy >= {AT_FLOOR_ACCURACY:g} or at the oracle's MSE are 'at the floor'")
-    count = {v: sum(r.verdict == v for r in results) for v in (VERIFIED, AT_FLOOR, LEAK_SUSPECTED, OTHER_VERSION)}
-    flagged = len(bad) - count[LEAK_SUSPECTED]
-    parts = [f"{count[VERIFIED]} of {len(results)} verified"]
-    parts += [f"{count[v]} {v}" for v in (AT_FLOOR, LEAK_SUSPECTED, OTHER_VERSION) if count[v]]
-    parts += [f"{flagged} flagged"] if flagged else []
-    print("; ".join(parts))
+    print(verdicts.tally(results))
     return EXIT_FAILURE if bad else 0
 
 
 def _benchmark_parser(sub: Any) -> None:
     from ldmnist_hub.benchmark.label_efficiency import LABEL_SIZES
-    from ldmnist_hub.benchmark.leaderboard import MODELS
     from ldmnist_hub.benchmark.protocol import Protocol
+    from ldmnist_hub.benchmark.run import MODELS
 
     p = sub.add_parser(
         "benchmark", help="train the reference models on a built variant and print the leaderboard",
@@ -688,7 +677,7 @@ def _benchmark(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter would bury the table
-    from ldmnist_hub.benchmark.leaderboard import benchmark, select_models, update_readme
+    from ldmnist_hub.benchmark.run import benchmark, select_models, update_readme
     from ldmnist_hub.core.paths import check_writable_dir
 
     if args.rules is not None:
@@ -740,6 +729,8 @@ def _benchmark_rules(args: argparse.Namespace) -> int:
 def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
     import numpy as np
 
+    from ldmnist_hub.core.schema import SPLITS
+
     sc, tr = stats["scores"], stats["splits"]["train"]
     xm, xs = np.array(tr["x"]["mean"]), np.array(tr["x"]["std"])
     ys = np.array(tr["y"]["std"])
@@ -747,7 +738,8 @@ def _summary(cid: str, stats: dict[str, Any], where: dict[str, str]) -> str:
         f"variant            {cid}",
         f"latent / seed      {stats['variant']['latent']} / {stats['variant']['seed']}",
         f"source             {stats['variant']['source']} (official files: {stats['official_source']})",
-        f"rows               train {tr['rows']}, test {stats['splits']['test']['rows']}",
+        "rows               " + ", ".join(f"{name} {stats['splits'][name]['rows']}" for name in SPLITS
+                                          if name in stats["splits"]),
         f"x mean             {xm.min():+.3f} .. {xm.max():+.3f}   std {xs.min():.3f} .. {xs.max():.3f}",
         f"y std              {ys.min():.3f} .. {ys.max():.3f}",
         f"class-VAE accuracy {sc['class_vae_accuracy']:.4%} (test)",

@@ -6,8 +6,14 @@ into ``ldmnist_hub/references/latent-N/``, encodes the official MNIST with the
 exact encoder and records the sha256 of every weight file and of every
 produced array, the recipe, the training time and machine, and the stats.
 
+A run trained on MNIST training rows 0-49,999 only (``training.json``'s ``train_rows``, as 3.0.0's are)
+gets the three-split layout (``split_rows``: train, validation = rows 50,000-59,999, test). With
+``--version X.Y.Z`` the record is that dataset version, and the version it replaces (its record and its
+weights) is kept under ``releases/latent-N/`` first, so it stays loadable bit-identically.
+
 Usage:
     LDMNIST_MNIST_DIR=../shared/data/mnist python scripts/make_reference.py runs/ref/latent-32 [...]
+    LDMNIST_MNIST_DIR=../shared/data/mnist python scripts/make_reference.py --version 3.0.0 runs/v3/latent-32
 """
 
 from __future__ import annotations
@@ -21,10 +27,10 @@ from pathlib import Path
 from safetensors.numpy import load_file
 
 from ldmnist_hub import store
-from ldmnist_hub.core import paths
+from ldmnist_hub.core import paths, versions
 from ldmnist_hub.core.config import TrainConfig
 from ldmnist_hub.core.digest import sha256_file
-from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.core.schema import SOURCE_SPLITS, THREE_SPLITS, TWO_SPLITS, VALIDATION_START
 from ldmnist_hub.data import sources
 from ldmnist_hub.produce import reference
 from ldmnist_hub.produce.build import resolve_source, weights_digest
@@ -33,10 +39,27 @@ from ldmnist_hub.store.forward import forward_scores
 from ldmnist_hub.store.stats import split_stats
 
 
-def make(run: Path, out_root: Path) -> dict:
+def archive(out_root: Path, latent: int) -> None:
+    """Keep the current version of ``latent-N`` (record and weights) under ``releases/latent-N/<version>``."""
+    current = out_root / f"latent-{latent}"
+    if not (current / reference.RECORD_FILE).is_file():
+        return
+    old = json.loads((current / reference.RECORD_FILE).read_bytes()).get("version", versions.FIRST)
+    folder = out_root / versions.RELEASES_DIR / f"latent-{latent}"
+    (folder / old).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(current / reference.RECORD_FILE, folder / f"{old}.json")  # the same bytes: the same digest
+    for part in store.PARTS:
+        shutil.copy2(current / f"{part}.safetensors", folder / old / f"{part}.safetensors")
+
+
+def make(run: Path, out_root: Path, version: str | None = None) -> dict:
     """Write ``out_root/latent-N/`` from one run folder; return its record."""
     training = json.loads((run / "training.json").read_text())
     latent, cfg = training["latent"], TrainConfig(**training["train"])
+    train_rows = training.get("train_rows", [0, 60_000])
+    if train_rows not in ([0, 60_000], [0, VALIDATION_START]):
+        raise SystemExit(f"{run} was trained on rows {train_rows}; references use all 60,000 or the first 50,000")
+    layout = THREE_SPLITS if train_rows == [0, VALIDATION_START] else TWO_SPLITS
     if cfg.overrides():
         raise SystemExit(f"{run} was trained with the non-canonical recipe {cfg.overrides()}; "
                          "references use TrainConfig()")
@@ -67,18 +90,25 @@ def make(run: Path, out_root: Path) -> dict:
         "data_sha256": {},
         "stats": {},
     }
+    if layout is THREE_SPLITS:
+        record["split_rows"] = {split: rows.to_list() for split, rows in layout.items()}
+        record["train_rows"] = train_rows
+    if version is not None:
+        record["version"] = version
     (tmp / reference.RECORD_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     # Encode once without a check to learn the digests, then record them.
-    raw = {split: sources.load_split("mnist", split, data.directory) for split in SPLITS}
+    raw = {split: sources.load_split("mnist", split, data.directory) for split in SOURCE_SPLITS}
     ref = reference.Reference(latent, tmp)
     reference._read_record.cache_clear()
     start = time.perf_counter()
     encoded = ref.encode(raw, reference.CANONICAL_DRAW, check=False)
     record["encode_seconds"] = round(time.perf_counter() - start, 2)
-    record["data_sha256"] = {split: reference.split_digests(*encoded[split]) for split in SPLITS}
+    record["data_sha256"] = {split: reference.split_digests(*arrays) for split, arrays in encoded.items()}
     record["stats"] = {"scores": forward_scores(state, cfg, raw["test"][0], *encoded["test"]),
-                       "splits": {split: split_stats(*encoded[split]) for split in SPLITS}}
+                       "splits": {split: split_stats(*arrays) for split, arrays in encoded.items()}}
     (tmp / reference.RECORD_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    if version is not None:
+        archive(out_root, latent)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return record
@@ -88,9 +118,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders from recipe_sweep.py --save")
     parser.add_argument("--out", type=Path, default=paths.REFERENCE_ROOT)
+    parser.add_argument("--version", help="the dataset version of the new record (the current one is archived)")
     args = parser.parse_args()
     for run in args.runs:
-        record = make(run, args.out)
+        record = make(run, args.out, args.version)
         print(json.dumps({"latent": record["latent"], "scores": record["stats"]["scores"],
                           "weights_digest": record["weights_digest"]}))
 

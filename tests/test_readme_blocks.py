@@ -80,7 +80,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_readme_keeps_the_generated_leaderboard_block() -> None:
-    from ldmnist_hub.benchmark.leaderboard import README_END, README_START
+    from ldmnist_hub.benchmark.run import README_END, README_START
 
     text = README.read_text()
     assert text.count(README_START) == 1 and text.count(README_END) == 1

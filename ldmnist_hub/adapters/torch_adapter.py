@@ -19,7 +19,6 @@ so ``default_collate`` hands the gathered tensors back instead of stacking rows.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -48,9 +47,14 @@ def _tensors(variant: Variant, split: str) -> Batch:
     return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(label)
 
 
+def _plain(t: torch.Tensor) -> bool:
+    """Whether ``t.numpy()`` is a view of ``t``: a plain CPU tensor that needs no grad."""
+    return t.device.type == "cpu" and not t.requires_grad and type(t) is torch.Tensor
+
+
 def _take(t: torch.Tensor, index: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """``t[index]`` along dim 0: ``np.take`` for plain CPU tensors, ``index_select`` otherwise."""
-    if t.device.type != "cpu" or t.requires_grad or type(t) is not torch.Tensor:
+    """``t[index]`` along dim 0, a fresh tensor: ``np.take`` for plain CPU tensors, ``index_select`` otherwise."""
+    if not _plain(t):
         return torch.index_select(t, 0, torch.as_tensor(index, dtype=torch.int64, device=t.device))
     idx = index.numpy() if isinstance(index, torch.Tensor) else index
     return torch.from_numpy(np.take(t.numpy(), idx, axis=0))
@@ -152,8 +156,7 @@ class LDMNISTTorchDataset(torch.utils.data.Dataset):
         x, y, label, views = self._views
         if x is not self.x or y is not self.y or label is not self.label:  # first use, or columns replaced
             columns = (self.x, self.y, self.label)
-            plain = all(t.device.type == "cpu" and not t.requires_grad and type(t) is torch.Tensor for t in columns)
-            views = tuple(t.numpy() for t in columns) if plain else None
+            views = tuple(t.numpy() for t in columns) if all(_plain(t) for t in columns) else None
             self._views = (*columns, views)
         return views
 
@@ -187,7 +190,7 @@ class LDMNISTTorchDataset(torch.utils.data.Dataset):
 
 
 class BatchLoader:
-    """Iterable of ``(x, y, label)`` batches sliced from pre-materialised tensors.
+    """Iterable of ``(x, y, label)`` batches sliced or gathered from pre-materialised tensors.
 
     Each iteration is one epoch. With ``shuffle``, epoch ``e`` uses the order
     ``torch.randperm(n)`` drawn from a generator seeded by ``shuffle_seed`` and ``e``;
@@ -195,9 +198,10 @@ class BatchLoader:
     successive epochs differ and a new loader with the same seed repeats them.
 
     The generator and the gather run where the tensors are: on CPU as always
-    (the order is that of a CPU generator), on an accelerator with that device's
-    generator (its own stream of orders) and ``index_select`` there, so batches
-    never leave the device.
+    (the order is that of a CPU generator; each batch gathered into tensors of its
+    own by ``np.take``), on an accelerator with that device's generator (its own
+    stream of orders) and one ``index_select`` per epoch there, so batches never
+    leave the device.
     """
 
     def __init__(
@@ -209,8 +213,6 @@ class BatchLoader:
         self.x, self.y, self.label = x, y, label
         self.batch_size, self.shuffle, self.drop_last, self.shuffle_seed = batch_size, shuffle, drop_last, shuffle_seed
         self.epoch = 0
-        # Gather buffers of earlier epochs, with their reference counts when nothing else held them.
-        self._spare: list[tuple[tuple[np.ndarray, ...], list[int]]] = []
 
     def __len__(self) -> int:
         n = len(self.label)
@@ -231,43 +233,28 @@ class BatchLoader:
         gen = torch.Generator(device=device).manual_seed((self.shuffle_seed * _EPOCH_STRIDE + self.epoch) % 2**63)
         self.epoch += 1
         perm = torch.randperm(n, generator=gen, device=device)
-        # One gather per epoch, then views: per-batch fancy indexing costs ~5x more.
-        x, y, label = self._gather(perm)
+        columns = (self.x, self.y, self.label)
+        if all(_plain(t) for t in columns):
+            # On CPU each batch is its own gather, np.take of its rows into fresh arrays (fancy indexing for
+            # the labels): as fast as one gather per epoch then slices, with no epoch-sized copy, whose fresh
+            # pages would cost as much again each epoch (~3.4 ms against ~7 ms per latent-32 epoch).
+            xs, ys, labels = (t.numpy() for t in columns)
+            order = perm.numpy()
+            for i in range(0, stop, bs):
+                idx = order[i:i + bs]
+                yield (torch.from_numpy(xs.take(idx, axis=0)), torch.from_numpy(ys.take(idx, axis=0)),
+                       torch.from_numpy(labels[idx]))
+            return
+        # On a device, one index_select per column and epoch, then views: per-batch gathers are kernel launches.
+        x, y, label = (torch.index_select(t, 0, perm) for t in columns)
         last = stop - bs
         for i in range(0, last, bs):
             yield x[i:i + bs], y[i:i + bs], label[i:i + bs]
         if stop:
             # The last batch is a copy: `for xb, yb, lb in loader` keeps it bound after the loop, and a view
-            # would keep this epoch's buffers from the next one, which would then gather into a second set
-            # (two extra copies of the split instead of one).
+            # would keep this epoch's gathered split alive while the next epoch gathers its own (two extra
+            # copies of the split instead of one).
             yield x[last:stop].clone(), y[last:stop].clone(), label[last:stop].clone()
-
-    def _gather(self, perm: torch.Tensor) -> Batch:
-        """``(x[perm], y[perm], label[perm])`` by ``np.take``, into a free buffer of an earlier epoch if any.
-
-        np.take, not index_select: the same rows, without index_select's CPU-dependent
-        cost. Writing into fresh arrays costs as much again as the gather itself
-        (page faults: ~1.8 ms of ~4 ms per latent-32 epoch), so up to two sets of
-        buffers are kept and reused once no tensor refers to them any more.
-        """
-        columns = (self.x, self.y, self.label)
-        if any(t.device.type != "cpu" or t.requires_grad or type(t) is not torch.Tensor for t in columns):
-            return _take(self.x, perm), _take(self.y, perm), _take(self.label, perm)
-        sources = [t.numpy() for t in columns]
-        # A batch handed out (or anything made from it: a view, .numpy(), a DLPack capsule)
-        # keeps its torch storage alive, and that storage holds a reference to the buffer.
-        free = next((bufs for bufs, idle in self._spare if _refcounts(bufs) == idle), None)
-        if free is None or any(b.shape != a.shape or b.dtype != a.dtype for b, a in zip(free, sources, strict=True)):
-            free = tuple(np.empty_like(a) for a in sources)
-            self._spare = [*self._spare[-1:], (free, _refcounts(free))]
-        idx = perm.numpy()
-        for a, b in zip(sources, free, strict=True):
-            np.take(a, idx, axis=0, out=b, mode="clip")  # mode="clip": out= is unbuffered; perm is in range
-        return torch.from_numpy(free[0]), torch.from_numpy(free[1]), torch.from_numpy(free[2])
-
-
-def _refcounts(arrays: tuple[np.ndarray, ...]) -> list[int]:
-    return [sys.getrefcount(a) for a in arrays]
 
 
 @selects_variant()

@@ -1,1 +1,1 @@
-"""The benchmark: baselines, the label-efficiency probe, the leaderboard, the protocol and the rule baselines."""
+"""The benchmark: the baselines and their run, the label-efficiency probe, the protocol and the rule baselines."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ldmnist_hub.core.schema import SPLITS
 from ldmnist_hub.core.warn import warn
 from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading.arrays import load_numpy
@@ -96,7 +95,7 @@ def tuning_split(variant: Variant, *, quiet: bool = False) -> TuningSplit:
         ('train[50000:]', 50000, 10000)
     """
     x, y, label = load_numpy(variant, "train")
-    if VALIDATION in SPLITS:
+    if VALIDATION in variant.config.splits:
         vx, vy, vlabel = load_numpy(variant, VALIDATION)
         n = len(x)
         return TuningSplit(np.concatenate([x, vx]), np.concatenate([y, vy]), np.concatenate([label, vlabel]),

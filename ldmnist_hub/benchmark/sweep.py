@@ -116,7 +116,7 @@ def run_job(job: Job) -> dict[str, Any]:
     variant = resolve(job.latent, seed=job.seed, source=job.source, train=job.train if job.kind != "encode" else None,
                       retrain=job.retrain if job.kind != "encode" else False, data_dir=job.data_dir, progress=False)
     if job.kind == "benchmark":
-        from ldmnist_hub.benchmark.leaderboard import benchmark
+        from ldmnist_hub.benchmark.run import benchmark
 
         # The variant resolved above, handed down; a benchmark builds what is missing but never retrains.
         scored = replace(variant, config=replace(variant.config, retrain=False))

@@ -20,13 +20,18 @@ from ldmnist_hub.core.schema import DESCRIPTION, HOMEPAGE, LDMNIST_CITATION, fea
 from ldmnist_hub.data import sources
 
 # Bump on any change that alters the produced bytes; release notes below.
-VERSION = datasets.Version("2.0.0")
+VERSION = datasets.Version("3.0.0")
 RELEASE_NOTES = {
     "1.0.0": "First release: canonical CPU recipe (see ldmnist_hub.config.TrainConfig).",
     "2.0.0": "latent-N is the reference data: the official MNIST encoded bit-exactly (ldmnist_hub.exact) with "
              "weights shipped in the package, trained once with the original's recipe as it ran (no dropout, "
              "frozen-statistics BatchNorm, full joint gradient). Trained variants are named latent-N-trained-<digest>. "
              "Every 1.x cache is invalidated.",
+    "3.0.0": "Three splits: the reference weights of 3.0.0 are trained on MNIST training rows 0-49,999 only, which "
+             "are its train split; rows 50,000-59,999 are its validation split (a hold-out the VAEs and middle "
+             "layers never saw, to tune on honestly) and the test split is MNIST's. mnist_index is the row in the "
+             "MNIST file it came from. The 2.0.0 data stays loadable, bit-identical (version='2.0.0'), with its two "
+             "splits. The builder also writes 2.0.0 and trained variants with their own splits.",
 }
 _ROWS_PER_TABLE = 10_000
 # datasets "extends" a builder's module for streaming (fsspec-aware open, os.path.join, ...) on every first
@@ -80,13 +85,12 @@ class Ldmnist(datasets.ArrowBasedBuilder):
         encoded = produce_splits(
             self.config.variant, data, self.config.name, self.hash, progress=self.config.progress
         )
-        return [
-            datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"arrays": encoded["train"]}),
-            datasets.SplitGenerator(name=datasets.Split.TEST, gen_kwargs={"arrays": encoded["test"]}),
-        ]
+        # The variant's own splits: train, validation (3.0.0 on) and test, each with its MNIST rows.
+        return [datasets.SplitGenerator(name=datasets.Split(split), gen_kwargs={"arrays": arrays})
+                for split, arrays in encoded.items()]
 
     def _generate_tables(self, arrays):
-        x, y, labels = arrays
+        x, y, labels, mnist_index = arrays
         n = x.shape[1]
         for start in range(0, len(x), _ROWS_PER_TABLE):
             stop = min(start + _ROWS_PER_TABLE, len(x))
@@ -94,5 +98,5 @@ class Ldmnist(datasets.ArrowBasedBuilder):
                 "x": pa.FixedSizeListArray.from_arrays(pa.array(x[start:stop].reshape(-1)), n),
                 "y": pa.FixedSizeListArray.from_arrays(pa.array(y[start:stop].reshape(-1)), n),
                 "label": pa.array(labels[start:stop], pa.int64()),
-                "mnist_index": pa.array(range(start, stop), pa.int64()),
+                "mnist_index": pa.array(mnist_index[start:stop], pa.int64()),
             })

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ldmnist_hub.core import paths, versions
+from ldmnist_hub.core.schema import TWO_SPLITS, SplitRows
 from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 
 MIN_LATENT = 1
@@ -268,6 +269,39 @@ class VariantConfig:
     def dataset_version(self) -> str | None:
         """The dataset version of a reference variant (the current one unless ``version`` picks another)."""
         return self.version or (versions.current(self.latent) if self.is_reference else None)
+
+    @property
+    def splits(self) -> dict[str, SplitRows]:
+        """This variant's splits, in order, and the raw source rows each holds.
+
+        A reference variant has its version's layout (3.0.0: ``train`` = MNIST training rows 0-49,999,
+        ``validation`` = rows 50,000-59,999, ``test``; 2.0.0: ``train``, ``test``); a trained one has the
+        source's own two splits.
+        """
+        return versions.layout(self.latent, self.version) if self.is_reference else dict(TWO_SPLITS)
+
+    def require_split(self, split: str) -> None:
+        """Check that this variant has the split ``split`` (a bare name such as ``"validation"``).
+
+        Raises:
+            InvalidArgumentError: it has no such split; the message names the versions (or variants) that do.
+        """
+        have = self.splits
+        if split in have:
+            return
+        listed = ", ".join(repr(s) for s in have)
+        if self.is_reference:
+            newer = versions.with_split(self.latent, split)
+            if newer:
+                how = (f"version {newer[-1]} has one: leave version out" if versions.current(self.latent) in newer
+                       else f"version {newer[-1]} has one: pass version={newer[-1]!r}")
+                raise InvalidArgumentError(f"{self.name} (version {self.dataset_version}) has no {split!r} split, "
+                                           f"only {listed}; {how}")
+            raise InvalidArgumentError(f"{self.name} has no {split!r} split, only {listed}")
+        raise InvalidArgumentError(
+            f"unknown split {split!r} for {self.name}: a variant trained here has only the splits {listed} (its "
+            f"weights saw every training row); a {split!r} split the weights never saw is in the reference "
+            f"variants from 3.0.0 on (latent {', '.join(map(str, paths.reference_latents()))})")
 
     def as_current(self) -> VariantConfig:
         """The same variant in the current version (how a repo that published an earlier version names it)."""

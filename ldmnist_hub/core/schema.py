@@ -7,14 +7,19 @@ license, citation) are rows of :data:`ldmnist_hub.data.sources.SOURCES`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 DATASET_NAME = "ldmnist"
 PRETTY_NAME = "LD-MNIST (Low-Dimensional MNIST)"
 DESCRIPTION = "MNIST as a regression task between two near-normal latent vectors (image VAE -> class VAE)."
 HOMEPAGE = "https://github.com/dimitree54/ld_mnist"
-SPLITS: tuple[str, ...] = ("train", "test")
+# Every split name a variant may have, in their order. Which ones a variant has is its split layout
+# (:data:`TWO_SPLITS` before 3.0.0 and for trained variants, :data:`THREE_SPLITS` from 3.0.0 on).
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+# The raw source's own splits (the MNIST files): every variant split is a run of rows of one of them.
+SOURCE_SPLITS: tuple[str, ...] = ("train", "test")
 DEFAULT_LATENT = 32
 NUM_CLASSES = 10
 IMAGE_SIDE = 28
@@ -35,6 +40,57 @@ PUBLISHED = {
     "mlp-keras": (0.8347, 0.9577),
     "middle-layers": (44.77, 0.9710),
 }
+
+
+@dataclass(frozen=True)
+class SplitRows:
+    """The rows of the raw source one variant split holds: ``source[start:stop]``, in source order.
+
+    ``stop`` None is the end of the source split. ``mnist_index`` of the split's rows counts from ``start``.
+    """
+
+    source: str
+    start: int = 0
+    stop: int | None = None
+
+    def to_list(self) -> list:
+        """The JSON form a record stores: ``[source, start, stop]``."""
+        return [self.source, self.start, self.stop]
+
+
+# Versions before 3.0.0, and every trained variant: MNIST's own two splits.
+TWO_SPLITS: dict[str, SplitRows] = {"train": SplitRows("train"), "test": SplitRows("test")}
+# 3.0.0 on: MNIST's classic 50,000 / 10,000 / 10,000 split; the weights were trained on the 50,000 train rows only.
+VALIDATION_START = 50_000
+THREE_SPLITS: dict[str, SplitRows] = {"train": SplitRows("train", 0, VALIDATION_START),
+                                      "validation": SplitRows("train", VALIDATION_START, None),
+                                      "test": SplitRows("test")}
+
+
+def split_layout(record: Mapping[str, Any]) -> dict[str, SplitRows]:
+    """A reference record's split layout (its ``split_rows``; a record without one has :data:`TWO_SPLITS`).
+
+    Examples:
+        >>> list(split_layout({"split_rows": {"train": ["train", 0, 50000], "validation": ["train", 50000, None],
+        ...                                   "test": ["test", 0, None]}}))
+        ['train', 'validation', 'test']
+        >>> split_layout({}) == TWO_SPLITS
+        True
+    """
+    rows = record.get("split_rows")
+    if rows is None:
+        return dict(TWO_SPLITS)
+    if not isinstance(rows, Mapping) or not set(rows) <= set(SPLITS) or not {"train", "test"} <= set(rows):
+        raise ValueError(f"split_rows must map split names {SPLITS} (train and test among them) to rows; "
+                         f"got {rows!r}")
+    out = {}
+    for name in SPLITS:
+        if name in rows:
+            source, start, stop = rows[name]
+            if source not in SOURCE_SPLITS or not isinstance(start, int) or not (stop is None or isinstance(stop, int)):
+                raise ValueError(f"split_rows[{name!r}] must be [source split, start, stop]; got {rows[name]!r}")
+            out[name] = SplitRows(source, start, stop)
+    return out
 
 
 def features(latent: int, class_names: Sequence[str]) -> Any:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ldmnist_hub.core import paths
+from ldmnist_hub.core.schema import SplitRows, split_layout
 from ldmnist_hub.errors import InvalidArgumentError, ReferenceMismatchError
 
 FIRST = "2.0.0"  # the first bit-exact reference release (builder 2.0.0); older records carry no version field
@@ -92,6 +93,16 @@ def record(latent: int, version: str | None = None) -> dict[str, Any]:
     if version not in have:
         raise InvalidArgumentError(f"latent-{latent} has no version {version}; released: {', '.join(have)}")
     return json.loads(have[version].read_bytes())
+
+
+def layout(latent: int, version: str | None = None) -> dict[str, SplitRows]:
+    """The splits of one version of ``latent-N`` and the MNIST rows each holds (2.0.0: train, test)."""
+    return split_layout(record(latent, version))
+
+
+def with_split(latent: int, split: str) -> list[str]:
+    """The released versions of ``latent-N`` that have ``split``, oldest first."""
+    return [v for v in released(latent) if split in layout(latent, v)]
 
 
 def is_version(text: object) -> bool:

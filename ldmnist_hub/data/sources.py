@@ -35,7 +35,7 @@ import numpy as np
 
 from ldmnist_hub.core import paths
 from ldmnist_hub.core.digest import array_sha256, memo_sha256, sha256_file
-from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.core.schema import SOURCE_SPLITS
 from ldmnist_hub.data.idx import KINDS, read_idx
 from ldmnist_hub.errors import InvalidArgumentError, NotFoundError, SourceError
 
@@ -264,7 +264,7 @@ def _read_checksums(directory: Path) -> dict[str, str]:
 
 
 def _missing_files_hint(source: Source) -> str:
-    names = ", ".join(f.filename for split in SPLITS for f in source.files[split].values())
+    names = ", ".join(f.filename for split in SOURCE_SPLITS for f in source.files[split].values())
     return f"set {source.env_var} to a folder holding {names} (gzipped, or uncompressed without .gz)"
 
 
@@ -300,9 +300,9 @@ def find_local(source: Source, directory: str | os.PathLike[str]) -> dict[str, d
             f"{source.name} folder {directory} does not exist; {_missing_files_hint(source)}, "
             f"or leave {source.env_var} unset to download into {paths.sources_dir(source.name)}"
         )
-    found: dict[str, dict[str, Path]] = {split: {} for split in SPLITS}
+    found: dict[str, dict[str, Path]] = {split: {} for split in SOURCE_SPLITS}
     missing = []
-    for split in SPLITS:
+    for split in SOURCE_SPLITS:
         for kind in KINDS:
             gz_path = directory / source.files[split][kind].filename
             raw_path = gz_path.with_suffix("")
@@ -320,7 +320,7 @@ def find_local(source: Source, directory: str | os.PathLike[str]) -> dict[str, d
             f"{_missing_files_hint(source)}"
         )
     checksums = _read_checksums(directory)
-    for split in SPLITS:
+    for split in SOURCE_SPLITS:
         for kind in KINDS:
             entry, path = source.files[split][kind], found[split][kind]
             if path.name in checksums:
@@ -418,7 +418,7 @@ def download(
 
     dest = Path(dest) if dest is not None else paths.sources_dir(source.name)
     mirrors = tuple(source.mirrors if mirrors is None else mirrors)
-    wanted = [source.files[split][kind] for split in SPLITS for kind in KINDS]
+    wanted = [source.files[split][kind] for split in SOURCE_SPLITS for kind in KINDS]
     todo = [f for f in wanted if not ((dest / f.filename).is_file() and sha256_file(dest / f.filename) == f.sha256)]
     if not todo:
         return dest
@@ -536,8 +536,8 @@ def load_split(
         ((100, 28, 28), dtype('int64'))
     """
     source = get_source(source_name)
-    if split not in SPLITS:
-        raise InvalidArgumentError(f"unknown split {split!r}; allowed: {', '.join(repr(s) for s in SPLITS)}")
+    if split not in SOURCE_SPLITS:
+        raise InvalidArgumentError(f"unknown split {split!r}; allowed: {', '.join(repr(s) for s in SOURCE_SPLITS)}")
     directory, found = _locate(source, data_dir)
     vouched = _read_checksums(directory)
     files = found[split]

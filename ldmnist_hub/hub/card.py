@@ -89,7 +89,7 @@ def card_data(manifest: dict[str, Any]) -> Any:
     configs = {
         name: {
             "data_files": [{"split": s, "path": f"{hub_layout.data_dir(name)}/{s}-*.parquet"}
-                           for s in SPLITS],
+                           for s in _splits(variants[name])],
             **({"default": True} if name == manifest.get("default") else {}),
         }
         for name in sorted(variants)
@@ -98,13 +98,14 @@ def card_data(manifest: dict[str, Any]) -> Any:
     infos = {}
     for name, entry in sorted(variants.items()):
         splits = datasets.SplitDict()
-        for s in SPLITS:
+        for s in _splits(entry):
             sp = entry["splits"][s]
             splits.add(datasets.SplitInfo(name=s, num_bytes=sp["num_bytes"], num_examples=sp["num_examples"]))
-        shards = [entry["files"].get(hub_layout.shard_path(name, s), {}).get("size", 0) for s in SPLITS]
+        shards = [entry["files"].get(hub_layout.shard_path(name, s), {}).get("size", 0) for s in _splits(entry)]
         infos[name] = datasets.DatasetInfo(features=variant_features(entry["variant"]), splits=splits,
                                            download_size=int(sum(shards)),
-                                           dataset_size=int(sum(entry["splits"][s]["num_bytes"] for s in SPLITS)))
+                                           dataset_size=int(sum(entry["splits"][s]["num_bytes"]
+                                                                for s in _splits(entry))))
     DatasetInfosDict(infos).to_dataset_card_data(data)
     info = getattr(data, "dataset_info", None)
     for entry in info if isinstance(info, list) else [info] if isinstance(info, dict) else []:
@@ -112,13 +113,18 @@ def card_data(manifest: dict[str, Any]) -> Any:
     return data
 
 
+def _splits(entry: dict[str, Any]) -> list[str]:
+    """A manifest entry's splits in their order (train, validation from 3.0.0 on, test)."""
+    return [s for s in SPLITS if s in entry["splits"]]
+
+
 def _variants_table(manifest: dict[str, Any]) -> str:
-    lines = ["| config | version | latent | seed | rows (train / test) | class-VAE accuracy | image-VAE loss | "
-             "within-class variance of `y` | `x` std | `x` components with std < 0.9 |",
+    lines = ["| config | version | latent | seed | rows (train / validation / test) | class-VAE accuracy | "
+             "image-VAE loss | within-class variance of `y` | `x` std | `x` components with std < 0.9 |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for name, e in sorted(manifest["variants"].items(), key=lambda kv: kv[1]["variant"]["latent"]):
         s = e["stats"]
-        rows = " / ".join(str(e["splits"][sp]["num_examples"]) for sp in SPLITS)
+        rows = " / ".join(str(e["splits"][sp]["num_examples"]) if sp in e["splits"] else "none" for sp in SPLITS)
         lines.append(
             f"| `{name}`{' (default)' if name == manifest.get('default') else ''} | "
             f"{hub_layout.entry_version(e) or 'none (trained)'} | {e['variant']['latent']} | "
@@ -164,11 +170,12 @@ def _submission_ok(e: Any) -> bool:
             and all(hub_layout.is_finite_number(scores.get(k)) for k in ("mse", "reconstructed_accuracy")))
 
 
-# The verdicts of ldmnist_hub.publish.submit.verify that put an entry on the card (defined here, the lower layer).
+# The verdicts of ldmnist_hub.submissions that put an entry on the card (defined here, the lower layer: the card
+# renders a manifest; ldmnist_hub.submissions.verdicts names them with the others).
 VERIFIED_VERDICT = "verified"
 AT_FLOOR_VERDICT = "at the floor"
 AT_FLOOR_MEANING = "indistinguishable from a perfect classifier or a label leak"
-# What "verified" on the card means, and what it cannot catch (the leak check of ldmnist_hub.publish.leak).
+# What "verified" on the card means, and what it cannot catch (the leak check of ldmnist_hub.submissions.leak).
 VERIFIED_MEANING = (
     "**MSE** is the leaderboard's: the mean over 16 posterior draws of the test `y` (for the same test images) "
     "whose seeds were chosen from the OS's randomness when the entry was checked and recorded only afterwards. A "

@@ -170,10 +170,10 @@ def entry_problem(name: str, entry: Any) -> str | None:
             and re.fullmatch(r"[0-9a-f]{64}", f["sha256"]) is not None and _int(f.get("size"))
             for p, f in files.items())):
         return "files is not {path: {sha256, size}}"
-    if not (isinstance(splits, dict) and all(
+    if not (isinstance(splits, dict) and {"train", "test"} <= set(splits) <= set(SPLITS) and all(
             isinstance(splits.get(s), dict) and _int(splits[s].get("num_examples"))
-            and _int(splits[s].get("num_bytes")) for s in SPLITS)):
-        return "splits is not {train, test: {num_examples, num_bytes}}"
+            and _int(splits[s].get("num_bytes")) for s in splits)):
+        return "splits is not {train, [validation,] test: {num_examples, num_bytes}}"
     keys = ("class_vae_accuracy", "image_vae_reconstruction_loss", "oracle_mse", "x_std_min", "x_std_max")
     if not (isinstance(stats, dict) and all(is_finite_number(stats.get(k)) for k in keys)
             and _int(stats.get("x_active_components"))):

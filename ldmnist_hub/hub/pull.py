@@ -79,10 +79,14 @@ def published_files(files: store.VariantFiles) -> dict[str, Path] | None:
     installed without this version's checks."""
     if _origin(files) is None or is_unchecked(files) or not files.is_complete():
         return None
+    # The variant's splits are those installed (train and test always; validation from 3.0.0 on): every
+    # installed shard is in the checksum record the verify below checks, so a removed one is caught there.
     shards = {s: files.root / PUBLISHED_DIR / f"{s}.parquet" for s in SPLITS}
-    if not all(p.is_file() for p in shards.values()):
+    shards = {s: p for s, p in shards.items() if p.is_file()}
+    if not {"train", "test"} <= set(shards):
         return None
     files.verify()  # the shards and weights as installed (IntegrityError naming the file otherwise)
+    files.verify([f"{PUBLISHED_DIR}/{s}.parquet" for s in shards])  # and no shard planted beside them
     return shards
 
 
@@ -280,7 +284,7 @@ def pull_variant(
     expected = validate.expected(variant, config, data_dir, version)
     limits = validate.size_limits(expected)
     wdir = hub_layout.weights_dir(config)
-    wanted = {hub_layout.shard_path(config, s) for s in SPLITS}
+    wanted = {hub_layout.shard_path(config, s) for s in expected.rows}
     wanted |= {f"{wdir}/{p}.safetensors" for p in store.PARTS} | {f"{wdir}/{store.STATS_FILE}"}
     missing = sorted(wanted - set(declared))
     if missing:
@@ -350,7 +354,8 @@ def _install(cache_id: str, reader: _Reader, declared: dict[str, dict[str, Any]]
         _check(repo, config, local, expected, entry)
         (tmp / ORIGIN_FILE).write_text(json.dumps(origin, indent=2) + "\n")
         # What was checked is what is served: every later read checks these sha256.
-        served = [f"{PUBLISHED_DIR}/{s}.parquet" for s in SPLITS] + [f"weights/{p}.safetensors" for p in store.PARTS]
+        served = ([f"{PUBLISHED_DIR}/{s}.parquet" for s in expected.rows]
+                  + [f"weights/{p}.safetensors" for p in store.PARTS])
         store.write_checksums(tmp, served, json.loads((tmp / store.STATS_FILE).read_text()).get("code_hash"))
         if final.exists():
             os.replace(final, old / "variant")
@@ -369,7 +374,8 @@ def _install(cache_id: str, reader: _Reader, declared: dict[str, dict[str, Any]]
 def _check(repo: str, config: str, local: dict[str, Path], expected: validate.Expected, entry: dict[str, Any]) -> None:
     """Every check of :mod:`ldmnist_hub.hub.validate` on the staged copies (IntegrityError on the first failure)."""
     wdir = hub_layout.weights_dir(config)
-    arrays = {s: validate.check_shard(local[hub_layout.shard_path(config, s)], s, expected, repo) for s in SPLITS}
+    arrays = {s: validate.check_shard(local[hub_layout.shard_path(config, s)], s, expected, repo)
+              for s in expected.rows}
     weights = {p: validate.check_weights(local[f"{wdir}/{p}.safetensors"], p, expected, repo) for p in store.PARTS}
     validate.check_stats(local[f"{wdir}/{store.STATS_FILE}"], expected, entry, repo, arrays, weights["class_decoder"])
     validate.check_encoding(arrays, weights, expected, repo)  # a trained config's rows against its own weights

@@ -7,8 +7,9 @@ repo (:class:`Expected`):
 
 - **the schema**: the parquet shards have exactly the columns ``x``, ``y``
   (float32, length N, finite), ``label`` and ``mnist_index`` (int64), and exactly
-  the rows of the source's splits (60000 / 10000 for MNIST, from the source table);
-  ``mnist_index`` is ``0..n-1`` in order (row ``i`` is MNIST row ``i``, as every build writes it);
+  the rows of the variant's splits (the source table's 60000 / 10000 for MNIST; 3.0.0's train, validation
+  and test are 50000 / 10000 / 10000 rows of them); ``mnist_index`` is the split's MNIST rows in order
+  (``0..n-1``; ``50000..59999`` for 3.0.0's validation), as every build writes it;
 - **the official labels**: ``label`` in ``mnist_index`` order has the sha256 shipped
   in the source table (:attr:`ldmnist_hub.data.sources.Source.label_sha256`), or,
   for a build from other raw files (``...-data-<digest>``), the labels of those
@@ -37,7 +38,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from ldmnist_hub import store
 from ldmnist_hub.core import paths, versions
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.digest import array_sha256, sha256_file
-from ldmnist_hub.core.schema import COLUMNS, NUM_CLASSES, OPTIONAL_WEIGHT, SPLITS, weight_shapes
+from ldmnist_hub.core.schema import COLUMNS, NUM_CLASSES, OPTIONAL_WEIGHT, TWO_SPLITS, SplitRows, weight_shapes
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import IntegrityError
 from ldmnist_hub.hub import layout as hub_layout
@@ -70,7 +71,8 @@ class Expected:
     Attributes:
         config: the config's name (the variant's cache id).
         variant: the variant it must be.
-        rows: exact row count of each split.
+        rows: exact row count of each split (the variant's splits, in order).
+        layout: the raw source rows each split holds (``core.schema.SplitRows``).
         labels_sha256: :func:`ldmnist_hub.data.sources.labels_digest` of each split's labels in MNIST order.
         shapes: the tensors of each weight file (``core.schema.weight_shapes``).
         record: the shipped reference record when the config is a reference variant, else None.
@@ -83,6 +85,7 @@ class Expected:
     shapes: dict[str, dict[str, tuple[int, ...]]]
     record: dict[str, Any] | None
     data_dir: str | os.PathLike[str] | None = None  # the raw files (a trained config's images are encoded here)
+    layout: dict[str, SplitRows] = field(default_factory=lambda: dict(TWO_SPLITS))
 
 
 def expected(variant: VariantConfig, config: str, data_dir: str | os.PathLike[str] | None = None,
@@ -98,12 +101,6 @@ def expected(variant: VariantConfig, config: str, data_dir: str | os.PathLike[st
         IntegrityError: a reference config whose bytes no shipped record covers (another draw, other files).
     """
     source = sources.get_source(variant.source)
-    if config == variant.name:  # the official files: facts from the source table, no raw files needed
-        rows, digests = dict(source.sizes), dict(source.label_sha256)
-    else:
-        labels = {s: sources.load_split(variant.source, s, data_dir)[1] for s in SPLITS}
-        rows = {s: len(v) for s, v in labels.items()}
-        digests = {s: sources.labels_digest(v) for s, v in labels.items()}
     record = None
     if variant.is_reference:
         if config != variant.name or variant.seed != 0:
@@ -112,8 +109,20 @@ def expected(variant: VariantConfig, config: str, data_dir: str | os.PathLike[st
                 "covers, so its bytes cannot be checked; it is not pulled. Encode it here instead (seconds, no "
                 "training): `ldmnist build` with the same arguments and LDMNIST_REPO unset")
         record = versions.record(variant.latent, version)
+    layout = versions.layout(variant.latent, version) if variant.is_reference else dict(TWO_SPLITS)
+    if config == variant.name:  # the official files: facts from the source table and the record, no raw files
+        rows = {s: (r.stop or source.sizes[r.source]) - r.start for s, r in layout.items()}
+        # A split that is a whole source split has the source table's labels; a part of one (3.0.0's train and
+        # validation) only exists in a reference variant, whose record holds its labels' digest.
+        digests = {s: source.label_sha256[r.source] if r.start == 0 and r.stop is None
+                   else record["data_sha256"][s]["label"] for s, r in layout.items()}
+    else:
+        labels = {s: sources.load_split(variant.source, r.source, data_dir)[1][r.start:r.stop]
+                  for s, r in layout.items()}
+        rows = {s: len(v) for s, v in labels.items()}
+        digests = {s: sources.labels_digest(v) for s, v in labels.items()}
     return Expected(config, variant, rows, digests, weight_shapes(variant.latent, variant.train.hidden), record,
-                    data_dir)
+                    data_dir, layout)
 
 
 def _row_bytes(latent: int) -> int:
@@ -128,7 +137,7 @@ def size_limits(exp: Expected) -> dict[str, int]:
     training history; the leaderboard: 4 MiB.
     """
     c, n = exp.config, exp.variant.latent
-    limits = {hub_layout.shard_path(c, s): 2 * exp.rows[s] * _row_bytes(n) + _SLACK for s in SPLITS}
+    limits = {hub_layout.shard_path(c, s): 2 * exp.rows[s] * _row_bytes(n) + _SLACK for s in exp.rows}
     wdir = hub_layout.weights_dir(c)
     for part, tensors in exp.shapes.items():
         norms = sum(1 for name in tensors if name.endswith(".running_var"))
@@ -209,9 +218,10 @@ def check_shard(path: Path, split: str, exp: Expected, where: str) -> tuple[np.n
     labels, index = arrays["label"], arrays["mnist_index"]
     if labels.min() < 0 or labels.max() >= NUM_CLASSES:
         raise refuse(f"the labels: values {int(labels.min())}..{int(labels.max())}, outside 0..{NUM_CLASSES - 1}")
-    if not np.array_equal(index, np.arange(rows)):
-        raise refuse(f"mnist_index: it must be 0..{rows - 1} in order (row i is MNIST row i, as every build writes "
-                     "it)")
+    first = exp.layout[split].start
+    if not np.array_equal(index, np.arange(first, first + rows)):
+        raise refuse(f"mnist_index: it must be {first}..{first + rows - 1} in order (the split's MNIST rows, as "
+                     "every build writes it)")
     in_mnist_order = labels[np.argsort(index, kind="stable")]
     if sources.labels_digest(in_mnist_order) != exp.labels_sha256.get(split):
         whose = (f"the official {split} labels of {exp.variant.source}" if exp.config == exp.variant.name
@@ -273,7 +283,9 @@ def check_encoding(arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
     class_mean, class_logvar = (c[f"{h}.weight"].T + c[f"{h}.bias"] for h in ("mean", "logvar"))
     for split, (x, y, labels) in arrays.items():
         refuse = _Refusal(where, hub_layout.shard_path(exp.config, split))
-        images = sources.load_split(exp.variant.source, split, exp.data_dir)[0].reshape(len(labels), -1)
+        part = exp.layout[split]
+        images = sources.load_split(exp.variant.source, part.source, exp.data_dir)[0][part.start:part.stop]
+        images = images.reshape(len(labels), -1)
         chi_x = np.zeros(len(x))
         for start in range(0, len(x), _ENCODE_ROWS):
             rows = slice(start, start + _ENCODE_ROWS)
@@ -459,7 +471,7 @@ def check_stats(path: Path, exp: Expected, entry: dict[str, Any], where: str,
             and training["epochs"] == build.get("epochs")):
         raise refuse(f"its schema: training.epochs must be the manifest's {build.get('epochs')}")
     splits = doc.get("splits")
-    for split in SPLITS:
+    for split in exp.rows:
         got = splits.get(split) if isinstance(splits, dict) else None
         if not _close(got, split_stats(*arrays[split])):
             raise refuse(f"the data's own statistics: its {split} statistics (rows, means, stds, oracle MSE) are not "

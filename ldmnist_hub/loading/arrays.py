@@ -57,7 +57,7 @@ def split_arrays(variant: Variant, split: str) -> tuple[np.ndarray, np.ndarray, 
     """One split of a resolved variant as numpy arrays (the body of :func:`load_numpy`)."""
     if not isinstance(split, str):
         raise InvalidArgumentError(f"split must be one string such as 'train' or 'test[:100]'; got split={split!r}")
-    cache.check_split(split)  # load_dataset's error for a bad split, before anything is built
+    cache.check_split(split, variant.config)  # load_dataset's error for a bad split, before anything is built
     arrays = _without_datasets(variant, split)
     if arrays is not None:
         return arrays

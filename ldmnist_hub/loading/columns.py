@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
+IndexedArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # x, y, label, mnist_index
 # What datasets' ArrowBasedBuilder writes: record batches of its writer_batch_size.
 _BATCH_ROWS = 1000
 _ALIGN = 128
@@ -157,7 +158,7 @@ def features(latent: int, class_names: Sequence[str]) -> dict:
             "mnist_index": {"dtype": "int64", "_type": "Value"}}
 
 
-def _split_table(x: np.ndarray, y: np.ndarray, label: np.ndarray, meta: dict) -> pa.Table:
+def _split_table(x: np.ndarray, y: np.ndarray, label: np.ndarray, mnist_index: np.ndarray, meta: dict) -> pa.Table:
     import pyarrow as pa  # on use: importing the package (or the evaluator) stays light
     n, latent = x.shape
     schema = pa.schema([("x", pa.list_(pa.float32(), latent)), ("y", pa.list_(pa.float32(), latent)),
@@ -168,10 +169,11 @@ def _split_table(x: np.ndarray, y: np.ndarray, label: np.ndarray, meta: dict) ->
                      pa.FixedSizeListArray.from_arrays(_array(y.astype(np.float32, copy=False).reshape(-1),
                                                                 pa.float32()), latent),
                      _array(label.astype(np.int64, copy=False), pa.int64()),
-                     _array(np.arange(n, dtype=np.int64), pa.int64())], schema=schema)
+                     _array(mnist_index.astype(np.int64, copy=False), pa.int64())], schema=schema)
 
 
-def write_cache(folder: Path, config_name: str, source: str, version: str, encoded: dict[str, Arrays]) -> None:
+def write_cache(folder: Path, config_name: str, source: str, version: str,
+                encoded: dict[str, IndexedArrays]) -> None:
     """Write a prepared cache folder as the ``datasets`` builder does: its Arrow streams, info and licence.
 
     Written in a sibling ``*.incomplete`` folder and renamed into place; the caller holds the variant's

@@ -17,13 +17,15 @@ from ldmnist_hub.core import faults
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.data import sources
 from ldmnist_hub.loading import cache, columns
+from ldmnist_hub.produce import reference
 from ldmnist_hub.produce.build import produce_splits, resolve_source
 from ldmnist_hub.store.identity import builder_hash
 
 
 def encodable_here(config: VariantConfig, data_dir: str | os.PathLike[str] | None) -> bool:
-    """True for the current version of a reference variant whose raw files are here (no download, no pull)."""
-    return (config.is_reference and config.version is None
+    """True for a reference variant whose weights ship (the current version's, or an earlier one's where the
+    package keeps them) and whose raw files are here (no download, no pull)."""
+    return (config.is_reference and (config.version is None or reference.get(config.latent, config.version) is not None)
             and (data_dir is not None or sources.local_dir(config.source) is not None))
 
 

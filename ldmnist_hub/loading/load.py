@@ -254,7 +254,7 @@ def load_dataset(
     else:
         variant = resolve_variant(name, latent, seed=seed, source=source, train=train, retrain=retrain,
                                   version=version)
-    cache.check_split(split)
+    cache.check_split(split, variant)
     cid = variant_cache_id(variant, data_dir)
     keep = kwargs.get("keep_in_memory", False)
     files = store.variant_files(cid)

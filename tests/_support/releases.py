@@ -17,12 +17,12 @@ import pytest
 from ldmnist_hub.core import paths, versions
 
 
-def make_release(root: Path, latent: int = 8, version: str = "3.0.0") -> Path:
+def make_release(root: Path, latent: int = 8, version: str = "4.0.0") -> Path:
     """A copy of the shipped references at ``root`` in which ``latent-N``'s current version is ``version``."""
     shutil.copytree(paths.REFERENCE_ROOT, root)
     record = json.loads((root / f"latent-{latent}" / paths.REFERENCE_RECORD).read_text())
     old = record.get("version", versions.FIRST)
-    (root / versions.RELEASES_DIR / f"latent-{latent}").mkdir(parents=True)
+    (root / versions.RELEASES_DIR / f"latent-{latent}").mkdir(parents=True, exist_ok=True)
     (root / versions.RELEASES_DIR / f"latent-{latent}" / f"{old}.json").write_text(json.dumps(record))
     (root / f"latent-{latent}" / paths.REFERENCE_RECORD).write_text(json.dumps({**record, "version": version}))
     return root

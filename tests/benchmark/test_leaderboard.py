@@ -11,7 +11,7 @@ import pytest
 from _support.variants import built_files
 
 from ldmnist_hub import cli
-from ldmnist_hub.benchmark.leaderboard import (
+from ldmnist_hub.benchmark.run import (
     MODELS,
     README_END,
     README_START,
@@ -82,7 +82,7 @@ def test_spread_compares_the_best_linear_and_nonlinear_models(result: BenchmarkR
 def test_spread_leaves_out_the_middle_layers_classifier(result: BenchmarkResult) -> None:
     from dataclasses import replace
 
-    from ldmnist_hub.benchmark.leaderboard import family_spread
+    from ldmnist_hub.benchmark.run import family_spread
 
     top = [replace(r, reconstructed_accuracy=1.0, mse=99.0) if r.model == "middle-layers" else r for r in result.rows]
     assert any(r.model == "middle-layers" for r in top)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from _support import TINY_DIR
 
-from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.core.schema import SOURCE_SPLITS as SPLITS
 from ldmnist_hub.data import sources
 from ldmnist_hub.data.sources import (
     KINDS,

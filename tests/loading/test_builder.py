@@ -9,7 +9,7 @@ import datasets
 import pytest
 
 from ldmnist_hub.builders.ldmnist import VERSION, Ldmnist, LDMNISTConfig
-from ldmnist_hub.core.schema import COLUMNS, SPLITS
+from ldmnist_hub.core.schema import COLUMNS, SOURCE_SPLITS
 from ldmnist_hub.data.sources import get_source
 
 # What the tiny fixture (first 300 train / 100 test MNIST rows) must build into.
@@ -28,7 +28,7 @@ def test_the_builder_declares_one_config_class_a_version_and_release_notes() -> 
 
 def test_the_tiny_build_has_the_expected_splits_and_sizes(tiny_build: tuple[Path, Any]) -> None:
     _, ds = tiny_build
-    assert tuple(ds) == SPLITS
+    assert tuple(ds) == SOURCE_SPLITS  # a trained variant has MNIST's own two splits
     assert {split: ds[split].num_rows for split in ds} == EXPECTED_SPLITS
 
 
@@ -49,7 +49,7 @@ def test_rows_keep_the_mnist_order(tiny_build: tuple[Path, Any]) -> None:
         assert ds[split]["mnist_index"] == list(range(n))
 
 
-@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("split", SOURCE_SPLITS)
 def test_the_info_carries_the_source_licence_and_both_citations(tiny_build: tuple[Path, Any], split: str) -> None:
     _, ds = tiny_build
     info = ds[split].info

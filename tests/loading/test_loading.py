@@ -15,7 +15,7 @@ import ldmnist_hub
 from ldmnist_hub.errors import SourceError
 
 
-@pytest.mark.parametrize("split", ["validation", "valid[:10]", ["train", "dev"], "TRAIN"])
+@pytest.mark.parametrize("split", ["valid", "valid[:10]", ["train", "dev"], "TRAIN"])
 def test_unknown_split_is_rejected_naming_allowed_splits_before_building(
     split: Any, ldmnist_home: Path, tiny_kwargs: dict[str, Any]
 ) -> None:

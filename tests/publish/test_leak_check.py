@@ -27,10 +27,10 @@ from ldmnist_hub import cli
 from ldmnist_hub.benchmark import baselines
 from ldmnist_hub.errors import InvalidArgumentError, LeakSuspectedError
 from ldmnist_hub.hub.card import AT_FLOOR_KIND, check_card
-from ldmnist_hub.publish import leak
 from ldmnist_hub.publish import submit as S
 from ldmnist_hub.publish.upload import push
 from ldmnist_hub.scoring.codecs import class_means
+from ldmnist_hub.submissions import leak
 
 LATENT = 8
 SEEDS = (1, 2, 3)

@@ -291,7 +291,7 @@ def test_a_kept_leaderboard_is_shown_on_the_card(tiny_home: Path, tmp_path: Path
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from ldmnist_hub.benchmark.leaderboard import benchmark
+    from ldmnist_hub.benchmark.run import benchmark
 
     home = tmp_path / "home-copy"
     shutil.copytree(tiny_home, home)

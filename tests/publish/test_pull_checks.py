@@ -125,7 +125,7 @@ SHARD_ATTACKS: dict[str, tuple[Callable[[pa.Table], pa.Table], str]] = {
     "labels shuffled with mnist_index kept": (
         lambda t: _set_column(t, "label", pa.array(np.roll(_column(t, "label"), 1))), "the labels: in mnist_index"),
     "an all-zero mnist_index": (lambda t: _set_column(t, "mnist_index", pa.array(np.zeros(t.num_rows, np.int64))),
-                                r"mnist_index: it must be 0..99 in order \(row i is MNIST row i"),
+                                r"mnist_index: it must be 0..99 in order \(the split's MNIST rows"),
     "rows reordered with mnist_index kept consistent": (lambda t: t.take(pa.array(np.arange(t.num_rows)[::-1])),
                                                         "mnist_index: it must be 0..99 in order"),
     "a NaN in y": (lambda t: _set_column(t, "y", _floats(np.where(np.arange(400).reshape(100, 4) == 7, np.nan,

@@ -22,6 +22,7 @@ import ldmnist_hub as ld
 from ldmnist_hub import cli
 from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.hub.card import check_card
+from ldmnist_hub.produce import reference
 from ldmnist_hub.publish import submit as S
 from ldmnist_hub.publish.upload import push
 
@@ -76,7 +77,7 @@ def test_a_folder_submission_is_pending_until_verify_accepts_it_and_the_next_pus
     assert entry == result.entry
     assert entry["scores"] == {"mse": expected.mse, "reconstructed_accuracy": expected.reconstructed_accuracy}
     assert entry["n"] == 10000 and entry["config"] == "latent-2"
-    assert entry["data_sha256"] == {k: v for k, v in S.reference.get(LATENT).record["data_sha256"]["test"].items()
+    assert entry["data_sha256"] == {k: v for k, v in reference.get(LATENT).record["data_sha256"]["test"].items()
                                     if k in ("y", "label")}
     assert entry["predictions_sha256"] == ld.core.digest.array_sha256(np.load(preds))
     np.testing.assert_array_equal(np.load(folder / "submissions/pending/least-sq/predictions.npy"), np.load(preds))

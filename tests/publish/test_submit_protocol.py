@@ -20,9 +20,9 @@ import ldmnist_hub as ld
 from ldmnist_hub import cli
 from ldmnist_hub.errors import InvalidArgumentError, LeakSuspectedError
 from ldmnist_hub.hub.card import render_body
-from ldmnist_hub.publish import leak
 from ldmnist_hub.publish import submit as S
 from ldmnist_hub.publish.upload import push
+from ldmnist_hub.submissions import leak
 
 LATENT = 2
 LINK = "https://github.com/me/model"

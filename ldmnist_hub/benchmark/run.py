@@ -39,7 +39,7 @@ from ldmnist_hub.benchmark.label_efficiency import (
 )
 from ldmnist_hub.benchmark.protocol import tuning_split
 from ldmnist_hub.core.paths import writable_dir
-from ldmnist_hub.core.schema import PUBLISHED, SPLITS
+from ldmnist_hub.core.schema import PUBLISHED
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
 from ldmnist_hub.loading.arrays import split_arrays
@@ -443,7 +443,9 @@ def benchmark(
 def _label_curve(run: _Run, source: str, sizes: Sequence[int]) -> list[LabelEfficiencyRow]:
     from ldmnist_hub.data.sources import load_split
 
-    pixels = {s: codecs.images_to_unit(load_split(source, s, run.variant.data_dir)[0]) for s in SPLITS}
+    layout = run.variant.config.splits  # the variant's train rows (3.0.0: MNIST rows 0-49,999) and test rows
+    pixels = {s: codecs.images_to_unit(load_split(source, layout[s].source, run.variant.data_dir)[0]
+                                       [layout[s].start:layout[s].stop]) for s in ("train", "test")}
     return label_efficiency(
         (run.train_split[0], pixels["train"], run.train_split[2]),
         (run.test_split[0], pixels["test"], run.test_split[2]),

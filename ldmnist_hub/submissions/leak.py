@@ -62,10 +62,10 @@ from ldmnist_hub.core.digest import array_sha256
 from ldmnist_hub.core.types import PathArg
 from ldmnist_hub.data.sources import load_split
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
-from ldmnist_hub.hub.card import AT_FLOOR_MEANING, AT_FLOOR_VERDICT
 from ldmnist_hub.loading.arrays import load_numpy
 from ldmnist_hub.produce import exact, reference
 from ldmnist_hub.produce.reference import CANONICAL_DRAW
+from ldmnist_hub.submissions.verdicts import AT_FLOOR, AT_FLOOR_MEANING, LEAK_SUSPECTED
 
 # The floor test: a canonical MSE this many paired standard errors below the within-class variance flags an entry
 # (the whole y leaked scores 0.0000 against a floor of 0.65 on latent-8; an honest model sits above it).
@@ -86,9 +86,8 @@ AT_FLOOR_ACCURACY = 0.99
 ABS_TOL = 1e-6
 SPLIT = "test"
 
+# The leak check's statuses: consistent, or the verdicts AT_FLOOR and LEAK_SUSPECTED (submissions.verdicts).
 CONSISTENT = "consistent"
-AT_FLOOR = AT_FLOOR_VERDICT
-LEAK_SUSPECTED = "leak suspected"
 
 
 def draw_seeds(k: int = LEAK_DRAWS) -> tuple[int, ...]:
