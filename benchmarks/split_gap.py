@@ -33,7 +33,7 @@ def gap(latent: int, version: str | None) -> dict:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # 15 iterations is the fixed budget
-        mlp = MLPRegressor((256, 256), max_iter=15, random_state=0).fit(x, y)
+        mlp = MLPRegressor(hidden_layer_sizes=(256, 256), max_iter=15, random_state=0).fit(x, y)
     row = {"latent": latent, "version": version or ld.variant(latent=latent).version, "fit_rows": len(x),
            "fit_seconds": round(time.perf_counter() - start, 1)}
     for name, split in (("tuning", tune), ("test", "test")):

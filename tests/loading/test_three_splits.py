@@ -94,3 +94,56 @@ def test_a_trained_variant_has_two_splits_and_says_where_validation_is(ldmnist_h
     with pytest.raises(InvalidArgumentError, match="unknown split 'validation' for latent-23-trained-.*has only the "
                                                    "splits 'train', 'test'.*from 3.0.0 on"):
         ld.load_numpy(latent=23, split="validation", build=False)
+
+
+@needs_full
+def test_validation_is_pushed_described_and_pulled_back_bit_identical(tmp_path: Path) -> None:
+    """A folder mirror of 3.0.0 holds validation-*.parquet, the card's configs and Croissant name it, and a
+    machine with no MNIST pulls it back: the recorded bytes, 10,000 rows, MNIST rows 50,000-59,999."""
+    import json
+    import subprocess
+    import sys
+
+    from _support.procs import child_env
+    from _support.reference_home import push_reference_mirror
+
+    mirror = push_reference_mirror(tmp_path, LATENT)
+    assert (mirror / f"latent-{LATENT}" / "validation-00000-of-00001.parquet").is_file()
+    card = (mirror / "README.md").read_text()
+    assert f"split: validation\n    path: latent-{LATENT}/validation-*.parquet" in card
+    assert "50000 / 10000 / 10000" in card  # the variants table's rows (train / validation / test)
+    croissant = (mirror / "croissant.json").read_text()
+    assert "(train|validation|test)" in croissant
+    probe = ("import json, ldmnist_hub as ld\nfrom ldmnist_hub.produce.reference import split_digests\n"
+             f"x, y, label = ld.load_numpy({LATENT}, 'validation', progress=False)\n"
+             f"ds = ld.load_dataset('ldmnist', latent={LATENT}, split='validation')\n"
+             "print(json.dumps({'sha': split_digests(x, y, label), 'index': [ds['mnist_index'][0], "
+             "ds['mnist_index'][-1]], 'rows': len(x)}))\n")
+    env = child_env(tmp_path / "home", HF_HUB_OFFLINE="1", LDMNIST_REPO=str(mirror))  # no MNIST here
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got == {"sha": versions.record(LATENT)["data_sha256"]["validation"], "index": [VALIDATION_START, 59_999],
+                   "rows": 10_000}
+
+
+@needs_full
+@pytest.mark.parametrize("loader", ["torch_loader", "tf_dataset", "jax_arrays", "grain_source"])
+def test_every_framework_loader_serves_validation(loader: str, official: Path) -> None:
+    pytest.importorskip({"torch_loader": "torch", "tf_dataset": "tensorflow", "jax_arrays": "jax",
+                         "grain_source": "grain"}[loader])
+    labels = sources.load_split("mnist", "train", FULL_DIR)[1][VALIDATION_START:]
+    if loader == "torch_loader":
+        got = np.concatenate([lb.numpy() for _, _, lb in ld.torch_loader(latent=LATENT, split="validation",
+                                                                          batch_size=4096, shuffle=False,
+                                                                          progress=False)])
+    elif loader == "tf_dataset":
+        got = np.concatenate([lb.numpy() for _, _, lb in ld.tf_dataset(latent=LATENT, split="validation",
+                                                                        batch_size=4096, shuffle=False,
+                                                                        include_label=True, progress=False)])
+    elif loader == "jax_arrays":
+        got = np.asarray(ld.jax_arrays(latent=LATENT, split="validation", progress=False)[2])
+    else:
+        source = ld.grain_source(latent=LATENT, split="validation", progress=False)
+        got = np.array([source[i]["label"] for i in range(len(source))])
+    np.testing.assert_array_equal(got, labels)
