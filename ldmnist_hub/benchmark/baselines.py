@@ -69,12 +69,15 @@ def ridge_regression(
     penalties: Sequence[float] = RIDGE_PENALTIES,
     seed: int = 0,
     held_out: np.ndarray | None = None,
+    refit: np.ndarray | None = None,
     progress: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Ridge regression, its penalty chosen by MSE on a held-out part of train, then refit on all of train.
 
     ``held_out``: positions of the rows that choose the penalty (the benchmark
     passes the protocol's tuning rows); default a seeded 10% of train.
+    ``refit``: positions the chosen model is refit on (default: every row, the held-out ones included, as
+    for a hold-out of train; the benchmark passes the train rows when the tuning rows are ``validation``).
 
     Returns:
         ``(test predictions, {"penalty": chosen, "holdout_mse": its held-out MSE})``.
@@ -90,7 +93,8 @@ def ridge_regression(
             scores.append(float(np.mean((x[held] @ coef + bias - y[held]) ** 2)))
             bar.update()
         best = int(np.argmin(scores))
-        coef, bias = _ridge_coef(x, y, penalties[best])
+        rows = slice(None) if refit is None else refit
+        coef, bias = _ridge_coef(x[rows], y[rows], penalties[best])
         bar.update()
     pred = (test_x.astype(np.float64) @ coef + bias).astype(np.float32)
     return pred, {"penalty": float(penalties[best]), "holdout_mse": round(scores[best], 6)}
@@ -104,11 +108,12 @@ def knn_regression(
     neighbours: Sequence[int] = KNN_NEIGHBOURS,
     seed: int = 0,
     held_out: np.ndarray | None = None,
+    refit: np.ndarray | None = None,
     progress: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """k-nearest-neighbours regression (Euclidean, uniform weights), k chosen on a held-out part of train.
 
-    ``held_out`` as in :func:`ridge_regression`.
+    ``held_out`` and ``refit`` as in :func:`ridge_regression`.
 
     The neighbours are found once for the largest k; every smaller k reuses
     the same sorted list, so choosing k costs one search.
@@ -142,7 +147,8 @@ def knn_regression(
         scores = [float(np.mean((p - train_y[held]) ** 2)) for p in preds]
         best = int(np.argmin(scores))
         bar.update()
-        (pred,) = predict(train_x, train_y, test_x, [ks[best]])
+        rows = slice(None) if refit is None else refit
+        (pred,) = predict(train_x[rows], train_y[rows], test_x, [ks[best]])
         bar.update()
     return pred.astype(np.float32), {"k": ks[best], "holdout_mse": round(scores[best], 6)}
 

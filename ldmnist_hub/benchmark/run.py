@@ -37,7 +37,7 @@ from ldmnist_hub.benchmark.label_efficiency import (
     label_efficiency,
     label_efficiency_figure,
 )
-from ldmnist_hub.benchmark.protocol import tuning_split
+from ldmnist_hub.benchmark.protocol import VALIDATION, TuningSplit, tuning_split
 from ldmnist_hub.core.paths import writable_dir
 from ldmnist_hub.core.schema import PUBLISHED
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
@@ -61,9 +61,15 @@ class _Run:
     variant: Variant  # built: read without building or progress bars
     progress: bool
     mlp_epochs: int
-    train_split: tuple[np.ndarray, np.ndarray, np.ndarray]
+    train_split: tuple[np.ndarray, np.ndarray, np.ndarray]  # the rows models are trained on
     test_split: tuple[np.ndarray, np.ndarray, np.ndarray]
-    held_out: np.ndarray  # positions in train_split of the rows that choose hyperparameters (protocol.tuning_split)
+    tuning: TuningSplit  # the training rows and the rows that choose hyperparameters (protocol.tuning_split)
+
+    @property
+    def refit(self) -> np.ndarray | None:
+        """Positions in ``tuning`` a tuned model is refit on: the train rows when the tuning rows are
+        ``validation`` (it never trains a model), else None: every row (a hold-out of train)."""
+        return self.tuning.fit if self.tuning.source == VALIDATION else None
 
 
 Fit = tuple[np.ndarray, dict[str, Any]]
@@ -87,13 +93,13 @@ def _linear(run: _Run) -> Fit:
 
 
 def _ridge(run: _Run) -> Fit:
-    return baselines.ridge_regression(run.train_split[0], run.train_split[1], run.test_split[0], seed=run.seed,
-                                      held_out=run.held_out, progress=run.progress)
+    return baselines.ridge_regression(run.tuning.x, run.tuning.y, run.test_split[0], seed=run.seed,
+                                      held_out=run.tuning.held_out, refit=run.refit, progress=run.progress)
 
 
 def _knn(run: _Run) -> Fit:
-    return baselines.knn_regression(run.train_split[0], run.train_split[1], run.test_split[0], seed=run.seed,
-                                    held_out=run.held_out, progress=run.progress)
+    return baselines.knn_regression(run.tuning.x, run.tuning.y, run.test_split[0], seed=run.seed,
+                                    held_out=run.tuning.held_out, refit=run.refit, progress=run.progress)
 
 
 def _mlp_torch(run: _Run) -> Fit:
@@ -407,8 +413,11 @@ def benchmark(
     files = variant.require("benchmark")
     loaded = dataclasses.replace(variant, build=False, progress=False)
     tuning = tuning_split(loaded, quiet=not variant.progress)
-    run = _Run(latent, model_seed, loaded, variant.progress, mlp_epochs, (tuning.x, tuning.y, tuning.label),
-               split_arrays(loaded, "test"), tuning.held_out)
+    # Models train on the train rows; with a validation split it only chooses hyperparameters (3.0.0), where
+    # 2.0.0's hold-out is part of train and trains them too.
+    rows = tuning.fit if tuning.source == VALIDATION else slice(None)
+    run = _Run(latent, model_seed, loaded, variant.progress, mlp_epochs,
+               (tuning.x[rows], tuning.y[rows], tuning.label[rows]), split_arrays(loaded, "test"), tuning)
     floor = evaluate(codecs.class_means(loaded)[run.test_split[2]], loaded, "test").mse
     rows = []
     for name in names:
@@ -446,8 +455,11 @@ def _label_curve(run: _Run, source: str, sizes: Sequence[int]) -> list[LabelEffi
     layout = run.variant.config.splits  # the variant's train rows (3.0.0: MNIST rows 0-49,999) and test rows
     pixels = {s: codecs.images_to_unit(load_split(source, layout[s].source, run.variant.data_dir)[0]
                                        [layout[s].start:layout[s].stop]) for s in ("train", "test")}
+    # run.train_split holds the train rows first, then (3.0.0) the validation rows: the labelled subsets are
+    # drawn from the train rows only, beside their pixels.
+    n = len(pixels["train"])
     return label_efficiency(
-        (run.train_split[0], pixels["train"], run.train_split[2]),
+        (run.train_split[0][:n], pixels["train"], run.train_split[2][:n]),
         (run.test_split[0], pixels["test"], run.test_split[2]),
         sizes=sizes, seed=run.seed, progress=run.progress,
     )

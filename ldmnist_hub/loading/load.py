@@ -45,6 +45,7 @@ from ldmnist_hub.errors import (
 from ldmnist_hub.hub import pull
 from ldmnist_hub.hub.repo import REPO_ENV, configured_repo, is_local_target
 from ldmnist_hub.loading import cache, encoded
+from ldmnist_hub.produce import reference
 from ldmnist_hub.store.identity import builder_hash, variant_cache_id
 
 
@@ -348,12 +349,18 @@ def _reference_without_raw_files(variant: VariantConfig, cid: str, builder: Any,
 
 
 def _earlier_version(variant: VariantConfig, cid: str, repo: str | None) -> None:
-    """An earlier version's bytes (its weights no longer ship): pulled, accepted only where they equal its record.
+    """An earlier version's bytes when they cannot be encoded here: pulled, accepted only where they equal its record.
 
     On the Hub the version is the revision tagged ``latent-N-vX.Y.Z``; a folder mirror is read as it is.
     """
     current = variant.as_current()
     what = f"latent-{variant.latent} version {variant.version}"
+    if repo is None and reference.get(variant.latent, variant.version) is not None:
+        src = sources.get_source(variant.source)
+        raise NotFoundError(
+            f"{what} is an earlier version whose weights ship, so it is encoded here exactly from the raw "
+            f"{variant.source} files, which are not here: point ${src.env_var} (data_dir=...) at them, or pass "
+            f"repo=... (--repo, ${REPO_ENV}) to pull its bytes from a repo that holds them")
     if repo is None:
         raise NotFoundError(
             f"{what} is an earlier version: the package ships its record, not its weights, so its bytes come from a "
