@@ -19,7 +19,7 @@ from ldmnist_hub.errors import SourceError
 def test_unknown_split_is_rejected_naming_allowed_splits_before_building(
     split: Any, ldmnist_home: Path, tiny_kwargs: dict[str, Any]
 ) -> None:
-    with pytest.raises(ValueError, match=r"unknown split .*allowed: 'train', 'test'"):
+    with pytest.raises(ValueError, match=r"unknown split .*allowed: 'train', 'validation', 'test'"):
         ldmnist_hub.load_dataset("ldmnist", split=split, **tiny_kwargs)
     assert not ldmnist_home.exists()
 

@@ -107,7 +107,7 @@ def test_every_score_and_error_bar_equals_its_definition_by_hand(home: Path) -> 
     res = evaluate(pred, latent=LATENT, progress=False)
     for name, value in _by_hand(pred, y, label, _train_mean()).items():
         assert getattr(res, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
-    assert res.mse_se == pytest.approx(0.0041, abs=1e-4) and 0.4 < res.explained < 0.6
+    assert res.mse_se == pytest.approx(0.0037, abs=1e-4) and 0.4 < res.explained < 0.6
     # The excess is paired with the floor of the same rows: their shared posterior noise cancels.
     assert res.excess_mse_se < res.mse_se / 2
 

@@ -200,7 +200,7 @@ from ldmnist_hub.produce.reference import split_digests
 out = {}
 for n in (8, 32):
     ds = ld.load_dataset("ldmnist", latent=n)
-    out[f"load_dataset-{n}"] = [ds["train"].num_rows, ds["test"].num_rows]
+    out[f"load_dataset-{n}"] = {s: d.num_rows for s, d in ds.items()}
     out[f"slice-{n}"] = ld.load_dataset("ldmnist", latent=n, split="test[:10]").num_rows
     out[f"load_numpy-{n}"] = split_digests(*ld.load_numpy(latent=n, split="test"))
     out[f"torch-{n}"] = list(next(iter(ld.torch_loader(latent=n, batch_size=256)))[0].shape)
@@ -233,7 +233,8 @@ def test_fault_18_a_read_only_home_serves_every_built_variant_through_every_entr
         assert done.returncode == 0, done.stderr[-3000:]
         got = json.loads(done.stdout.strip().splitlines()[-1])
         for n in (8, 32):
-            assert got[f"load_dataset-{n}"] == [60000, 10000] and got[f"slice-{n}"] == 10
+            assert got[f"load_dataset-{n}"] == {"train": 50000, "validation": 10000, "test": 10000}
+            assert got[f"slice-{n}"] == 10
             assert got[f"load_numpy-{n}"] == reference.get(n).record["data_sha256"]["test"]
             assert got[f"torch-{n}"] == [256, n] and got[f"tf-{n}"] == [256, n]
             assert got[f"evaluate-{n}"] > 0.99
