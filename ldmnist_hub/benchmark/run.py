@@ -386,8 +386,10 @@ def benchmark(
         label_efficiency_sizes: numbers of labelled train rows for the
             label-efficiency curve (``None`` or empty skips it).
         mlp_epochs: training epochs of the torch and Keras MLPs.
-        seed, source, train, data_dir: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
         build: build the variant if it is not built (default: raise).
         progress: one progress bar per model.
         version: the dataset version of a reference variant (default: the current one).

@@ -90,7 +90,11 @@ def explorer_payload(
     """The JSON object the explorer page embeds: weights, slider order and ranges, sample and class-mean codes.
 
     Args:
-        latent, seed, source, train, data_dir: select the variant, as in :func:`ldmnist_hub.load_numpy`.
+        latent: latent size N of the variant (default 32), or a resolved variant.
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
         build: build the variant if it is not built (default: raise).
         n_samples: test codes to embed for "random test sample" (at most the test split's size).
         sample_seed: seed of the generator that picks the embedded test rows and the rows the

@@ -485,8 +485,13 @@ def make_plots(
         tsne_points: points in the t-SNE and UMAP panels.
         samples_per_class: synthesis samples per class behind the recognition rate.
         classifier_rows: train images of the synthesis's independent classifier (default all).
-        seed, source, train, data_dir, build, progress, version: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Returns:
         ``{plot name: PNG path}`` in :data:`PLOTS` order.

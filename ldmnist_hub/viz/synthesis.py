@@ -195,8 +195,13 @@ def synthesize(
         per_class: samples drawn per class.
         sample_seed: seed of the sampling. The classifier always uses seed 0, so a new one does not retrain it.
         classifier_rows: train images for the classifier (default all 60k).
-        seed, source, train, data_dir, build, progress, version: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Raises:
         FileNotFoundError: the variant is not built and ``build=False``.

@@ -205,8 +205,13 @@ def benchmark_rules(
         draws: posterior draws ``seed, seed+1, ...``: each rule trains on draw s and is scored on draw s.
         epochs: the fixed training budget of every rule.
         learning_rates: the tuning grid of Adam's learning rate.
-        seed, source, train, data_dir, build, progress, version: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the first draw).
+        seed: the variant's seed; for a reference variant, the first of the ``draws`` posterior draws.
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Raises:
         InvalidArgumentError: unknown rule names, a bad budget or fewer than one draw.
