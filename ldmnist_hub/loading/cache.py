@@ -18,8 +18,8 @@ from typing import Any
 
 from ldmnist_hub import store
 from ldmnist_hub.core import paths
-from ldmnist_hub.core.digest import file_identity
 from ldmnist_hub.core.config import VariantConfig
+from ldmnist_hub.core.digest import file_identity
 from ldmnist_hub.core.schema import DATASET_NAME, SPLITS
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
 from ldmnist_hub.store.identity import builder_hash
