@@ -19,7 +19,7 @@ from typing import Any
 from ldmnist_hub import store
 from ldmnist_hub.core import paths
 from ldmnist_hub.core.config import VariantConfig
-from ldmnist_hub.core.digest import file_identity
+from ldmnist_hub.core.digest import identities
 from ldmnist_hub.core.schema import DATASET_NAME, SPLITS
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
 from ldmnist_hub.store.identity import builder_hash
@@ -69,12 +69,12 @@ _VERIFIED: dict[Path, tuple[tuple[str, int, int, int, int], ...]] = {}
 
 def _identities(files: store.VariantFiles, folder: Path) -> tuple[tuple[str, int, int, int, int], ...] | None:
     """The identity of the folder, its files, the variant's records and weights; None if one is missing."""
-    records = [files.checksums_path, files.stats_path, files.root / store.ARROW_RECORD]
     try:
-        weights = [files.weights_path(part) for part in store.PARTS]
-        return tuple(file_identity(p) for p in [folder, *sorted(folder.iterdir()), *records, *weights])
+        listed = sorted(folder.iterdir())
     except OSError:
         return None
+    return identities([folder, *listed, files.checksums_path, files.stats_path, files.root / store.ARROW_RECORD,
+                       *(files.weights_path(part) for part in store.PARTS)])
 
 
 def ready(variant: VariantConfig, files: store.VariantFiles, folder: Path) -> bool:
