@@ -92,7 +92,14 @@ def test_methods_have_the_module_signature_without_the_selection_keywords(handle
     assert list(inspect.signature(handle.evaluate).parameters) == ["predicted_y", "split", "rows"]
     assert list(inspect.signature(handle.evaluate_draws).parameters) == ["predictions", "split", "seeds", "rows"]
     assert list(inspect.signature(handle.encode_images).parameters) == ["images", "sample", "sample_seed"]
-    assert handle.decode_images.__doc__ == ld.decode_images.__doc__
+    # Each method names its module function, whose docstring holds the details.
+    assert "ldmnist_hub.decode_images" in handle.decode_images.__doc__
+
+
+def test_the_handle_is_the_resolved_variant_and_its_methods_are_plain_functions(handle: ld.LDMNISTVariant) -> None:
+    assert isinstance(handle, variant_module.Variant) and handle.resolved is handle
+    for name in ("numpy", "dataset", "torch_loader", "evaluate", "decode_images"):
+        assert inspect.isfunction(getattr(type(handle), name)), name
 
 
 def test_module_functions_keep_their_selection_keywords() -> None:

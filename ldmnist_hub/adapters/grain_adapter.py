@@ -12,8 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
+from ldmnist_hub.core.schema import DEFAULT_LATENT
+from ldmnist_hub.core.types import PathArg, Train
+from ldmnist_hub.loading.variant import Variant, select
 
 Row = dict[str, np.ndarray]
 
@@ -56,16 +58,30 @@ class LDMNISTGrainSource:
         return f"LDMNISTGrainSource(rows={len(self)}, latent={self.x.shape[1]})"
 
 
-@selects_variant()
 def grain_source(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     split: str = "train",
+    *,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+    version: str | None = None,
 ) -> LDMNISTGrainSource:
     """One split as a Grain random-access source of ``{"x", "y", "label"}`` rows.
 
     Args:
-        latent, split, seed, source, train, data_dir, build, progress, version: as in
-            :func:`ldmnist_hub.load_numpy`.
+        latent: latent size N of the variant (default 32), or a resolved variant.
+        split: the split, as in :func:`ldmnist_hub.load_numpy`.
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Raises:
         InvalidArgumentError: bad latent or unknown split.
@@ -77,4 +93,6 @@ def grain_source(
         >>> ds[0]["x"].shape, len(ds)  # doctest: +SKIP
         ((256, 32), 235)
     """
-    return LDMNISTGrainSource(*split_arrays(variant, split))
+    variant = select(latent, "grain_source", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
+    return LDMNISTGrainSource(*variant.numpy(split))

@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.extras import install_hint
+from ldmnist_hub.core.schema import DEFAULT_LATENT
+from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
-from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.variant import Variant, select
 
 try:
     import jax
@@ -195,20 +197,33 @@ class JaxLoader:
             yield tuple(a[full:] for a in arrays)  # type: ignore[misc]
 
 
-@selects_variant()
 def jax_arrays(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     split: str = "train",
     *,
     device: jax.Device | str | None = None,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+    version: str | None = None,
 ) -> Arrays:
     """``(x, y, label)`` of one split as JAX arrays on ``device``: float32 ``(n, N)`` twice, int ``(n,)``.
 
     Labels are int32 (JAX's integer width) unless ``jax_enable_x64`` is on, then int64.
 
     Args:
-        latent, split, seed, source, train, data_dir, build, progress, version: as in
-            :func:`ldmnist_hub.load_numpy`.
+        latent: latent size N of the variant (default 32), or a resolved variant.
+        split: the split, as in :func:`ldmnist_hub.load_numpy`.
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
         device: where the arrays live: a ``jax.Device``, ``"cpu"``, ``"gpu"``, ``"cuda:1"``, ...; default
             JAX's default device.
 
@@ -221,13 +236,14 @@ def jax_arrays(
         >>> x.shape, label.dtype  # doctest: +SKIP
         ((10000, 32), dtype('int32'))
     """
+    variant = select(latent, "jax_arrays", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     target = resolve_device(device)
-    return _place(split_arrays(variant, split), target)
+    return _place(variant.numpy(split), target)
 
 
-@selects_variant()
 def jax_loader(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     split: str = "train",
     batch_size: int = 256,
     shuffle: bool = True,
@@ -235,6 +251,13 @@ def jax_loader(
     shuffle_seed: int = 0,
     *,
     device: jax.Device | str | None = None,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+    version: str | None = None,
 ) -> JaxLoader:
     """Batches ``(x, y, label)`` of one split, the split resident on ``device`` and shuffled there every epoch.
 
@@ -246,8 +269,13 @@ def jax_loader(
         drop_last: drop the last, smaller batch of the iterator (:meth:`JaxLoader.epoch_batches` always does).
         shuffle_seed: seed of the shuffling.
         device: where the split lives and is shuffled (see :func:`jax_arrays`).
-        seed, source, train, data_dir, build, progress, version: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed, 0 canonical).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Raises:
         InvalidArgumentError: bad ``batch_size``, an unknown device, bad latent or unknown split.
@@ -258,7 +286,9 @@ def jax_loader(
         ...     params = update(params, xb, yb)
         >>> xs, ys, ls = loader.epoch_batches()  # next epoch as (234, 256, 32) arrays, for lax.scan  # doctest: +SKIP
     """
+    variant = select(latent, "jax_loader", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     _check_batch_size(batch_size)
     target = resolve_device(device)
-    return JaxLoader(*_place(split_arrays(variant, split), target), batch_size=batch_size, shuffle=shuffle,
+    return JaxLoader(*_place(variant.numpy(split), target), batch_size=batch_size, shuffle=shuffle,
                      drop_last=drop_last, shuffle_seed=shuffle_seed)

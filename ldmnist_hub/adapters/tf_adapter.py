@@ -14,10 +14,12 @@ its first axis (measured in ``benchmarks/loaders.py``).
 from __future__ import annotations
 
 from ldmnist_hub._deprecated import seed_selects_the_variant
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.extras import install_hint
+from ldmnist_hub.core.schema import DEFAULT_LATENT
+from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
-from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.variant import Variant, select
 
 try:
     import tensorflow as tf
@@ -58,9 +60,8 @@ def _device_name(device: str | None) -> str | None:
 
 
 @seed_selects_the_variant(rng="shuffle_seed")
-@selects_variant()
 def tf_dataset(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     split: str = "train",
     batch_size: int = 256,
     *,
@@ -69,6 +70,13 @@ def tf_dataset(
     include_label: bool = False,
     drop_remainder: bool = False,
     device: str | None = None,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+    version: str | None = None,
 ) -> tf.data.Dataset:
     """Batches ``(x, y)`` of one split, float32 ``(b, N)`` each, as a ``tf.data.Dataset``.
 
@@ -94,8 +102,13 @@ def tf_dataset(
         device: ``"GPU:0"`` (or ``"gpu"``, ``"/device:GPU:1"``): batches are copied there ahead of use by
             ``tf.data.experimental.prefetch_to_device`` (tf.data itself runs on the host). ``None`` or a
             CPU: the plain pipeline, batches in host memory.
-        seed, source, train, data_dir, build, progress, version: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed, 0 canonical).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Returns:
         A ``tf.data.Dataset``; iterate it once per epoch.
@@ -111,10 +124,12 @@ def tf_dataset(
         >>> model.compile("adam", "mse")  # doctest: +SKIP
         >>> model.fit(ds, epochs=5)  # doctest: +SKIP
     """
+    variant = select(latent, "tf_dataset", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidArgumentError(f"batch_size must be a positive integer; got batch_size={batch_size!r}")
     target = _device_name(device)
-    x, y, label = split_arrays(variant, split)
+    x, y, label = variant.numpy(split)
     if shuffle is None:
         shuffle = all(part.split("[", 1)[0].strip() == "train" for part in split.split("+"))
     n = len(label)

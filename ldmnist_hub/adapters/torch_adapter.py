@@ -25,9 +25,11 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub._deprecated import seed_selects_the_variant
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
+from ldmnist_hub.core.schema import DEFAULT_LATENT
+from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
-from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.variant import Variant, select
 
 try:
     import torch
@@ -43,7 +45,7 @@ _EPOCH_STRIDE = 2_000_003
 
 
 def _tensors(variant: Variant, split: str) -> Batch:
-    x, y, label = split_arrays(variant, split)
+    x, y, label = variant.numpy(split)
     return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(label)
 
 
@@ -257,28 +259,43 @@ class BatchLoader:
             yield x[last:stop].clone(), y[last:stop].clone(), label[last:stop].clone()
 
 
-@selects_variant()
 def torch_dataset(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     split: str = "train",
+    *,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+    version: str | None = None,
 ) -> LDMNISTTorchDataset:
     """A map-style ``torch.utils.data.Dataset`` of one split, rows ``(x, y, label)``.
 
     Args:
-        latent, split, seed, source, train, data_dir, build, progress: as in :func:`ldmnist_hub.load_numpy`.
+        latent: latent size N of the variant (default 32), or a resolved variant.
+        split: the split, as in :func:`ldmnist_hub.load_numpy`.
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
 
     Examples:
         >>> ds = torch_dataset(latent=32, split="test")  # doctest: +SKIP
         >>> [t.shape for t in ds.__getitems__([0, 1, 2])]  # doctest: +SKIP
         [torch.Size([3, 32]), torch.Size([3, 32]), torch.Size([3])]
     """
+    variant = select(latent, "torch_dataset", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     return LDMNISTTorchDataset(*_tensors(variant, split))
 
 
 @seed_selects_the_variant(rng="shuffle_seed")
-@selects_variant()
 def torch_loader(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     split: str = "train",
     batch_size: int = 256,
     shuffle: bool = True,
@@ -286,6 +303,13 @@ def torch_loader(
     shuffle_seed: int = 0,
     *,
     device: str | torch.device | None = None,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+    version: str | None = None,
 ) -> BatchLoader:
     """Batches ``(x, y, label)`` of one split: float32 ``(b, N)``, float32 ``(b, N)``, int64 ``(b,)``.
 
@@ -299,8 +323,13 @@ def torch_loader(
         device: where the split lives (``"cuda"``, ``"cuda:1"``, ``"mps"``, a ``torch.device``): it is
             copied there once, and each epoch's permutation and gather run there, so batches are
             already on the device. ``None`` or ``"cpu"``: host tensors, the same batches as ever.
-        seed, source, train, data_dir, build, progress, version: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed, 0 canonical).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Raises:
         InvalidArgumentError: a bad ``batch_size``, or a device that is unknown or not available here.
@@ -310,6 +339,8 @@ def torch_loader(
         ...     loss = ((model(xb) - yb) ** 2).mean()
         >>> loader = torch_loader(latent=32, device="cuda")  # the split on the GPU, shuffled there  # doctest: +SKIP
     """
+    variant = select(latent, "torch_loader", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     target = _device(device)
     tensors = _tensors(variant, split)
     if target is not None and target.type != "cpu":

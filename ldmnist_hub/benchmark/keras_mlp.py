@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub._deprecated import seed_selects_the_variant
-from ldmnist_hub.core.config import TrainConfig
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, TrainConfig
 from ldmnist_hub.core.extras import install_hint
+from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.core.warn import warn
 from ldmnist_hub.errors import MissingDependencyError
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.variant import Variant, select
 
 try:
     import keras
@@ -98,17 +99,23 @@ def _pin_threads(threads: int) -> None:
 
 
 @seed_selects_the_variant(rng="model_seed")
-@selects_variant(build=False, progress=False)
 def keras_mlp_regression(
-    variant: Variant,
+    latent: int | Variant,
     test_x: np.ndarray,
     *,
     model_seed: int = 0,
     epochs: int = 150,
     batch_size: int = 500,
-    lr: float = 1e-2,
+    lr: float = 0.01,
     dropout: float = 0.1,
     threads: int = 1,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = False,
+    progress: bool = False,
+    version: str | None = None,
 ) -> np.ndarray:
     """Train the Keras 3-FC MLP on the variant's train split (via ``tf_dataset``); predict ``test_x``.
 
@@ -121,6 +128,8 @@ def keras_mlp_regression(
     TensorFlow fixes them at its first op, so a process that already ran
     TensorFlow keeps its count (with a warning).
     """
+    variant = select(latent, "keras_mlp_regression", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     from ldmnist_hub.adapters.tf_adapter import tf_dataset
 
     _pin_threads(threads)

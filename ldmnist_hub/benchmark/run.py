@@ -38,12 +38,13 @@ from ldmnist_hub.benchmark.label_efficiency import (
     label_efficiency_figure,
 )
 from ldmnist_hub.benchmark.protocol import VALIDATION, TuningSplit, tuning_split
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.paths import writable_dir
-from ldmnist_hub.core.schema import PUBLISHED
+from ldmnist_hub.core.schema import DEFAULT_LATENT, PUBLISHED
+from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
 from ldmnist_hub.hub.layout import LEADERBOARD_FILE
-from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.variant import Variant, select
 from ldmnist_hub.scoring import codecs
 from ldmnist_hub.scoring.evaluate import evaluate
 from ldmnist_hub.store.identity import builder_hash
@@ -366,14 +367,20 @@ def select_models(models: Sequence[str] | str | None) -> list[str]:
 
 
 @seed_selects_the_variant(rng="model_seed")
-@selects_variant(build=False)
 def benchmark(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     models: Sequence[str] | str | None = None,
     *,
     model_seed: int = 0,
     label_efficiency_sizes: Sequence[int] | None = LABEL_SIZES,
     mlp_epochs: int = 150,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = False,
+    progress: bool = True,
+    version: str | None = None,
 ) -> BenchmarkResult:
     """Train the reference models on a built variant's train split and score them on test.
 
@@ -385,8 +392,10 @@ def benchmark(
         label_efficiency_sizes: numbers of labelled train rows for the
             label-efficiency curve (``None`` or empty skips it).
         mlp_epochs: training epochs of the torch and Keras MLPs.
-        seed, source, train, data_dir: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
         build: build the variant if it is not built (default: raise).
         progress: one progress bar per model.
         version: the dataset version of a reference variant (default: the current one).
@@ -403,6 +412,8 @@ def benchmark(
         >>> result = benchmark(latent=32, models=["linear", "mlp-torch"])  # doctest: +SKIP
         >>> print(result.markdown())  # doctest: +SKIP
     """
+    variant = select(latent, "benchmark", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     names = select_models(models)
     if isinstance(mlp_epochs, bool) or not isinstance(mlp_epochs, int) or mlp_epochs < 1:
         raise InvalidArgumentError(f"mlp_epochs must be a positive integer; got {mlp_epochs!r}")
@@ -417,7 +428,7 @@ def benchmark(
     # 2.0.0's hold-out is part of train and trains them too.
     rows = tuning.fit if tuning.source == VALIDATION else slice(None)
     run = _Run(latent, model_seed, loaded, variant.progress, mlp_epochs,
-               (tuning.x[rows], tuning.y[rows], tuning.label[rows]), split_arrays(loaded, "test"), tuning)
+               (tuning.x[rows], tuning.y[rows], tuning.label[rows]), loaded.numpy("test"), tuning)
     floor = evaluate(codecs.class_means(loaded)[run.test_split[2]], loaded, "test").mse
     rows = []
     for name in names:

@@ -125,12 +125,11 @@ def run_job(job: Job) -> dict[str, Any]:
     if job.kind == "encode" and not variant.config.is_reference:
         raise InvalidArgumentError(_no_weights(job.latent))
     load_dataset("ldmnist", **variant.load_kwargs())
-    stats = variant.files().stats()
+    stats = variant.files.stats()
     if job.kind == "encode":
-        from ldmnist_hub.loading.arrays import split_arrays
         from ldmnist_hub.produce.reference import split_digests
 
-        digests = {split: split_digests(*split_arrays(variant, split)) for split in ("train", "test")}
+        digests = {split: split_digests(*variant.numpy(split)) for split in ("train", "test")}
         return {"name": variant.name, "cache_id": variant.cache_id, "digests": digests}
     return {"name": variant.name, "cache_id": variant.cache_id, "kind": stats["kind"], "scores": stats["scores"],
             "splits": {split: _split_summary(s) for split, s in stats["splits"].items()},

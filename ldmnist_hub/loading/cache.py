@@ -19,6 +19,7 @@ from typing import Any
 from ldmnist_hub import store
 from ldmnist_hub.core import paths
 from ldmnist_hub.core.config import VariantConfig
+from ldmnist_hub.core.digest import identities
 from ldmnist_hub.core.schema import DATASET_NAME, SPLITS
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
 from ldmnist_hub.store.identity import builder_hash
@@ -60,13 +61,35 @@ def check_split(split: Any, variant: VariantConfig | None = None) -> None:
                 variant.require_split(_NAME.match(part).group(1))
 
 
+# Prepared caches verified in this process, by folder: the identity (inode, size, mtime, ctime) of the folder
+# and of every file the check reads, taken before it. Unchanged identities mean unchanged bytes, the trust
+# core.digest.memo_sha256 already gives each file's sha256, so a warm load re-reads no record.
+_VERIFIED: dict[Path, tuple[tuple[str, int, int, int, int], ...]] = {}
+
+
+def _identities(files: store.VariantFiles, folder: Path) -> tuple[tuple[str, int, int, int, int], ...] | None:
+    """The identity of the folder, its files, the variant's records and weights; None if one is missing."""
+    try:
+        listed = sorted(folder.iterdir())
+    except OSError:
+        return None
+    return identities([folder, *listed, files.checksums_path, files.stats_path, files.root / store.ARROW_RECORD,
+                       *(files.weights_path(part) for part in store.PARTS)])
+
+
 def ready(variant: VariantConfig, files: store.VariantFiles, folder: Path) -> bool:
     """True if the prepared Arrow cache, the weights and the stats are there, current and verified.
+
+    A folder verified before in this process whose files all keep their identity is ready without
+    reading its records again.
 
     Raises:
         IntegrityError: altered weights (or an unreadable checksum record) of a trained variant: nothing
             else can restore them.
     """
+    before = _identities(files, folder)
+    if before is not None and _VERIFIED.get(folder) == before:
+        return True
     if not (folder / _INFO_FILE).is_file():
         return False
     try:
@@ -80,6 +103,8 @@ def ready(variant: VariantConfig, files: store.VariantFiles, folder: Path) -> bo
     if why is not None and (files.root / store.ARROW_RECORD).is_file():
         # The weights verify, so the data is encoded again from them (exactly: the same bytes as before).
         warnings.warn(f"{why}; encoding {files.root.name} again from its verified weights", stacklevel=4)
+    if why is None and before is not None:
+        _VERIFIED[folder] = before
     return why is None
 
 

@@ -28,7 +28,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -220,3 +220,19 @@ def write_cache(folder: Path, config_name: str, source: str, version: str,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def dataset_arrays(ds: Any) -> Arrays:
+    """``(x, y, label)`` of a loaded LD-MNIST ``datasets.Dataset`` through pyarrow (never per row).
+
+    Slices (``split="test[:100]"``) are honoured: ``ds.data.table`` is already
+    the selected rows unless the dataset carries an indices mapping. Arrow
+    buffers are read-only (and memory-mapped); each column is copied once into
+    one aligned, writable array.
+    """
+    if getattr(ds, "_indices", None) is not None:
+        ds = ds.flatten_indices()
+    table = ds.data.table
+    width = ds.features["x"].length
+    return (column([table], "x", np.float32, width), column([table], "y", np.float32, width),
+            column([table], "label", np.int64))

@@ -190,7 +190,7 @@ def load_dataset(
     retrain: bool = False,
     version: str | None = None,
     **kwargs: Any,
-):
+) -> Any:
     """Load LD-MNIST (or any dataset) with ``datasets.load_dataset``'s shape and return types.
 
     Args:

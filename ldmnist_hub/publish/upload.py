@@ -446,9 +446,12 @@ def push(
     """Add or replace one variant in a published repo (Hub dataset repo or local folder), card included.
 
     Args:
-        latent, seed, source, train, data_dir: the variant, as in :func:`ldmnist_hub.load_dataset`.
-            It is published as the config named by its cache id: ``latent-N`` for
-            the canonical recipe on the official files.
+        latent: latent size N of the variant (default 32). It is published as the config named by its cache
+            id: ``latent-N`` for the canonical recipe on the official files.
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
         repo: a Hub repo id (``my-org/ldmnist``) or a local folder (``./hub-mirror``).
         build: build the variant first if it is not built (else raise).
         private: create the Hub repo private (only when it does not exist yet). Hub only.

@@ -226,8 +226,11 @@ def evaluate_draws(
         split: the split scored on every draw, as in :func:`ldmnist_hub.evaluate`.
         seeds: the draws a callable is scored on (default ``(0, 1, 2)``); a mapping's keys are its draws.
         rows: integer positions in the split to score on every draw, as in :func:`ldmnist_hub.evaluate`.
-        source, version, data_dir, build, progress: select (and if needed encode) the draws, as in
-            :func:`ldmnist_hub.load_numpy`.
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        version: the dataset version of a reference variant (default: the current one).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
 
     Returns:
         The :class:`DrawsResult`.
@@ -274,9 +277,18 @@ def compare_draws(
     smaller than either MSE's own error bar can be told apart from zero.
 
     Args:
-        a, b: each ``{draw seed: predictions}`` or a callable ``seed -> predictions`` (as in
+        a: the first entry: ``{draw seed: predictions}`` or a callable ``seed -> predictions`` (as in
             :func:`evaluate_draws`); two mappings must hold the same draws.
-        latent, split, seeds, rows, source, version, data_dir, build, progress: as in :func:`evaluate_draws`.
+        b: the second entry, in the same forms.
+        latent: as in :func:`evaluate_draws`.
+        split: as in :func:`evaluate_draws`.
+        seeds: as in :func:`evaluate_draws`.
+        rows: as in :func:`evaluate_draws`.
+        source: as in :func:`evaluate_draws`.
+        version: as in :func:`evaluate_draws`.
+        data_dir: as in :func:`evaluate_draws`.
+        build: as in :func:`evaluate_draws`.
+        progress: as in :func:`evaluate_draws`.
 
     Returns:
         The :class:`DrawsComparison`: both entries' :class:`DrawsResult`, the per-draw differences, the

@@ -32,10 +32,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
+from ldmnist_hub.core.schema import DEFAULT_LATENT
+from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
-from ldmnist_hub.loading.arrays import split_arrays, variant_weights
+from ldmnist_hub.loading.arrays import variant_weights
 from ldmnist_hub.loading.load import load_dataset
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.variant import Variant, select
 from ldmnist_hub.scoring.inputs import INDEX_COLUMN, as_predictions, to_numpy
 from ldmnist_hub.store.stats import oracle_mse
 
@@ -106,10 +109,10 @@ def _split_arrays(
     variant: Variant, split: str
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray], tuple[str, int, str]]:
     """``(x, y, label)`` of a split, the class decoder's tensors and the cache key, cached per built variant."""
-    files = variant.files()
+    files = variant.files
     key = (str(files.root), files.stats_path.stat().st_mtime_ns, split)
     if key not in _SPLITS:
-        arrays = split_arrays(variant, split)
+        arrays = variant.numpy(split)
         for a in arrays:
             a.flags.writeable = False  # shared between calls: never handed out for writing
         _SPLITS[key] = arrays
@@ -118,7 +121,7 @@ def _split_arrays(
 
 def _split_index(variant: Variant, split: str) -> np.ndarray:
     """The ``mnist_index`` column of a split (in row order), cached per built variant."""
-    files = variant.files()
+    files = variant.files
     key = (str(files.root), files.stats_path.stat().st_mtime_ns, split)
     if key not in _INDICES:
         ds = load_dataset("ldmnist", split=split, **variant.load_kwargs())
@@ -135,7 +138,7 @@ def _split_index(variant: Variant, split: str) -> np.ndarray:
 def _train_mean(variant: Variant, key: tuple[str, int]) -> np.ndarray:
     """The mean ``y`` of the variant's train split (cached under ``key``): from its stats if they hold it."""
     if key not in _TRAIN_MEANS:
-        recorded = variant.files().stats().get("splits", {}).get("train", {}).get("y", {}).get("mean")
+        recorded = variant.files.stats().get("splits", {}).get("train", {}).get("y", {}).get("mean")
         if recorded is None:
             (_, y, _), _, _ = _split_arrays(variant, "train")
             recorded = y.astype(np.float64).mean(axis=0)
@@ -259,13 +262,19 @@ def _check_predictions(pred: np.ndarray, expected: tuple[int, int], split: str, 
         raise InvalidArgumentError(f"predictions must be finite; got {bad} NaN or infinite value(s) of {pred.size}")
 
 
-@selects_variant()
 def evaluate(
     predicted_y: Any,
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     split: str = "test",
     *,
     rows: Any = None,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+    version: str | None = None,
 ) -> EvalResult:
     """Score predicted ``y`` for every row of one split of a variant (or for the rows ``rows`` picks).
 
@@ -294,8 +303,12 @@ def evaluate(
             of ``train_test_split(np.arange(n))``); the predictions then have ``len(rows)`` rows, one per
             position in that order (a table with ``mnist_index`` is aligned to those rows). ``None``
             (default): every row of the split.
-        seed, source, train, data_dir, build, progress: select (and if needed build) the
-            variant, as in :func:`ldmnist_hub.load_numpy`.
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
 
     Returns:
         The :class:`EvalResult`: ``mse``, ``reconstructed_accuracy``, ``n``, their standard errors over
@@ -320,6 +333,8 @@ def evaluate(
         >>> print(evaluate(np.zeros((5000, 8)), latent=8, rows=half))  # doctest: +SKIP
         mse 0.7933 +- 0.0058, accuracy 0.093 +- 0.004, excess 0.1425, explained 0.000, n=5000
     """
+    variant = select(latent, "evaluate", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     return score(scored_rows(predicted_y, variant, split, rows))
 
 
@@ -471,21 +486,35 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
     return np.concatenate(outs) if outs else np.zeros((0, x.shape[1]), np.float32)
 
 
-@selects_variant()
 def evaluate_model(
     model: Any,
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     split: str = "test",
     *,
-    batch_size: int = 10_000,
+    batch_size: int = 10000,
     rows: Any = None,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = True,
+    progress: bool = True,
+    version: str | None = None,
 ) -> EvalResult:
     """Predict ``y`` from the split's ``x`` with ``model`` and score it with :func:`evaluate`.
 
     Args:
         model: a torch ``nn.Module``, a Keras model, or any callable mapping a
             float32 ``(batch, N)`` numpy array to ``(batch, N)`` predictions.
-        latent, split, seed, source, train, data_dir, build, progress, version: as in :func:`evaluate`.
+        latent: latent size N of the variant (default 32), or a resolved variant.
+        split: the split, as in :func:`ldmnist_hub.load_numpy`.
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
         batch_size: rows per forward pass.
         rows: integer positions in the split: only those rows are predicted and scored (as in :func:`evaluate`).
 
@@ -500,6 +529,8 @@ def evaluate_model(
         >>> evaluate_model(lambda x: x * 0, latent=32).reconstructed_accuracy  # doctest: +SKIP
         0.098
     """
+    variant = select(latent, "evaluate_model", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     (x, _, _), _, _ = _split_arrays(variant, split)
     if rows is not None:
         x = x[check_rows(rows, len(x), split)]

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub.core import faults, paths
-from ldmnist_hub.core.digest import memo_sha256
+from ldmnist_hub.core.digest import identities, memo_sha256
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, InvalidArgumentTypeError
 
 PARTS = ("image_encoder", "image_decoder", "class_encoder", "class_decoder", "middle_layers")
@@ -46,6 +46,11 @@ def write_checksums(root: Path, rels: list[str], code_hash: str | None) -> None:
     tmp = root / f".{CHECKSUMS_FILE}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
     os.replace(tmp, root / CHECKSUMS_FILE)
+
+
+# Variants found current in this process, by (folder, code hash): the identity of their stats, checksum record
+# and weights when they were (see VariantFiles.is_current).
+_CURRENT: dict[tuple[Path, str], tuple[tuple[str, int, int, int, int], ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -128,10 +133,18 @@ class VariantFiles:
         """True if complete, made by the code whose hash is ``code_hash``, and its weights verify.
 
         Weights from older code are never reused or served: a change in the
-        training code changes the bytes a variant should have.
+        training code changes the bytes a variant should have. A variant found
+        current before in this process whose records and weights all keep their
+        identity is current without reading them again.
         """
+        before = identities([self.stats_path, self.checksums_path, *(self.weights_path(p) for p in PARTS)])
+        if before is not None and _CURRENT.get((self.root, code_hash)) == before:
+            return True
         stats = self.stats_or_none()
-        return stats is not None and stats.get("code_hash") == code_hash and self.weights_current(code_hash)
+        current = stats is not None and stats.get("code_hash") == code_hash and self.weights_current(code_hash)
+        if current and before is not None:
+            _CURRENT[(self.root, code_hash)] = before
+        return current
 
     def verify(self, rels: list[str] | None = None) -> None:
         """Check files (default: every recorded one) against their recorded sha256 and size.

@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ldmnist_hub.core.config import VariantConfig
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, VariantConfig
+from ldmnist_hub.core.schema import DEFAULT_LATENT
+from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError
-from ldmnist_hub.loading.arrays import split_arrays, variant_weights
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.arrays import variant_weights
+from ldmnist_hub.loading.variant import Variant, select
 from ldmnist_hub.scoring.codecs import decode_images
 from ldmnist_hub.scoring.importance import decoding_importance, importance_order
 from ldmnist_hub.store.forward import BLOCK
@@ -72,17 +74,27 @@ def _check_count(n_samples: Any) -> int:
     return int(n_samples)
 
 
-@selects_variant(build=False, progress=False)
 def explorer_payload(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     *,
     n_samples: int = DEFAULT_SAMPLES,
     sample_seed: int = 0,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = False,
+    progress: bool = False,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """The JSON object the explorer page embeds: weights, slider order and ranges, sample and class-mean codes.
 
     Args:
-        latent, seed, source, train, data_dir: select the variant, as in :func:`ldmnist_hub.load_numpy`.
+        latent: latent size N of the variant (default 32), or a resolved variant.
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
         build: build the variant if it is not built (default: raise).
         n_samples: test codes to embed for "random test sample" (at most the test split's size).
         sample_seed: seed of the generator that picks the embedded test rows and the rows the
@@ -103,6 +115,8 @@ def explorer_payload(
         >>> payload_array(p["samples"]["codes"]).shape, p["order"][:3]  # doctest: +SKIP
         ((200, 32), [2, 19, 10])
     """
+    variant = select(latent, "explorer_payload", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     latent = variant.latent
     n_samples = _check_count(n_samples)
     files = variant.require("explore")
@@ -111,8 +125,8 @@ def explorer_payload(
     class_names = list(variant.class_names)
     # Built now: the splits are read without building or progress bars.
     loaded = dataclasses.replace(variant, build=False, progress=False)
-    x_train, _, label_train = split_arrays(loaded, "train")
-    x_test, _, label_test = split_arrays(loaded, "test")
+    x_train, _, label_train = loaded.numpy("train")
+    x_test, _, label_test = loaded.numpy("test")
 
     perm = np.random.default_rng(sample_seed).permutation(len(x_test))
     picked = perm[:n_samples]
@@ -176,13 +190,19 @@ def _check_out(out: Any) -> Path:
     return path
 
 
-@selects_variant(build=False, progress=False)
 def write_explorer(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     out: str | os.PathLike[str] = "explorer.html",
     *,
     n_samples: int = DEFAULT_SAMPLES,
     sample_seed: int = 0,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = False,
+    progress: bool = False,
+    version: str | None = None,
 ) -> Path:
     """Write the self-contained explorer page of a variant to ``out`` (missing parent folders are created).
 
@@ -199,6 +219,8 @@ def write_explorer(
         >>> write_explorer(32, "explorer.html")  # doctest: +SKIP
         PosixPath('explorer.html')
     """
+    variant = select(latent, "write_explorer", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     path = _check_out(out)
     page = render_explorer(explorer_payload(variant, n_samples=n_samples, sample_seed=sample_seed))
     try:

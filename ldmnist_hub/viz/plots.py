@@ -30,9 +30,8 @@ from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, VariantCon
 from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_SIDE, NUM_CLASSES
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError
-from ldmnist_hub.loading.arrays import split_arrays
 from ldmnist_hub.loading.load import resolve_variant
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.variant import Variant, select
 from ldmnist_hub.scoring.codecs import decode_images, image_posterior
 from ldmnist_hub.scoring.importance import (
     ACTIVE_KL,
@@ -433,11 +432,11 @@ class _Inputs:
 
     @cached_property
     def train(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return split_arrays(self.variant, "train")
+        return self.variant.numpy("train")
 
     @cached_property
     def test(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return split_arrays(self.variant, "test")
+        return self.variant.numpy("test")
 
     @cached_property
     def test_images(self) -> np.ndarray:
@@ -456,9 +455,8 @@ class _Inputs:
 
 
 @seed_selects_the_variant(rng="sample_seed")
-@selects_variant(build=False)
 def make_plots(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     out_dir: str | os.PathLike[str] = "plots",
     *,
     plots: Sequence[str] | str | None = None,
@@ -467,6 +465,13 @@ def make_plots(
     tsne_points: int = TSNE_POINTS,
     samples_per_class: int = 1000,
     classifier_rows: int | None = None,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = False,
+    progress: bool = True,
+    version: str | None = None,
 ) -> dict[str, Path]:
     """Write the selected figures of a built variant as ``<out_dir>/<plot>-<variant>.png``.
 
@@ -480,8 +485,13 @@ def make_plots(
         tsne_points: points in the t-SNE and UMAP panels.
         samples_per_class: synthesis samples per class behind the recognition rate.
         classifier_rows: train images of the synthesis's independent classifier (default all).
-        seed, source, train, data_dir, build, progress, version: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Returns:
         ``{plot name: PNG path}`` in :data:`PLOTS` order.
@@ -494,6 +504,8 @@ def make_plots(
         >>> make_plots(32, "runs/plots", plots=["manifold"], components=(0, 1))  # doctest: +SKIP
         {'manifold': PosixPath('runs/plots/manifold-latent-32.png')}
     """
+    variant = select(latent, "make_plots", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     from tqdm.auto import tqdm
 
     from ldmnist_hub.core.paths import check_writable_dir, writable_dir
@@ -509,7 +521,7 @@ def make_plots(
         if isinstance(value, bool) or not isinstance(value, int) or value < 2:
             raise InvalidArgumentError(f"{what} must be an integer >= 2; got {value!r}")
     check_writable_dir(out_dir)
-    files = variant.files()
+    files = variant.files
     out = writable_dir(out_dir)
     cid = files.root.name
     data = _Inputs(variant)

@@ -19,12 +19,11 @@ from typing import Any
 import numpy as np
 
 from ldmnist_hub._deprecated import renamed_keywords, seed_selects_the_variant
-from ldmnist_hub.core.config import CANONICAL_SOURCE
-from ldmnist_hub.core.schema import IMAGE_PIXELS
-from ldmnist_hub.core.types import PathArg
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
+from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_PIXELS
+from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError
-from ldmnist_hub.loading.arrays import split_arrays
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.variant import Variant, select
 from ldmnist_hub.scoring.codecs import decode_images
 from ldmnist_hub.store.forward import images_to_unit
 
@@ -175,13 +174,19 @@ class SynthesisResult:
 
 
 @seed_selects_the_variant(rng="sample_seed")
-@selects_variant(build=False)
 def synthesize(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     *,
     per_class: int = 1000,
     sample_seed: int = 0,
     classifier_rows: int | None = None,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = False,
+    progress: bool = True,
+    version: str | None = None,
 ) -> SynthesisResult:
     """Fit class Gaussians to train ``x``, sample ``per_class`` codes per class, decode them and judge them.
 
@@ -190,8 +195,13 @@ def synthesize(
         per_class: samples drawn per class.
         sample_seed: seed of the sampling. The classifier always uses seed 0, so a new one does not retrain it.
         classifier_rows: train images for the classifier (default all 60k).
-        seed, source, train, data_dir, build, progress, version: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the variant's seed).
+        seed: the variant's seed (0 is canonical; for a reference variant, the posterior draw).
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Raises:
         FileNotFoundError: the variant is not built and ``build=False``.
@@ -201,8 +211,10 @@ def synthesize(
         >>> round(r.rate, 3), round(r.reference_rate, 3)  # doctest: +SKIP
         (0.891, 0.934)
     """
-    x, _, labels = split_arrays(variant, "train")
-    x_test, _, labels_test = split_arrays(variant, "test")
+    variant = select(latent, "synthesize", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
+    x, _, labels = variant.numpy("train")
+    x_test, _, labels_test = variant.numpy("test")
     model = fit_class_gaussians(x, labels)
     codes, intended = sample_codes(model, per_class, np.random.default_rng(sample_seed))
     images = decode_images(codes, variant)

@@ -10,4 +10,4 @@ from ldmnist_hub.store.files import VariantFiles
 
 def built_files(latent: int, variant: dict[str, Any]) -> VariantFiles:
     """The files (weights, stats) of the already built tiny variant described by ``variant``'s keywords."""
-    return resolve(latent, train=variant["train"], data_dir=variant["data_dir"], build=False).files()
+    return resolve(latent, train=variant["train"], data_dir=variant["data_dir"], build=False).files

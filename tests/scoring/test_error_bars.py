@@ -51,7 +51,7 @@ def _least_squares(seed: int = 0) -> np.ndarray:
 
 def _by_hand(pred: np.ndarray, y: np.ndarray, label: np.ndarray, train_mean: np.ndarray) -> dict[str, float]:
     """Every score of EvalResult, computed here from its definition."""
-    decoder = variant_weights(resolve(LATENT).files(), "class_decoder")
+    decoder = variant_weights(resolve(LATENT).files, "class_decoder")
     y = y.astype(np.float64)
     per_row = ((pred - y) ** 2).mean(axis=1)
     decoded = (pred @ decoder["linear.weight"].T.astype(np.float64) + decoder["linear.bias"]).argmax(axis=1)

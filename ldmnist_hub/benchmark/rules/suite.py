@@ -29,9 +29,12 @@ from ldmnist_hub.benchmark.rules.direct_feedback_alignment import DirectFeedback
 from ldmnist_hub.benchmark.rules.feedback_alignment import FeedbackAlignment
 from ldmnist_hub.benchmark.rules.harness import ReferenceNet, RuleRun, run_rule
 from ldmnist_hub.benchmark.rules.predictive_coding import PredictiveCoding
+from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE
 from ldmnist_hub.core.paths import writable_dir
+from ldmnist_hub.core.schema import DEFAULT_LATENT
+from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, MissingDependencyError
-from ldmnist_hub.loading.variant import Variant, selects_variant
+from ldmnist_hub.loading.variant import Variant, select
 
 
 @dataclass(frozen=True)
@@ -177,14 +180,20 @@ class RulesResult:
         return paths
 
 
-@selects_variant(build=False)
 def benchmark_rules(
-    variant: Variant,
+    latent: int | Variant = DEFAULT_LATENT,
     rules: Sequence[str] | str | None = None,
     *,
     draws: int = 3,
     epochs: int = Protocol.epochs,
     learning_rates: Sequence[float] = Protocol.learning_rates,
+    seed: int = CANONICAL_SEED,
+    source: str = CANONICAL_SOURCE,
+    train: Train = None,
+    data_dir: PathArg = None,
+    build: bool = False,
+    progress: bool = True,
+    version: str | None = None,
 ) -> RulesResult:
     """Run the learning-rule baselines under the protocol: tune on the first draw, score every draw's test split.
 
@@ -196,8 +205,13 @@ def benchmark_rules(
         draws: posterior draws ``seed, seed+1, ...``: each rule trains on draw s and is scored on draw s.
         epochs: the fixed training budget of every rule.
         learning_rates: the tuning grid of Adam's learning rate.
-        seed, source, train, data_dir, build, progress, version: select the variant, as in
-            :func:`ldmnist_hub.load_numpy` (``seed`` is the first draw).
+        seed: the variant's seed; for a reference variant, the first of the ``draws`` posterior draws.
+        source: the raw data source (``"mnist"``, ``"fashion_mnist"``; see ``ldmnist_hub.data.sources.SOURCES``).
+        train: training recipe overrides of the variant (see :class:`~ldmnist_hub.TrainConfig`).
+        data_dir: folder with the raw IDX files (default: the source's environment variable, or the download cache).
+        build: build the variant if it is not cached (otherwise raise).
+        progress: show progress bars while building.
+        version: the dataset version of a reference variant (default: the current one).
 
     Raises:
         InvalidArgumentError: unknown rule names, a bad budget or fewer than one draw.
@@ -208,6 +222,8 @@ def benchmark_rules(
         >>> result = benchmark_rules(latent=8, draws=3)  # doctest: +SKIP
         >>> print(result.markdown())  # doctest: +SKIP
     """
+    variant = select(latent, "benchmark_rules", seed=seed, source=source, train=train, data_dir=data_dir,
+                     build=build, progress=progress, version=version)
     names = select_rules(rules)
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise InvalidArgumentError(f"draws must be a positive integer; got {draws!r}")
