@@ -122,7 +122,7 @@ def test_a_tampered_claim_or_swapped_predictions_are_flagged_and_kept_off_the_ca
     assert "No verified submissions yet" in (folder / "README.md").read_text()
 
 
-@pytest.mark.parametrize(("split", "latent", "message"), [("train", LATENT, "60000 rows but split 'test' has 10000"),
+@pytest.mark.parametrize(("split", "latent", "message"), [("train", LATENT, "50000 rows but split 'test' has 10000"),
                                                            ("test", 4, "shape (n, N) = (10000, 2)")])
 def test_predictions_of_another_split_or_latent_are_refused_before_anything_is_written(
     home: Path, folder: Path, tmp_path: Path, split: str, latent: int, message: str
