@@ -53,27 +53,28 @@ def test_every_reference_size_is_3_0_0_with_three_splits_and_keeps_2_0_0(latent:
 
 
 @needs_full
-def test_validation_is_mnist_training_rows_50000_to_59999(official: Path) -> None:
-    images, labels = sources.load_split("mnist", "train", FULL_DIR)
-    x, y, label = ld.load_numpy(latent=LATENT, split="validation", progress=False)
-    assert x.shape == (10_000, LATENT) and y.shape == (10_000, LATENT)
+@pytest.mark.parametrize("latent", [LATENT, 32])
+def test_validation_is_mnist_training_rows_50000_to_59999(latent: int, official: Path) -> None:
+    _, labels = sources.load_split("mnist", "train", FULL_DIR)
+    x, y, label = ld.load_numpy(latent=latent, split="validation", progress=False)
+    assert x.shape == (10_000, latent) and y.shape == (10_000, latent)
     np.testing.assert_array_equal(label, labels[VALIDATION_START:])
-    train = ld.load_numpy(latent=LATENT, split="train", progress=False)
+    train = ld.load_numpy(latent=latent, split="train", progress=False)
     assert len(train[0]) == VALIDATION_START
     np.testing.assert_array_equal(train[2], labels[:VALIDATION_START])
-    v = ld.variant(latent=LATENT)
+    v = ld.variant(latent=latent)
     assert v.version.startswith("3.")
-    ds = ld.load_dataset("ldmnist", latent=LATENT, progress=False)
+    ds = ld.load_dataset("ldmnist", latent=latent, progress=False)
     assert list(ds) == ["train", "validation", "test"]
     index = np.asarray(ds["validation"]["mnist_index"])
     np.testing.assert_array_equal(index, np.arange(VALIDATION_START, 60_000))
     assert ds["train"]["mnist_index"][-1] == VALIDATION_START - 1 and ds["test"]["mnist_index"][0] == 0
     # Both readers (pyarrow for load_numpy, datasets for load_dataset) give the same bytes, which are the record's.
-    want = versions.record(LATENT)["data_sha256"]
+    want = versions.record(latent)["data_sha256"]
     assert split_digests(x, y, label) == want["validation"]
     np.testing.assert_array_equal(np.asarray(ds["validation"]["x"], dtype=np.float32), x)
     # The evaluator scores any split the variant has.
-    res = ld.evaluate(y, latent=LATENT, split="validation", progress=False)
+    res = ld.evaluate(y, latent=latent, split="validation", progress=False)
     assert res.n == 10_000 and res.reconstructed_accuracy > 0.98
 
 
