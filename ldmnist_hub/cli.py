@@ -647,7 +647,7 @@ def _selected(args: argparse.Namespace) -> dict[str, Any]:
 def _variant_keywords(args: argparse.Namespace) -> dict[str, Any]:
     """The variant keywords (latent, seed, source, train, data_dir) of --name, or of the individual flags."""
     if args.name is not None:
-        from ldmnist_hub.loading.load import lookup
+        from ldmnist_hub.loading.selection import lookup
 
         config, built_from = lookup(args.name)
         kw = {"latent": config.latent, "seed": config.seed, "source": config.source,
@@ -767,8 +767,8 @@ def _training_line(stats: dict[str, Any]) -> str:
 
 def _build_or_info(args: argparse.Namespace) -> int:
     from ldmnist_hub import store
+    from ldmnist_hub.loading.builder import rebuild
     from ldmnist_hub.loading.cache import cache_dir
-    from ldmnist_hub.loading.load import load_dataset, rebuild
     from ldmnist_hub.loading.variant import resolve
 
     if getattr(args, "threads", None) is not None:
@@ -780,7 +780,7 @@ def _build_or_info(args: argparse.Namespace) -> int:
     build = getattr(args, "build", True)  # build --no-train: never train (load_dataset's build=False)
     if args.name is not None:
         from ldmnist_hub.errors import NotFoundError
-        from ldmnist_hub.loading.load import lookup
+        from ldmnist_hub.loading.selection import lookup
         from ldmnist_hub.loading.variant import Variant
 
         try:
@@ -815,7 +815,7 @@ def _build_or_info(args: argparse.Namespace) -> int:
                 again()
             else:
                 return EXIT_FAILURE
-        elif not _confirmed(args, lambda: load_dataset("ldmnist", **variant.load_kwargs())):
+        elif not _confirmed(args, variant.prepare):
             return EXIT_FAILURE
     elif not files.is_complete():
         if files.stats_damaged():

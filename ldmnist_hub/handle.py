@@ -149,6 +149,7 @@ def variant(
     data_dir: PathArg = None,
     build: bool = True,
     progress: bool = True,
+    repo: str | None = None,
 ) -> LDMNISTVariant:
     """Select one LD-MNIST variant, resolved once, as an object whose methods load, adapt, score and decode it.
 
@@ -165,6 +166,8 @@ def variant(
         data_dir: folder with the raw IDX files, as in :func:`ldmnist_hub.load_numpy`.
         build: build (or pull) the variant on first need if it is not cached (otherwise raise).
         progress: show progress bars while building.
+        repo: repo or mirror to pull the variant from when it is not here (default ``$LDMNIST_REPO``), as in
+            :func:`ldmnist_hub.load_dataset`.
 
     Raises:
         InvalidArgumentError: a bad latent, seed, recipe field, version or an unknown ``source``.
@@ -177,5 +180,5 @@ def variant(
         0.998
     """
     chosen = resolve(latent, seed=seed, source=source, train=train, retrain=retrain, data_dir=data_dir, build=build,
-                     progress=progress, version=version)
-    return LDMNISTVariant(chosen.config, chosen.data_dir, chosen.build, chosen.progress)
+                     progress=progress, version=version, repo=repo)
+    return LDMNISTVariant(chosen.config, chosen.data_dir, chosen.build, chosen.progress, chosen.repo)

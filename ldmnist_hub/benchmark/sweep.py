@@ -110,7 +110,6 @@ def run_job(job: Job) -> dict[str, Any]:
     Raises:
         InvalidArgumentError: an ``encode`` job of a latent without reference weights, or a bad variant keyword.
     """
-    from ldmnist_hub.loading.load import load_dataset
     from ldmnist_hub.loading.variant import resolve
 
     variant = resolve(job.latent, seed=job.seed, source=job.source, train=job.train if job.kind != "encode" else None,
@@ -124,7 +123,7 @@ def run_job(job: Job) -> dict[str, Any]:
         return {"name": variant.name, "scores": result.scores()}
     if job.kind == "encode" and not variant.config.is_reference:
         raise InvalidArgumentError(_no_weights(job.latent))
-    load_dataset("ldmnist", **variant.load_kwargs())
+    variant.prepare()
     stats = variant.files.stats()
     if job.kind == "encode":
         from ldmnist_hub.produce.reference import split_digests
@@ -169,7 +168,7 @@ def _stored(path: Path, job: Job) -> dict[str, Any] | None:
 
 def _check_jobs(jobs: Sequence[Job]) -> None:
     """Refuse, before a cluster starts, the jobs no worker could run: bad variant keywords, draws without weights."""
-    from ldmnist_hub.loading.load import resolve_variant
+    from ldmnist_hub.loading.selection import resolve_variant
 
     for job in jobs:
         config = resolve_variant(latent=job.latent, seed=job.seed, source=job.source,

@@ -11,7 +11,6 @@ split slices and all). Nothing is written and no lock is taken.
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,45 +19,16 @@ from ldmnist_hub import store
 from ldmnist_hub.core import paths
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.digest import identities
-from ldmnist_hub.core.schema import DATASET_NAME, SPLITS
+from ldmnist_hub.core.schema import DATASET_NAME
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
 from ldmnist_hub.store.identity import builder_hash
 
 # The builder's version (ldmnist_hub.builders.ldmnist.VERSION); tests/loading pin the two equal.
 BUILDER_VERSION = "3.0.0"
 _INFO_FILE = "dataset_info.json"
-# datasets' split grammar (arrow_reader._SUB_SPEC_RE), restricted to our splits: "train", "test[:100]",
-# "train[10%:]", "test[:33%](pct1_dropremainder)", joined by "+".
-_SPEC = re.compile(rf"^\s*(?:{'|'.join(SPLITS)})(?:\[(?:-?[\d_]+%?)?(?::(?:-?[\d_]+%?)?)?\])?"
-                   r"(?:\((?:closest|pct1_dropremainder)\))?\s*$")
-_NAME = re.compile(r"^\s*(\w+)")
-
-
 def cache_dir(cache_id: str) -> Path:
     """Folder of the prepared Arrow cache of the variant ``cache_id`` (it may not exist)."""
     return paths.datasets_cache_dir() / DATASET_NAME / cache_id / BUILDER_VERSION / builder_hash()
-
-
-def check_split(split: Any, variant: VariantConfig | None = None) -> None:
-    """Validate ``split`` before anything is read: one of our splits, optionally sliced, or ``None``.
-
-    With ``variant``, every split named must be one the variant has (``validation``: 3.0.0 on).
-
-    Raises:
-        InvalidArgumentError: an unknown split or a slice ``datasets`` cannot parse (``"train[:abc]"``), or a
-            split this variant lacks (the message names the version that has it).
-    """
-    if split is None:
-        return
-    specs = split if isinstance(split, (list, tuple)) else [split]
-    for s in specs:
-        if not isinstance(s, str) or not all(_SPEC.match(part) for part in s.split("+")):
-            raise InvalidArgumentError(
-                f"unknown split {s!r} for ldmnist; allowed: 'train', 'validation', 'test', a slice such as "
-                "'train[:1000]', 'test[10%:]' or 'train[-100:]', or several joined by '+'")
-        if variant is not None:
-            for part in s.split("+"):
-                variant.require_split(_NAME.match(part).group(1))
 
 
 # Prepared caches verified in this process, by folder: the identity (inode, size, mtime, ctime) of the folder

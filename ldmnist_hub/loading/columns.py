@@ -1,14 +1,13 @@
-"""A variant's prepared Arrow cache read, and a reference variant's written, with pyarrow alone.
+"""A variant's verified split files read, and a reference variant's written, with pyarrow alone.
 
 ``import datasets`` costs 0.8-0.9 s, more than the gunzip and the exact encode of
 a cold reference variant together on 2 cores, and ``load_numpy`` needs nothing
-of it: the cache is two Arrow IPC streams and a ``dataset_info.json``. So the
-numpy path (:func:`ldmnist_hub.load_numpy`, every adapter, the evaluator)
-reads the verified files itself, and encodes a missing reference variant into
-the same files ``datasets``' builder writes (the same bytes: tested), so a
-later ``load_dataset`` finds them prepared. Splits whose meaning only
-``datasets`` defines (percent slices, rounding modes) and empty selections go
-through ``datasets``, by returning ``None`` here.
+of it: a prepared cache is Arrow IPC streams and a ``dataset_info.json``, a
+pulled copy parquet shards. So the numpy path (:func:`ldmnist_hub.load_numpy`,
+every adapter, the evaluator) reads the verified files itself, with the split
+grammar of :mod:`ldmnist_hub.loading.splits`, and a missing reference variant
+is encoded into the same files ``datasets``' builder writes (the same bytes:
+tested), so a later ``load_dataset`` finds them prepared.
 
 Arrays cross into and out of Arrow through raw buffers: ``pa.array(ndarray)`` and
 ``Array.to_numpy()`` import pandas on first use (0.25-0.45 s).
@@ -23,7 +22,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -33,9 +31,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ldmnist_hub.core import paths
-from ldmnist_hub.core.schema import DATASET_NAME, DESCRIPTION, HOMEPAGE, LDMNIST_CITATION, SPLITS
+from ldmnist_hub.core.schema import DATASET_NAME, DESCRIPTION, HOMEPAGE, LDMNIST_CITATION
 from ldmnist_hub.data import sources
-from ldmnist_hub.errors import NotWritableError
+from ldmnist_hub.errors import InvalidArgumentError, NotWritableError
+from ldmnist_hub.loading import splits
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,9 +44,6 @@ IndexedArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # x, y, l
 # What datasets' ArrowBasedBuilder writes: record batches of its writer_batch_size.
 _BATCH_ROWS = 1000
 _ALIGN = 128
-# "train", "test[:100]", "train[-500:]", "test[10:20]" joined by "+": the integer slices, whose meaning is
-# Python's (bounds clamped), as in datasets. Anything else is left to datasets.
-_PART = re.compile(rf"^\s*({'|'.join(SPLITS)})(?:\[(-?\d+)?:(-?\d+)?\])?\s*$")
 
 
 def import_arrow() -> None:
@@ -61,25 +57,6 @@ def import_arrow() -> None:
 def arrow_file(folder: Path, split: str) -> Path:
     """The Arrow stream of one split in a prepared cache folder (``ldmnist-train.arrow``)."""
     return folder / f"{DATASET_NAME}-{split}.arrow"
-
-
-def parse_split(split: str) -> list[tuple[str, slice]] | None:
-    """``[(split, slice), ...]`` of an integer-sliced split spec, or ``None`` for a spec left to ``datasets``.
-
-    Examples:
-        >>> parse_split("test[:10]+train[-5:]")
-        [('test', slice(None, 10, None)), ('train', slice(-5, None, None))]
-        >>> parse_split("train[:10%]") is None
-        True
-    """
-    parts = []
-    for part in split.split("+"):
-        match = _PART.match(part)
-        if match is None:
-            return None
-        name, start, stop = match.groups()
-        parts.append((name, slice(None if start is None else int(start), None if stop is None else int(stop))))
-    return parts
 
 
 def aligned_empty(shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -120,32 +97,40 @@ def _array(a: np.ndarray, type_: pa.DataType) -> pa.Array:
 
 
 def _table(path: Path) -> pa.Table:
+    """One split's table: an Arrow stream (a prepared cache) or a parquet shard (a pulled copy)."""
     import pyarrow as pa  # on use: importing the package (or the evaluator) stays light
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+        return pq.ParquetFile(path, memory_map=True).read()  # read_table imports pandas (via pyarrow.dataset)
     # Mapped afresh on every read (about 1 ms) and unmapped once the columns are copied out: a memo of
     # the mapping would keep the file's pages, another copy of the split, in this process's memory.
     with pa.memory_map(str(path)) as source:
         return pa.ipc.open_stream(source).read_all()
 
 
-def read_split(folder: Path, split: str) -> Arrays | None:
-    """``(x, y, label)`` of ``split`` from a prepared (and already verified) cache folder, or ``None``.
+def read_tables(split_files: dict[str, Path], spec: str) -> list[pa.Table]:
+    """The rows a (checked) split spec selects, as one table slice per ``+``-joined part.
 
-    ``None`` when the spec is not an integer-sliced one (:func:`parse_split`) or selects no rows: the
-    caller then asks ``datasets``, which defines those cases (and their errors).
+    Args:
+        split_files: the verified file of each split (Arrow stream or parquet shard).
+        spec: a split spec in the grammar of :mod:`ldmnist_hub.loading.splits`.
 
     Raises:
+        InvalidArgumentError: the spec selects no rows.
         FileNotFoundError: a split's file is missing.
     """
-    parts = parse_split(split)
-    if parts is None:
-        return None
-    tables = []
-    for name, part in parts:
-        table = _table(arrow_file(folder, name))
-        start, stop, _ = part.indices(table.num_rows)
-        if stop <= start:
-            return None
-        tables.append(table.slice(start, stop - start))
+    missing = [name for name in splits.names(spec) if name not in split_files]
+    if missing:
+        raise InvalidArgumentError(f"this variant has no {missing[0]!r} split (it has {', '.join(split_files)}); "
+                                   "pick one of those")
+    tables = {name: _table(split_files[name]) for name in dict.fromkeys(splits.names(spec))}
+    selected = splits.rows(spec, {name: t.num_rows for name, t in tables.items()})
+    return [tables[name].slice(start, max(0, stop - start)) for name, start, stop in selected]
+
+
+def read_split(split_files: dict[str, Path], spec: str) -> Arrays:
+    """``(x, y, label)`` of a split spec: float32 ``(n, N)``, float32 ``(n, N)``, int64 ``(n,)``, aligned copies."""
+    tables = read_tables(split_files, spec)
     width = tables[0].schema.field("x").type.list_size
     return (column(tables, "x", np.float32, width), column(tables, "y", np.float32, width),
             column(tables, "label", np.int64))

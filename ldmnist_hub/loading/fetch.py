@@ -21,7 +21,7 @@ from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, NotFoundError
 from ldmnist_hub.hub import pull
 from ldmnist_hub.hub.repo import REPO_ENV, configured_repo, is_local_target
-from ldmnist_hub.loading.load import resolve_variant
+from ldmnist_hub.loading.selection import resolve_variant
 from ldmnist_hub.store.identity import variant_cache_id
 
 

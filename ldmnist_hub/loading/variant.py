@@ -14,9 +14,10 @@ Random seeds of other things have their own names (``shuffle_seed``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,19 +29,17 @@ from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.data import sources
 from ldmnist_hub.errors import IntegrityError, InvalidArgumentError, InvalidArgumentTypeError, NotFoundError
 from ldmnist_hub.hub.pull import published_files
-from ldmnist_hub.loading import cache, columns, encoded
-from ldmnist_hub.loading.load import build_command, load_dataset, resolve_variant
+from ldmnist_hub.hub.repo import configured_repo
+from ldmnist_hub.loading import cache, origins, splits
+from ldmnist_hub.loading.selection import build_command, resolve_variant
 from ldmnist_hub.store.files import VariantFiles, variant_files
 from ldmnist_hub.store.identity import builder_hash, variant_cache_id
+
+T = TypeVar("T")
 
 # The keywords beside ``latent`` that every public function taking a variant declares, in this order:
 # seed, source, train, data_dir, build, progress, version (as in resolve, which also takes retrain).
 SELECTION_KEYWORDS = ("seed", "source", "train", "data_dir", "build", "progress", "version")
-
-# Memory-mapped datasets of splits served through ``datasets``, keyed by (variant folder, stats mtime,
-# builder hash, split): a rebuilt variant (new stats file) or another LDMNIST_HOME never hits a stale entry.
-_DATASETS: dict[tuple[str, int, str, str], Any] = {}
-
 
 @dataclass(frozen=True)
 class Variant:
@@ -54,8 +53,9 @@ class Variant:
     Attributes:
         config: the variant's validated config (latent, seed, source, recipe, version).
         data_dir: folder with the raw IDX files (default: the source's environment variable or the cache).
-        build: build (or pull) the variant on first need if it is not cached (otherwise raise).
+        build: train the variant on first need if no origin has it (a reference variant is encoded either way).
         progress: show progress bars while building.
+        repo: the repo or mirror to pull from when the variant is not here (default ``$LDMNIST_REPO``).
 
     Examples:
         >>> v = resolve(latent=32)
@@ -67,6 +67,7 @@ class Variant:
     data_dir: PathArg = None
     build: bool = True
     progress: bool = True
+    repo: str | None = None
 
     @property
     def latent(self) -> int:
@@ -112,11 +113,11 @@ class Variant:
         """The keywords of :func:`ldmnist_hub.load_dataset` that select this variant."""
         return {"latent": self.latent, "seed": self.seed, "source": self.source, "train": self.config.train,
                 "retrain": self.config.retrain, "version": self.config.version, "data_dir": self.data_dir,
-                "build": self.build, "progress": self.progress}
+                "build": self.build, "progress": self.progress, "repo": self.repo}
 
     @property
     def files(self) -> VariantFiles:
-        """Weights and stats of the variant, built (or pulled) first if needed and allowed.
+        """Weights and stats of the variant, prepared first (:meth:`prepare`) if they are not here.
 
         Raises:
             NotFoundError: the variant is not built and ``build=False``.
@@ -127,16 +128,28 @@ class Variant:
         except IntegrityError:
             if not self.config.is_reference:
                 raise
-            current = False  # a damaged copy of shipped weights: load_dataset writes it again
+            current = False  # a damaged copy of shipped weights: prepare() writes it again
         if not current and published_files(files) is None:
-            # load_dataset builds (or raises NotFoundError naming the fix when build=False).
-            load_dataset("ldmnist", split="test[:1]", **self.load_kwargs())
+            self.prepare()
         return files
 
     @property
     def stats(self) -> dict[str, Any]:
         """The variant's build record: its recipe (``"variant"``), ``"scores"``, split sizes and more."""
         return self.files.stats()
+
+    def prepare(self) -> VariantFiles:
+        """Make sure the variant's bytes are here, from the first origin that has them, and return its files.
+
+        The origins, in order (:mod:`ldmnist_hub.loading.origins`): the store; an exact encode of local raw
+        files; the repo or mirror; a download of the raw files; training, when ``build=True``.
+
+        Raises:
+            NotFoundError: a trained variant that is not built, with ``build=False``.
+            SourceError: a reference variant that no origin could produce (the message lists what was tried).
+        """
+        self._read(lambda served: None)
+        return variant_files(self.cache_id)
 
     def require(self, purpose: str) -> VariantFiles:
         """:attr:`files`, with a "not built" error that says what the variant was needed for."""
@@ -155,22 +168,30 @@ class Variant:
         """The recipe the variant's weights were trained with, as its stats record it."""
         return VariantConfig.from_dict(self.stats["variant"]).train
 
-    def dataset(self, split: str | None = None) -> Any:
+    def dataset(self, split: Any = None, keep_in_memory: bool = False) -> Any:
         """The variant as a Hugging Face ``DatasetDict`` (or a ``Dataset`` of one ``split``).
+
+        Args:
+            split: a split spec such as ``"test[:10]"``, a list of them, or None for every split.
+            keep_in_memory: copy the rows into memory instead of memory-mapping the cache.
+
+        Raises:
+            InvalidArgumentError: an unknown split, or one the variant lacks.
 
         Examples:
             >>> resolve(latent=32).dataset("test[:10]").num_rows  # doctest: +SKIP
             10
         """
-        return load_dataset("ldmnist", split=split, **self.load_kwargs())
+        splits.check(split, self.config)  # before anything is built
+        # A cold encode imports datasets' reader (0.9-1.4 s) while the raw files inflate.
+        return self._read(lambda served: served.dataset(split, keep_in_memory), meanwhile=cache.import_reader)
 
     def numpy(self, split: str = "train") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One split as numpy arrays ``(x, y, label)``: float32 ``(n, N)``, float32 ``(n, N)``, int64 ``(n,)``.
 
-        A built variant is read from its verified Arrow files with pyarrow alone
-        (a reference variant not yet built is encoded and written into the same
-        files); ``datasets`` serves what only it does (percent slices, trained
-        and published variants), its memory-mapped dataset remembered per split.
+        The verified files are read with pyarrow alone (no ``datasets`` import for integer slices), with
+        the split grammar of ``datasets`` (:mod:`ldmnist_hub.loading.splits`); each column is one aligned,
+        writable copy.
 
         Args:
             split: ``"train"``, ``"validation"``, ``"test"`` or a slice such as ``"test[:100]"``.
@@ -186,58 +207,35 @@ class Variant:
         """
         if not isinstance(split, str):
             raise InvalidArgumentError(f"split must be one string such as 'train' or 'test[:100]'; got split={split!r}")
-        cache.check_split(split, self.config)  # load_dataset's error for a bad split, before anything is built
-        arrays = self._read_with_pyarrow(split)
-        if arrays is not None:
-            return arrays
-        files = variant_files(self.cache_id)
-        code_hash = builder_hash()
-        # Constructing the datasets builder costs ~10 ms, several times the copy itself; a variant
-        # already loaded in this process (same folder, same stats file) reuses its memory-mapped Dataset.
-        try:
-            key = (str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)
-        except FileNotFoundError:
-            key = None
-        try:
-            usable = key is not None and (files.is_current(code_hash) or published_files(files) is not None)
-        except (IntegrityError, OSError):
-            # Damaged, or being rebuilt right now (this check takes no lock): load_dataset decides under its locks,
-            # the same way for every entry point (waits out a writer, repairs a reference copy, else raises).
-            usable = False
-        ds = _DATASETS.get(key) if usable else None  # type: ignore[arg-type]
-        if ds is None:
-            ds = self.dataset(split)
-            try:
-                _DATASETS[(str(files.root), files.stats_path.stat().st_mtime_ns, code_hash, split)] = ds
-            except FileNotFoundError:
-                pass  # rebuilt or pulled elsewhere since: served, not remembered
-        return columns.dataset_arrays(ds)
+        splits.check(split, self.config)  # before anything is built
+        return self._read(lambda served: served.numpy(split))
 
-    def _read_with_pyarrow(self, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The split read (or, for a reference variant, encoded and written) with pyarrow alone; None to ask datasets.
+    def mnist_index(self, split: str = "train") -> np.ndarray:
+        """The ``mnist_index`` column of a split: each row's index in the MNIST file it was encoded from (int64)."""
+        if not isinstance(split, str):
+            raise InvalidArgumentError(f"split must be one string such as 'train' or 'test[:100]'; got split={split!r}")
+        splits.check(split, self.config)
+        return self._read(lambda served: served.column(split, "mnist_index"))
 
-        The same locks and checks as :func:`ldmnist_hub.load_dataset`: a shared lock and the verified cache for
-        a read, the variant's exclusive lock to write. ``datasets`` is asked for what only it defines or does:
-        percent slices and empty selections, trained and published variants, damaged weights of a trained one.
+    def _read(self, read: Callable[[origins.Served], T], meanwhile: origins.Meanwhile = None) -> T:
+        """``read`` of the variant's verified files, from the store or from the first origin that produces them.
+
+        The one place that decides where the bytes come from, for every loader. A shared lock waits out a
+        writer (``build --force``, an install) so no read sees a half-swapped variant; what is missing is
+        produced under the variant's exclusive lock, and read under it.
         """
-        if columns.parse_split(split) is None:
-            return None
-        cid = self.cache_id
-        files, folder = variant_files(cid), cache.cache_dir(cid)
-        lock, what, quiet = store.variant_lock(cid), f"the variant {cid}", not self.progress
-        try:
-            with shared(lock, what, quiet=quiet):
-                if cache.ready(self.config, files, folder):
-                    return columns.read_split(folder, split)
-            if not encoded.encodable_here(self.config, self.data_dir):
-                return None  # load_dataset pulls, trains, asks a mirror for a reference, or says how to build it
-            with exclusive(lock, what, quiet=quiet):
-                store.clean_leftovers(cid)
-                if not cache.ready(self.config, files, folder):  # another process may have built it meanwhile
-                    encoded.write_reference(self.config, cid, self.data_dir, progress=self.progress)
-                return columns.read_split(folder, split)
-        except IntegrityError:
-            return None  # load_dataset decides, as for every entry point: a reference copy is rewritten, else it raises
+        wanted = origins.Wanted(self.config, self.cache_id, self.data_dir, configured_repo(self.repo), self.build,
+                                self.progress)
+        lock, quiet = store.variant_lock(wanted.cache_id), not self.progress
+        with shared(lock, wanted.what, quiet=quiet):
+            served = origins.STORE.serve(wanted)
+            if served is not None:
+                return read(served)
+        refused = origins.refused_without_a_lock(wanted)
+        if refused is not None:
+            raise refused
+        with exclusive(lock, wanted.what, quiet=quiet):
+            return read(origins.produce(wanted, meanwhile))
 
 
 def resolve(
@@ -251,15 +249,18 @@ def resolve(
     build: bool = True,
     progress: bool = True,
     version: str | None = None,
+    repo: str | None = None,
 ) -> Variant:
     """Resolve the variant keywords every public entry point takes into one :class:`Variant`.
+
+    ``repo`` is the repo or mirror to pull the variant from when it is not here (default ``$LDMNIST_REPO``).
 
     Raises:
         InvalidArgumentError: a bad latent, seed, recipe field, or an unknown
             ``source`` (the message lists the known ones).
     """
     config = resolve_variant(latent=latent, seed=seed, source=source, train=train, retrain=retrain, version=version)
-    return Variant(config, data_dir, build, progress)
+    return Variant(config, data_dir, build, progress, repo)
 
 
 _CANONICAL = {"seed": CANONICAL_SEED, "source": CANONICAL_SOURCE, "train": None, "data_dir": None, "version": None}

@@ -58,7 +58,8 @@ from ldmnist_hub.hub.repo import (
     remote_missing,
     unreachable,
 )
-from ldmnist_hub.loading.load import load_dataset, resolve_variant
+from ldmnist_hub.loading.load import load_dataset
+from ldmnist_hub.loading.selection import resolve_variant
 from ldmnist_hub.store.identity import variant_cache_id
 from ldmnist_hub.submissions import checks as submissions
 

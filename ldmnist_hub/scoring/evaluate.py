@@ -37,9 +37,8 @@ from ldmnist_hub.core.schema import DEFAULT_LATENT
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError, InvalidArgumentTypeError
 from ldmnist_hub.loading.arrays import variant_weights
-from ldmnist_hub.loading.load import load_dataset
 from ldmnist_hub.loading.variant import Variant, select
-from ldmnist_hub.scoring.inputs import INDEX_COLUMN, as_predictions, to_numpy
+from ldmnist_hub.scoring.inputs import as_predictions, to_numpy
 from ldmnist_hub.store.stats import oracle_mse
 
 # (variant folder, stats mtime, split) -> (x, y, label) of that split.
@@ -124,12 +123,7 @@ def _split_index(variant: Variant, split: str) -> np.ndarray:
     files = variant.files
     key = (str(files.root), files.stats_path.stat().st_mtime_ns, split)
     if key not in _INDICES:
-        ds = load_dataset("ldmnist", split=split, **variant.load_kwargs())
-        if getattr(ds, "_indices", None) is not None:
-            ds = ds.flatten_indices()
-        column = ds.data.table.column(INDEX_COLUMN)
-        index = np.concatenate([c.to_numpy() for c in column.chunks]) if column.num_chunks else np.empty(0, np.int64)
-        index = index.astype(np.int64, copy=False)
+        index = variant.mnist_index(split)
         index.flags.writeable = False
         _INDICES[key] = index
     return _INDICES[key]

@@ -30,7 +30,7 @@ from ldmnist_hub.core.config import CANONICAL_SEED, CANONICAL_SOURCE, VariantCon
 from ldmnist_hub.core.schema import DEFAULT_LATENT, IMAGE_SIDE, NUM_CLASSES
 from ldmnist_hub.core.types import PathArg, Train
 from ldmnist_hub.errors import InvalidArgumentError
-from ldmnist_hub.loading.load import resolve_variant
+from ldmnist_hub.loading.selection import resolve_variant
 from ldmnist_hub.loading.variant import Variant, select
 from ldmnist_hub.scoring.codecs import decode_images, image_posterior
 from ldmnist_hub.scoring.importance import (

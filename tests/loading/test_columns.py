@@ -19,7 +19,7 @@ from ldmnist_hub import store
 from ldmnist_hub.core.digest import sha256_file
 from ldmnist_hub.errors import InvalidArgumentError
 from ldmnist_hub.loading import cache, columns
-from ldmnist_hub.loading.load import get_builder, prepare
+from ldmnist_hub.loading.builder import get_builder, prepare
 from ldmnist_hub.loading.variant import resolve
 from ldmnist_hub.produce import reference
 
@@ -70,12 +70,12 @@ def test_a_cold_reference_load_writes_the_bytes_the_datasets_builder_writes(
 def test_a_cold_load_dataset_of_a_reference_variant_makes_no_datasets_builder(
     ldmnist_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ldmnist_hub.loading import load
+    from ldmnist_hub.loading import builder
 
     def no_builder(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a reference variant with raw files here is written without a datasets builder")
 
-    monkeypatch.setattr(load, "get_builder", no_builder)
+    monkeypatch.setattr(builder, "get_builder", no_builder)
     ds = _quiet(ld.load_dataset, "ldmnist", split="test", **TINY_REF)
     x, y, label = ld.load_numpy(split="test", **TINY_REF)
     np.testing.assert_array_equal(np.asarray(ds["x"], np.float32), x)

@@ -1,0 +1,103 @@
+"""One origin decision: the store, local raw files, a repo or mirror, a download, training, asked in that order."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from _support import REPO_ROOT, TINY_DIR
+
+import ldmnist_hub as ld
+from ldmnist_hub import store
+from ldmnist_hub.errors import InvalidArgumentError, SourceError
+from ldmnist_hub.loading import cache, origins, splits
+from ldmnist_hub.publish.upload import push
+
+TINY_REF = {"latent": 2, "data_dir": TINY_DIR, "progress": False}
+
+
+def _quiet(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not hold the official")
+        return fn(*args, **kwargs)
+
+
+def test_the_origins_are_asked_in_the_documented_order() -> None:
+    assert origins.STORE.name == "the store"
+    assert [o.name for o in origins.ORIGINS] == ["local raw files", "a repo or mirror", "a download of the raw files",
+                                                 "training"]
+
+
+def test_prepare_writes_the_variant_once_and_reads_write_nothing(ldmnist_home: Path) -> None:
+    v = ld.variant(**TINY_REF)
+    folder = cache.cache_dir(v.cache_id)
+    assert not folder.exists()  # resolving builds nothing
+    files = _quiet(v.prepare)
+    assert files.stats()["variant"]["latent"] == 2 and (folder / "dataset_info.json").is_file()
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    _quiet(v.prepare)
+    x, _, label = v.numpy("test")
+    ds = v.dataset("test")
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+    np.testing.assert_array_equal(np.asarray(ds["x"], np.float32), x)
+    np.testing.assert_array_equal(np.asarray(ds["mnist_index"]), v.mnist_index("test"))
+    assert label.shape == (100,) and v.mnist_index("test[-3:]").tolist() == [97, 98, 99]
+
+
+def test_a_reference_variant_no_origin_has_lists_what_was_tried_in_order(
+    ldmnist_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty-mirror"
+    empty.mkdir()
+    monkeypatch.delenv("LDMNIST_MNIST_DIR", raising=False)
+    monkeypatch.setenv("LDMNIST_OFFLINE", "1")
+    with pytest.raises(SourceError) as err:
+        ld.variant(latent=8, repo=str(empty), progress=False).numpy("test")
+    said = str(err.value)
+    local, mirror, download = (said.index(s) for s in ("local mnist files", f"{empty}: ", "a download of the raw"))
+    assert local < mirror < download
+    assert not (ldmnist_home / "variants" / "latent-8").exists()
+
+
+def test_a_pulled_variant_reads_its_parquet_with_pyarrow_alone(
+    tiny_home: Path, tiny_kwargs: dict[str, Any], tmp_path: Path
+) -> None:
+    variant = {k: tiny_kwargs[k] for k in ("train", "data_dir", "progress")}
+    mirror = tmp_path / "mirror"
+    push(4, str(mirror), build=False, allow_unofficial_source=True, **variant)
+    want = ld.load_numpy(4, "test[10:30]", build=False, **variant)
+    code = ("import sys, json, ldmnist_hub as ld\n"
+            f"x, y, label = ld.load_numpy(4, 'test[10:30]', train={variant['train']!r}, "
+            f"data_dir={str(TINY_DIR)!r}, build=False, progress=False)\n"
+            "loaded = sorted(m for m in ('datasets', 'pandas') if m in sys.modules)\n"
+            "print(json.dumps([x.tolist(), label.tolist(), loaded]))")
+    env = {**os.environ, "LDMNIST_HOME": str(tmp_path / "fresh"), "LDMNIST_REPO": str(mirror)}
+    for _ in ("pulled and checked", "read from the store"):  # the second process reads what the first installed
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                              cwd=REPO_ROOT, env=env)
+        assert done.returncode == 0, done.stderr
+    x, label, pandas = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_array_equal(np.asarray(x, np.float32), want[0])
+    assert label == want[2].tolist() and len(label) == 20 and pandas == []
+    pulled = next((tmp_path / "fresh" / "variants").iterdir())
+    assert (pulled / "published" / "test.parquet").is_file() and (pulled / store.ORIGIN_FILE).is_file()
+
+
+@pytest.mark.parametrize("spec", ["test[5:5]", "train[100%:]"])
+def test_a_selection_empty_by_its_bounds_is_refused_as_datasets_refuses_it(spec: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="selects no rows"):
+        splits.rows(spec, {"train": 300, "test": 100})
+
+
+@pytest.mark.parametrize("spec", ["train[:abc]", "dev", "train[:200%]", "test[1:2:3]"])
+def test_a_malformed_split_is_refused_before_anything_is_read(spec: str, ldmnist_home: Path) -> None:
+    with pytest.raises(InvalidArgumentError, match="unknown split"):
+        ld.load_numpy(split=spec, **TINY_REF)
+    assert not (ldmnist_home / "variants").exists()
