@@ -13,6 +13,7 @@ import hashlib
 import json
 import numbers
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ldmnist_hub.core import paths, versions
@@ -232,7 +233,9 @@ class VariantConfig:
             # The current version is spelled None, so latent-N names the same bytes as before versions existed.
             object.__setattr__(self, "version", versions.check(self.latent, self.version))
 
-    @property
+    # is_reference, name and the split layout are computed once per config (a frozen value: a warm load asks
+    # for them several times per call); cached_property stores them beside the fields, outside eq and hash.
+    @cached_property
     def is_reference(self) -> bool:
         """True if this variant is produced from shipped reference weights (no training)."""
         return (self.source == CANONICAL_SOURCE and not self.retrain and not self.train.overrides()
@@ -243,7 +246,7 @@ class VariantConfig:
         """True for the published settings: the reference weights' canonical draw (seed 0)."""
         return self.is_reference and self.seed == CANONICAL_SEED
 
-    @property
+    @cached_property
     def name(self) -> str:
         """Config name: ``latent-N`` (``-seed-S``) for reference variants, ``...-trained-<digest>`` otherwise.
 
@@ -283,6 +286,10 @@ class VariantConfig:
         ``validation`` = rows 50,000-59,999, ``test``; 2.0.0: ``train``, ``test``); a trained one has the
         source's own two splits.
         """
+        return dict(self._layout)
+
+    @cached_property
+    def _layout(self) -> dict[str, SplitRows]:
         return versions.layout(self.latent, self.version) if self.is_reference else dict(TWO_SPLITS)
 
     def require_split(self, split: str) -> None:

@@ -172,20 +172,18 @@ class Mirror:
             return f"{repo}: {err}"
         return f"{repo}: does not publish {cid}"
 
-    def _earlier_version(self, wanted: Wanted) -> None:
+    def _earlier_version(self, wanted: Wanted) -> str | None:
         """An earlier version's bytes when they cannot be encoded here (on the Hub: at its tag ``latent-N-vX.Y.Z``).
 
         Raises:
-            NotFoundError: no repo is configured (saying where the bytes must come from), or the repo lacks them.
+            NotFoundError: no repo is configured for a version whose weights do not ship (saying where its bytes
+                must come from), or the repo lacks them.
         """
         variant, repo = wanted.config, wanted.repo
         what = f"latent-{variant.latent} version {variant.version}"
         if repo is None and reference.get(variant.latent, variant.version) is not None:
-            src = sources.get_source(variant.source)
-            raise NotFoundError(
-                f"{what} is an earlier version whose weights ship, so it is encoded here exactly from the raw "
-                f"{variant.source} files, which are not here: point ${src.env_var} (data_dir=...) at them, or pass "
-                f"repo=... (--repo, ${REPO_ENV}) to pull its bytes from a repo that holds them")
+            # Its weights ship: encoded here exactly once the raw files are downloaded (the next origin).
+            return f"a repo or mirror: none configured (--repo, ${REPO_ENV})"
         if repo is None:
             raise NotFoundError(
                 f"{what} is an earlier version: the package ships its record, not its weights, so its bytes come "
@@ -243,8 +241,8 @@ class Download:
 
     def produce(self, wanted: Wanted, tried: list[str], meanwhile: Meanwhile = None) -> str | None:
         config = wanted.config
-        if not config.is_reference:
-            return ""
+        if not config.is_reference or reference.get(config.latent, config.version) is None:
+            return ""  # trained, or an earlier version whose weights do not ship (the mirror said why)
         try:
             encoded.write_reference(config, wanted.cache_id, wanted.data_dir, progress=wanted.progress,
                                     meanwhile=meanwhile)

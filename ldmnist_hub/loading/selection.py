@@ -7,10 +7,12 @@ builds exactly a variant, for messages.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shlex
+from pathlib import Path
 from typing import Any
 
 from ldmnist_hub import store
@@ -49,6 +51,24 @@ def resolve_variant(
         >>> resolve_variant("latent-16").latent
         16
     """
+    if train is None or isinstance(train, TrainConfig):
+        try:  # the same keywords give the same (immutable) config: resolved once per process
+            return _resolved(paths.REFERENCE_ROOT, name, latent, seed, source, train, retrain, version)
+        except TypeError:
+            pass  # an unhashable argument: the checks below say what is wrong with it
+    return _resolve(name, latent, seed, source, train, retrain, version)
+
+
+# typed: seed=True must not hit seed=1's entry (the checks refuse a bool); the reference root is in the key
+# because the versions a name may take are those of the records under it.
+@functools.lru_cache(maxsize=256, typed=True)
+def _resolved(root: Path, name: str | None, latent: int | None, seed: int, source: str, train: TrainConfig | None,
+              retrain: bool, version: str | None) -> VariantConfig:
+    return _resolve(name, latent, seed, source, train, retrain, version)
+
+
+def _resolve(name: str | None, latent: int | None, seed: int, source: str,
+             train: TrainConfig | dict[str, Any] | None, retrain: bool, version: str | None) -> VariantConfig:
     if latent is not None:
         check_latent(latent)
     if name is not None:

@@ -67,6 +67,10 @@ def builder_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+# This process's answers, by folder, with the stamp (size, mtime, ctime, inode of each file) they were given for.
+_SEEN: dict[str, tuple[list, tuple[bool, str]]] = {}
+
+
 def _fingerprint_memo_path() -> Path:
     return paths.home_dir() / FINGERPRINTS_FILE
 
@@ -98,11 +102,15 @@ def source_is_official(source: str, data_dir: str | os.PathLike[str] | None) -> 
                     # ctime and inode too: a same-size replacement with a restored mtime (touch -r) changes them.
                     stamp.append([candidate.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
     key = f"{source}:{directory.resolve()}"
+    seen = _SEEN.get(key)
+    if seen is not None and seen[0] == stamp:
+        return seen[1]  # answered in this process for these very files: the memo file is not read again
     memo_path = _fingerprint_memo_path()
     memo = _read_memo(memo_path)
     entry = memo.get(key)
     if (isinstance(entry, dict) and entry.get("stamp") == stamp and isinstance(entry.get("official"), bool)
             and isinstance(entry.get("digest"), str)):
+        _SEEN[key] = (stamp, (entry["official"], entry["digest"]))
         return entry["official"], entry["digest"]
     # data_dir (None for the env var) keeps resolve_dir's error naming where the folder came from.
     directory = sources.resolve_dir(source, data_dir)
@@ -110,6 +118,7 @@ def source_is_official(source: str, data_dir: str | os.PathLike[str] | None) -> 
     official = sources.is_official(source, fingerprint)
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:8]
     memo[key] = {"stamp": stamp, "official": official, "digest": digest}
+    _SEEN[key] = (stamp, (official, digest))
     try:
         memo_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = memo_path.with_suffix(f".{os.getpid()}.tmp")

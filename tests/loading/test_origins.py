@@ -101,3 +101,34 @@ def test_a_malformed_split_is_refused_before_anything_is_read(spec: str, ldmnist
     with pytest.raises(InvalidArgumentError, match="unknown split"):
         ld.load_numpy(split=spec, **TINY_REF)
     assert not (ldmnist_home / "variants").exists()
+
+
+def test_a_resolved_config_is_remembered_per_keywords_and_per_release(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from _support.releases import make_release, use_release
+
+    from ldmnist_hub.loading.selection import resolve_variant
+
+    first = resolve_variant(latent=8, version="3.0.0")
+    assert resolve_variant(latent=8, version="3.0.0") is first and first.version is None  # 3.0.0 is current
+    with pytest.raises(InvalidArgumentError, match="seed"):
+        resolve_variant(latent=8, seed=True)  # typed: never the seed=1 entry
+    resolve_variant(latent=8, seed=1)
+    with pytest.raises(InvalidArgumentError, match="seed"):
+        resolve_variant(latent=8, seed=True)
+    use_release(monkeypatch, make_release(tmp_path / "refs", latent=8, version="4.0.0"))
+    later = resolve_variant(latent=8, version="3.0.0")
+    assert later.version == "3.0.0" and later.name == "latent-8-v3-0-0"  # an earlier version after the release
+
+
+def test_an_earlier_version_whose_weights_ship_is_downloaded_and_encoded_like_the_current_one(
+    ldmnist_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LDMNIST_MNIST_DIR", raising=False)
+    monkeypatch.setenv("LDMNIST_OFFLINE", "1")  # the download is asked for, and refused here without a network
+    with pytest.raises(SourceError) as err:
+        ld.variant(latent=8, version="2.0.0", progress=False).numpy("test")
+    said = str(err.value)
+    assert said.startswith("latent-8-v2-0-0 could not be produced; tried, in order: local mnist files")
+    assert "a repo or mirror: none configured" in said and "a download of the raw files" in said
+    assert "offline" in said
