@@ -25,10 +25,11 @@ from typing import Any
 
 from ldmnist_hub import store
 from ldmnist_hub.core import paths
-from ldmnist_hub.core.config import VariantConfig
-from ldmnist_hub.core.schema import SPLITS
+from ldmnist_hub.core.config import CANONICAL_SOURCE, VariantConfig
+from ldmnist_hub.core.schema import DESCRIPTION, HOMEPAGE, LDMNIST_CITATION, SPLITS
 from ldmnist_hub.core.types import PathArg
-from ldmnist_hub.errors import HubConnectionError, IntegrityError, NotFoundError, PullUnavailable
+from ldmnist_hub.data import sources
+from ldmnist_hub.errors import HubConnectionError, IntegrityError, PullUnavailable
 from ldmnist_hub.hub import folder_tx, validate
 from ldmnist_hub.hub import layout as hub_layout
 from ldmnist_hub.hub.card import variant_features
@@ -384,16 +385,11 @@ def _check(repo: str, config: str, local: dict[str, Path], expected: validate.Ex
         validate.check_leaderboard(board, expected, repo)
 
 
-def load_published(files: store.VariantFiles, split: str | None, keep_in_memory: bool = False) -> Any:
-    """The pulled parquet shards as a ``DatasetDict`` (or one split), with the variant's features."""
+def published_info(files: store.VariantFiles) -> Any:
+    """The ``datasets.DatasetInfo`` of a pulled copy: the variant's features, its source's licence and citation."""
     import datasets
 
-
-    shards = published_files(files)
-    if shards is None:
-        raise NotFoundError(f"no pulled copy under {files.root}")
-    return datasets.load_dataset(
-        "parquet", data_files={s: str(p) for s, p in shards.items()},
-        features=variant_features(files.stats()["variant"]), split=split,
-        cache_dir=str(paths.datasets_cache_dir()), keep_in_memory=keep_in_memory,
-    )
+    variant = files.stats()["variant"]
+    src = sources.get_source(variant.get("source", CANONICAL_SOURCE))
+    return datasets.DatasetInfo(description=DESCRIPTION, citation=f"{src.citation}\n{LDMNIST_CITATION}",
+                                homepage=HOMEPAGE, license=src.license, features=variant_features(variant))

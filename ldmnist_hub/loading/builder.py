@@ -20,7 +20,6 @@ from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.locks import exclusive
 from ldmnist_hub.core.schema import DATASET_NAME
 from ldmnist_hub.errors import NotWritableError
-from ldmnist_hub.loading import cache
 from ldmnist_hub.store.identity import builder_hash, variant_cache_id
 
 
@@ -93,11 +92,15 @@ def _disk_full(err: BaseException) -> OSError | None:
     return None
 
 
-def rebuild(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = None, *, progress: bool = True) -> Any:
+def rebuild(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = None, *,
+            progress: bool = True) -> store.VariantFiles:
     """Build a variant again from scratch (``ldmnist build --force``), holding its lock throughout.
 
     The weights, stats and Arrow cache are deleted under the lock and written again; a concurrent load
     waits, and a kill at any point leaves nothing that a later load would serve unverified.
+
+    Returns:
+        The variant's files (weights, stats and records), written again.
     """
     cid = variant_cache_id(variant, data_dir)
     builder = get_builder(variant, data_dir, progress=progress, cache_id=cid)
@@ -109,4 +112,4 @@ def rebuild(variant: VariantConfig, data_dir: str | os.PathLike[str] | None = No
         faults.point("force:deleted")
         prepare(builder, progress)
         store.record_arrow(files, Path(builder.cache_dir))
-        return cache.read(Path(builder.cache_dir), None)
+        return files

@@ -5,8 +5,8 @@ may delete an empty cache folder), so a builder cannot even be made on a
 read-only ``LDMNIST_HOME``. Serving a built variant therefore never makes one:
 the cache folder's path is computed here (the layout ``datasets`` uses:
 ``<root>/<dataset>/<config>/<version>/<hash>``), checked against the variant's
-recorded sha256 and read with ``datasets``' own ``ArrowReader`` (memory-mapped,
-split slices and all). Nothing is written and no lock is taken.
+recorded sha256 and read as ``datasets`` tables (memory-mapped) with the one
+split grammar every loader uses. Nothing is written and no lock is taken.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from ldmnist_hub.core import paths
 from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.digest import identities
 from ldmnist_hub.core.schema import DATASET_NAME
-from ldmnist_hub.errors import IntegrityError, InvalidArgumentError
+from ldmnist_hub.errors import IntegrityError
+from ldmnist_hub.loading import columns
 from ldmnist_hub.store.identity import builder_hash
 
 # The builder's version (ldmnist_hub.builders.ldmnist.VERSION); tests/loading pin the two equal.
@@ -80,40 +81,47 @@ def ready(variant: VariantConfig, files: store.VariantFiles, folder: Path) -> bo
 
 def import_reader() -> None:
     """Import what :func:`read` needs (``datasets``: 0.9-1.4 s), ahead of its use by a cold build."""
-    from datasets.arrow_reader import ArrowReader  # noqa: F401
+    import datasets.table  # noqa: F401
 
 
-def read(folder: Path, split: Any, keep_in_memory: bool = False) -> Any:
-    """The ``datasets.Dataset`` (one split) or ``DatasetDict`` (``split=None``) held in a prepared cache folder.
+def read(split_files: dict[str, Path], split: Any, info: Any, identity: str, keep_in_memory: bool = False) -> Any:
+    """Verified split files as a ``datasets.Dataset`` (one spec), a list of them, or a ``DatasetDict`` (``None``).
+
+    The rows are those :func:`ldmnist_hub.loading.columns.read_tables` selects for ``load_numpy`` (one split
+    grammar, :mod:`ldmnist_hub.loading.splits`), held in ``datasets``' table classes: an Arrow stream
+    memory-mapped (``MemoryMappedTable``, which pickles as its path and slices) unless ``keep_in_memory``, a
+    pulled parquet shard in memory.
+
+    Args:
+        split_files: the verified file of each split (Arrow stream or parquet shard).
+        split: a split spec, a list of them, or None for every split.
+        info: the ``datasets.DatasetInfo`` the datasets carry.
+        identity: what the files are (their folder, relative to the cache root), for the fingerprint: the one
+            ``datasets``' builder gives the same rows, so ``.map`` caches stay valid across processes.
 
     Raises:
-        InvalidArgumentError: the split selects no rows.
-        FileNotFoundError: the folder vanished while being read (a concurrent rebuild).
+        InvalidArgumentError: the split selects no rows, or names a split the files lack.
+        FileNotFoundError: a file vanished while being read (a concurrent rebuild).
     """
     import datasets
-    from datasets.arrow_reader import ArrowReader
     from datasets.fingerprint import Hasher
+    from datasets.table import InMemoryTable, MemoryMappedTable, concat_tables
 
-    info = datasets.DatasetInfo.from_directory(str(folder))
-    relative = folder.relative_to(paths.datasets_cache_dir()).as_posix()
+    def open_table(path: Path) -> Any:
+        if path.suffix == ".parquet":
+            return InMemoryTable(columns.read_table(path))
+        return (InMemoryTable if keep_in_memory else MemoryMappedTable).from_file(str(path))
 
     def one(spec: str) -> Any:
-        hasher = Hasher()  # the fingerprint the builder would give: later .map caches stay valid
-        hasher.update(relative)
+        parts = columns.read_tables(split_files, spec, open_table)
+        hasher = Hasher()
+        hasher.update(identity)
         hasher.update(spec)
-        try:
-            kwargs = ArrowReader(str(folder), info).read(name=DATASET_NAME, instructions=datasets.Split(spec),
-                                                          split_infos=info.splits.values(),
-                                                          in_memory=keep_in_memory)
-        except ValueError as err:
-            if "corresponds to no data" in str(err):
-                raise InvalidArgumentError(f"split {spec!r} selects no rows; pick a non-empty slice such as "
-                                           "'test[:100]'") from err
-            raise
-        return datasets.Dataset(fingerprint=hasher.hexdigest(), **kwargs)
+        table = parts[0] if len(parts) == 1 else concat_tables(parts)
+        return datasets.Dataset(table, info=info.copy(), split=datasets.Split(spec), fingerprint=hasher.hexdigest())
 
     if split is None:
-        return datasets.DatasetDict({name: one(name) for name in info.splits})
+        return datasets.DatasetDict({name: one(name) for name in split_files})
     if isinstance(split, (list, tuple)):
         return [one(s) for s in split]
     return one(split)

@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,24 +96,32 @@ def _array(a: np.ndarray, type_: pa.DataType) -> pa.Array:
     return pa.Array.from_buffers(type_, len(a), [None, pa.py_buffer(np.ascontiguousarray(a))])
 
 
+def read_table(path: Path) -> pa.Table:
+    """A pulled copy's parquet shard as one table."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path, memory_map=True).read()  # pq.read_table imports pandas (via pyarrow.dataset)
+
+
 def _table(path: Path) -> pa.Table:
     """One split's table: an Arrow stream (a prepared cache) or a parquet shard (a pulled copy)."""
     import pyarrow as pa  # on use: importing the package (or the evaluator) stays light
     if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-        return pq.ParquetFile(path, memory_map=True).read()  # read_table imports pandas (via pyarrow.dataset)
+        return read_table(path)
     # Mapped afresh on every read (about 1 ms) and unmapped once the columns are copied out: a memo of
     # the mapping would keep the file's pages, another copy of the split, in this process's memory.
     with pa.memory_map(str(path)) as source:
         return pa.ipc.open_stream(source).read_all()
 
 
-def read_tables(split_files: dict[str, Path], spec: str) -> list[pa.Table]:
+def read_tables(split_files: dict[str, Path], spec: str, open_table: Callable[[Path], Any] = _table) -> list[Any]:
     """The rows a (checked) split spec selects, as one table slice per ``+``-joined part.
 
     Args:
         split_files: the verified file of each split (Arrow stream or parquet shard).
         spec: a split spec in the grammar of :mod:`ldmnist_hub.loading.splits`.
+        open_table: how a split's file is opened (default: a pyarrow table; ``datasets``' table classes for
+            :func:`ldmnist_hub.loading.cache.read`).
 
     Raises:
         InvalidArgumentError: the spec selects no rows.
@@ -123,7 +131,7 @@ def read_tables(split_files: dict[str, Path], spec: str) -> list[pa.Table]:
     if missing:
         raise InvalidArgumentError(f"this variant has no {missing[0]!r} split (it has {', '.join(split_files)}); "
                                    "pick one of those")
-    tables = {name: _table(split_files[name]) for name in dict.fromkeys(splits.names(spec))}
+    tables = {name: open_table(split_files[name]) for name in dict.fromkeys(splits.names(spec))}
     selected = splits.rows(spec, {name: t.num_rows for name, t in tables.items()})
     return [tables[name].slice(start, max(0, stop - start)) for name, start, stop in selected]
 

@@ -167,7 +167,7 @@ def home_entries() -> list[HomeEntry]:
     return entries
 
 
-_PARQUET = "parquet"  # the datasets builder that reads pulled shards (ldmnist_hub.hub.pull.load_published)
+_PARQUET = "parquet"  # the datasets builder that read pulled shards before 0.4 (its copies may remain)
 _OUR_COLUMNS = {"x", "y", "label", "mnist_index"}
 
 

@@ -95,8 +95,17 @@ class Served:
     def dataset(self, split: Any, keep_in_memory: bool = False) -> Any:
         """A ``datasets.Dataset`` of a split spec, or a ``DatasetDict`` of every split (``split=None``)."""
         if self.pulled:
-            return pull.load_published(self.wanted.files, split, keep_in_memory)
-        return cache.read(self.wanted.folder, split, keep_in_memory)
+            files = self.wanted.files
+            info = pull.published_info(files)
+            # A pull writes the stats last: a copy pulled again is another fingerprint.
+            identity = f"{files.root.relative_to(paths.home_dir()).as_posix()}@{files.stats_path.stat().st_mtime_ns}"
+        else:
+            import datasets
+
+            info = datasets.DatasetInfo.from_directory(str(self.wanted.folder))
+            # The fingerprint datasets' builder gives these rows: later .map caches stay valid.
+            identity = self.wanted.folder.relative_to(paths.datasets_cache_dir()).as_posix()
+        return cache.read(self.split_files, split, info, identity, keep_in_memory)
 
 
 class Store:

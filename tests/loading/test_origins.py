@@ -132,3 +132,21 @@ def test_an_earlier_version_whose_weights_ship_is_downloaded_and_encoded_like_th
     assert said.startswith("latent-8-v2-0-0 could not be produced; tried, in order: local mnist files")
     assert "a repo or mirror: none configured" in said and "a download of the raw files" in said
     assert "offline" in said
+
+
+def test_load_dataset_of_a_pulled_variant_reads_its_shards_where_they_lie(
+    tiny_home: Path, tiny_kwargs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variant = {k: tiny_kwargs[k] for k in ("train", "data_dir", "progress")}
+    mirror = tmp_path / "mirror"
+    push(4, str(mirror), build=False, allow_unofficial_source=True, **variant)
+    want = ld.load_numpy(4, "train[-5:]+test[:3]", build=False, **variant)
+    fresh = tmp_path / "fresh"
+    monkeypatch.setenv("LDMNIST_HOME", str(fresh))
+    v = ld.variant(4, build=False, repo=str(mirror), **variant)
+    ds = v.dataset("train[-5:]+test[:3]")
+    np.testing.assert_array_equal(np.asarray(ds["x"], np.float32), want[0])
+    assert ds.features["label"].names[:3] == ["0", "1", "2"] and ds.info.license
+    assert list(v.dataset()) == ["train", "test"]
+    assert not (fresh / "datasets" / "parquet").exists()  # no second copy of the shards in datasets' cache
+    assert v.dataset("test")._fingerprint == v.dataset("test")._fingerprint != v.dataset("train")._fingerprint
