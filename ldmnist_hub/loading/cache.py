@@ -21,7 +21,7 @@ from ldmnist_hub.core.config import VariantConfig
 from ldmnist_hub.core.digest import identities
 from ldmnist_hub.core.schema import DATASET_NAME
 from ldmnist_hub.errors import IntegrityError
-from ldmnist_hub.loading import columns
+from ldmnist_hub.loading import columns, splits
 from ldmnist_hub.store.identity import builder_hash
 
 # The builder's version (ldmnist_hub.builders.ldmnist.VERSION); tests/loading pin the two equal.
@@ -118,7 +118,8 @@ def read(split_files: dict[str, Path], split: Any, info: Any, identity: str, kee
         hasher.update(identity)
         hasher.update(spec)
         table = parts[0] if len(parts) == 1 else concat_tables(parts)
-        return datasets.Dataset(table, info=info.copy(), split=datasets.Split(spec), fingerprint=hasher.hexdigest())
+        return datasets.Dataset(table, info=info.copy(), split=datasets.Split(splits.normal(spec)),
+                                fingerprint=hasher.hexdigest())
 
     if split is None:
         return datasets.DatasetDict({name: one(name) for name in split_files})

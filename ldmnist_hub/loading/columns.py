@@ -97,10 +97,23 @@ def _array(a: np.ndarray, type_: pa.DataType) -> pa.Array:
 
 
 def read_table(path: Path) -> pa.Table:
-    """A pulled copy's parquet shard as one table."""
+    """A pulled copy's parquet shard as one table, ``x`` and ``y`` as fixed-size lists.
+
+    A repo may store ``x`` and ``y`` as variable-length lists (the pull checked that every row holds N values);
+    every reader here expects the fixed-size lists a prepared cache holds, so they are rebuilt over the same
+    values (no copy).
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(path, memory_map=True).read()  # pq.read_table imports pandas (via pyarrow.dataset)
+    table = pq.ParquetFile(path, memory_map=True).read()  # pq.read_table imports pandas (via pyarrow.dataset)
+    for name in ("x", "y"):
+        if not pa.types.is_fixed_size_list(table.schema.field(name).type) and table.num_rows:
+            lists = table.column(name).combine_chunks()
+            values = lists.flatten()
+            fixed = pa.FixedSizeListArray.from_arrays(values, len(values) // len(lists))
+            table = table.set_column(table.schema.get_field_index(name), pa.field(name, fixed.type), fixed)
+    return table
 
 
 def _table(path: Path) -> pa.Table:

@@ -185,27 +185,35 @@ class Mirror:
         """An earlier version's bytes when they cannot be encoded here (on the Hub: at its tag ``latent-N-vX.Y.Z``).
 
         Raises:
-            NotFoundError: no repo is configured for a version whose weights do not ship (saying where its bytes
-                must come from), or the repo lacks them.
+            NotFoundError: a version whose weights do not ship, with no repo configured (the message says where
+                its bytes must come from) or a repo that lacks them.
         """
         variant, repo = wanted.config, wanted.repo
         what = f"latent-{variant.latent} version {variant.version}"
-        if repo is None and reference.get(variant.latent, variant.version) is not None:
-            # Its weights ship: encoded here exactly once the raw files are downloaded (the next origin).
+        # Its weights ship: a download of the raw files (the next origin) encodes it exactly, so a mirror that
+        # lacks it is one more place tried, not the end of the search.
+        ships = reference.get(variant.latent, variant.version) is not None
+        if repo is None and ships:
             return f"a repo or mirror: none configured (--repo, ${REPO_ENV})"
         if repo is None:
             raise NotFoundError(
                 f"{what} is an earlier version: the package ships its record, not its weights, so its bytes come "
                 f"from a repo or mirror that holds them; pass repo=... (--repo) or set ${REPO_ENV} (the current "
                 f"version, {variant.as_current().dataset_version}, needs none)")
+        if ships and paths.offline() and not is_local_target(repo):
+            return f"{repo}: not asked (offline)"
         revision = None if is_local_target(repo) else versions.tag(variant.latent, variant.version)
         try:
             got = pull.pull_variant(variant.as_current(), wanted.cache_id, repo, revision=revision,
                                     version=variant.version)
         except PullUnavailable as err:
+            if ships:
+                return f"{repo}: {err}"
             raise NotFoundError(f"{what} could not be read from {repo}: {err}") from err
         if got is None:
             where = f"its tag {revision}" if revision else "its manifest"
+            if ships:
+                return f"{repo}: {where} holds no latent-{variant.latent}"
             raise NotFoundError(f"{repo} does not publish {what} ({where} holds no latent-{variant.latent}); use a "
                                 "repo that does")
         return None
@@ -298,18 +306,20 @@ def produce(wanted: Wanted, meanwhile: Meanwhile = None) -> Served:
     """
     store.clean_leftovers(wanted.cache_id)
     served = STORE.serve(wanted)  # another process may have produced it while we waited for the lock
+    if served is not None:
+        return served
     tried: list[str] = []
     for origin in ORIGINS:
-        if served is not None:
-            return served
         why = origin.produce(wanted, tried, meanwhile)
         if why is None:
             served = STORE.serve(wanted)
-        elif why:
+            if served is None:  # written, yet not what its records say: never served, never papered over
+                raise IntegrityError(f"{origin.name} wrote {wanted.cache_id} into {wanted.files.root}, but the files "
+                                     "do not verify against their records; run `ldmnist clean` and load again")
+            return served
+        if why:
             tried.append(why)
-    if served is None:
-        raise RuntimeError(f"no origin produced {wanted.cache_id}: {tried}")  # Train raises first; never reached
-    return served
+    raise RuntimeError(f"no origin produced {wanted.cache_id}: {tried}")  # Download or Train raise first
 
 
 def refused_without_a_lock(wanted: Wanted) -> NotFoundError | None:

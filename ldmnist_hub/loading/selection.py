@@ -51,7 +51,9 @@ def resolve_variant(
         >>> resolve_variant("latent-16").latent
         16
     """
-    if train is None or isinstance(train, TrainConfig):
+    # Only the canonical recipe is remembered: TrainConfig(class_lr=1) == TrainConfig(class_lr=1.0), but the two
+    # JSON forms (and so the trained names) differ, and a memo must not make a name depend on call history.
+    if train is None:
         try:  # the same keywords give the same (immutable) config: resolved once per process
             return _resolved(paths.REFERENCE_ROOT, name, latent, seed, source, train, retrain, version)
         except TypeError:
@@ -62,7 +64,7 @@ def resolve_variant(
 # typed: seed=True must not hit seed=1's entry (the checks refuse a bool); the reference root is in the key
 # because the versions a name may take are those of the records under it.
 @functools.lru_cache(maxsize=256, typed=True)
-def _resolved(root: Path, name: str | None, latent: int | None, seed: int, source: str, train: TrainConfig | None,
+def _resolved(root: Path, name: str | None, latent: int | None, seed: int, source: str, train: None,
               retrain: bool, version: str | None) -> VariantConfig:
     return _resolve(name, latent, seed, source, train, retrain, version)
 

@@ -23,7 +23,8 @@ Rows = list[tuple[str, int, int]]
 """Absolute row ranges ``[(split, start, stop), ...]``, in the order the spec joins them."""
 
 _INTEGER_PART = re.compile(rf"^\s*({'|'.join(SPLITS)})(?:\[(-?\d+)?:(-?\d+)?\])?\s*$")
-_NAME = re.compile(r"^\s*(\w+)")
+# A part names one of our splits, then a slice, a rounding mode or nothing ("train.x" is no split of ours).
+_NAME = re.compile(rf"^\s*({'|'.join(SPLITS)})\s*(?=[\[(]|$)")
 _ALLOWED = ("allowed: 'train', 'validation', 'test', a slice such as 'train[:1000]', 'test[10%:]' or "
             "'train[-100:]', or several joined by '+'")
 
@@ -50,6 +51,16 @@ def _instruction(spec: str) -> Any:
         raise InvalidArgumentError(f"unknown split {spec!r} for ldmnist; {_ALLOWED}") from err
 
 
+def normal(spec: str) -> str:
+    """The spec as ``datasets`` names a split: its parts stripped of spaces (``" test + train"`` -> ``"test+train"``).
+
+    Examples:
+        >>> normal(" test[:10] + train ")
+        'test[:10]+train'
+    """
+    return "+".join(part.strip() for part in spec.split("+"))
+
+
 def names(spec: str) -> list[str]:
     """The split names a spec reads, in order (a name joined twice is listed twice).
 
@@ -71,7 +82,7 @@ def check(split: Any, variant: VariantConfig | None = None) -> None:
 
     Examples:
         >>> check("train[:10]+test")
-        >>> check("train[:abc]")
+        >>> check("train[:abc]")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         ldmnist_hub.errors.InvalidArgumentError: unknown split 'train[:abc]' for ldmnist; allowed: ...
@@ -79,8 +90,7 @@ def check(split: Any, variant: VariantConfig | None = None) -> None:
     if split is None:
         return
     for spec in split if isinstance(split, (list, tuple)) else [split]:
-        if not isinstance(spec, str) or not all(_NAME.match(p) and _NAME.match(p).group(1) in SPLITS
-                                                for p in spec.split("+")):
+        if not isinstance(spec, str) or not all(_NAME.match(p) for p in spec.split("+")):
             raise InvalidArgumentError(f"unknown split {spec!r} for ldmnist; {_ALLOWED}")
         if _integer_parts(spec) is None:
             _instruction(spec)
@@ -108,7 +118,10 @@ def rows(spec: str, lengths: dict[str, int]) -> Rows:
             start, stop, _ = part.indices(lengths[name])
             got.append((name, start, stop))
     else:
-        got = [(a.splitname, a.from_, a.to) for a in _instruction(spec).to_absolute(lengths)]
+        try:
+            got = [(a.splitname, a.from_, a.to) for a in _instruction(spec).to_absolute(lengths)]
+        except ValueError as err:
+            raise InvalidArgumentError(f"unknown split {spec!r} for ldmnist; {_ALLOWED}") from err
     # datasets' own rule, kept: an error only where every part is empty by its bounds ("test[5:5]"); a
     # reversed range ("train[100:50]") selects no rows without one.
     if all(stop == start for _, start, stop in got):

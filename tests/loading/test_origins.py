@@ -150,3 +150,56 @@ def test_load_dataset_of_a_pulled_variant_reads_its_shards_where_they_lie(
     assert list(v.dataset()) == ["train", "test"]
     assert not (fresh / "datasets" / "parquet").exists()  # no second copy of the shards in datasets' cache
     assert v.dataset("test")._fingerprint == v.dataset("test")._fingerprint != v.dataset("train")._fingerprint
+
+
+@pytest.mark.parametrize("spec", ["train.x", "test[:2].y", "testing"])
+def test_a_name_that_only_starts_like_a_split_is_refused_before_anything_is_built(spec: str,
+                                                                                  ldmnist_home: Path) -> None:
+    with pytest.raises(InvalidArgumentError, match="unknown split"):
+        ld.load_numpy(split=spec, **TINY_REF)
+    assert not (ldmnist_home / "variants").exists()
+
+
+def test_spaces_around_the_parts_of_a_spec_mean_the_same_in_every_loader(tiny_home: Path, tiny_kwargs: dict) -> None:
+    kw = tiny_kwargs | {"build": False}
+    x, _, _ = ld.load_numpy(split=" test[:10] + train[:3] ", **kw)
+    ds = ld.load_dataset("ldmnist", split=" test[:10] + train[:3] ", **kw)
+    assert ds.split == "test[:10]+train[:3]" and len(x) == ds.num_rows == 13
+    np.testing.assert_array_equal(np.asarray(ds["x"], np.float32), x)
+
+
+def test_a_pulled_shard_with_variable_length_lists_reads_as_fixed_size_lists(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import DatasetInfo
+
+    from ldmnist_hub.hub.card import variant_features
+    from ldmnist_hub.loading import columns
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 3)).astype(np.float32), rng.normal(size=(6, 3)).astype(np.float32)
+    lists = pa.list_(pa.float32())
+    table = pa.table({"x": pa.array(x.tolist(), lists), "y": pa.array(y.tolist(), lists),
+                      "label": pa.array(np.arange(6) % 10, pa.int64()),
+                      "mnist_index": pa.array(np.arange(6), pa.int64())})
+    path = tmp_path / "test.parquet"
+    pq.write_table(table, path)
+    got_x, got_y, label = columns.read_split({"test": path}, "test[1:4]")
+    np.testing.assert_array_equal(got_x, x[1:4])
+    np.testing.assert_array_equal(got_y, y[1:4])
+    ds = cache.read({"test": path}, "test[1:4]", DatasetInfo(features=variant_features({"latent": 3})), "id")
+    np.testing.assert_array_equal(np.asarray(ds["y"], np.float32), y[1:4])
+    assert ds.features["x"].length == 3 and label.tolist() == [1, 2, 3]
+
+
+def test_an_earlier_version_whose_weights_ship_goes_on_past_a_mirror_that_lacks_it(
+    ldmnist_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty-mirror"
+    empty.mkdir()
+    monkeypatch.delenv("LDMNIST_MNIST_DIR", raising=False)
+    monkeypatch.setenv("LDMNIST_OFFLINE", "1")
+    with pytest.raises(SourceError) as err:
+        ld.variant(latent=8, version="2.0.0", repo=str(empty), progress=False).numpy("test")
+    said = str(err.value)
+    assert said.index(f"{empty}: ") < said.index("a download of the raw files")
