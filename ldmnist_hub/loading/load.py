@@ -19,7 +19,7 @@ from ldmnist_hub.loading.builder import get_builder, prepare, rebuild
 from ldmnist_hub.loading.selection import build_command, lookup, resolve_variant
 from ldmnist_hub.loading.variant import Variant
 
-# Kept importable from here, where they lived before 0.4 (the builder's run and the name lookup moved out).
+# Kept importable from here, where they lived before 0.3 (the builder's run and the name lookup moved out).
 __all__ = ["build_command", "get_builder", "load_dataset", "lookup", "prepare", "rebuild", "resolve_variant"]
 
 
