@@ -140,11 +140,12 @@ def read_tables(split_files: dict[str, Path], spec: str, open_table: Callable[[P
         InvalidArgumentError: the spec selects no rows.
         FileNotFoundError: a split's file is missing.
     """
-    missing = [name for name in splits.names(spec) if name not in split_files]
+    named = dict.fromkeys(splits.names(spec))
+    missing = [name for name in named if name not in split_files]
     if missing:
         raise InvalidArgumentError(f"this variant has no {missing[0]!r} split (it has {', '.join(split_files)}); "
                                    "pick one of those")
-    tables = {name: open_table(split_files[name]) for name in dict.fromkeys(splits.names(spec))}
+    tables = {name: open_table(split_files[name]) for name in named}
     selected = splits.rows(spec, {name: t.num_rows for name, t in tables.items()})
     return [tables[name].slice(start, max(0, stop - start)) for name, start, stop in selected]
 

@@ -20,6 +20,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ldmnist_hub import store
 from ldmnist_hub.core import faults, paths, versions
 from ldmnist_hub.core.config import VariantConfig
@@ -88,8 +90,6 @@ class Served:
 
     def column(self, split: str, name: str) -> Any:
         """One column (such as ``mnist_index``) of a split spec, as a writable int64 array."""
-        import numpy as np
-
         return columns.column(columns.read_tables(self.split_files, split), name, np.int64)
 
     def dataset(self, split: Any, keep_in_memory: bool = False) -> Any:

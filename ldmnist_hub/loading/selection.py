@@ -55,7 +55,7 @@ def resolve_variant(
     # JSON forms (and so the trained names) differ, and a memo must not make a name depend on call history.
     if train is None:
         try:  # the same keywords give the same (immutable) config: resolved once per process
-            return _resolved(paths.REFERENCE_ROOT, name, latent, seed, source, train, retrain, version)
+            return _resolved(paths.REFERENCE_ROOT, name, latent, seed, source, retrain, version)
         except TypeError:
             pass  # an unhashable argument: the checks below say what is wrong with it
     return _resolve(name, latent, seed, source, train, retrain, version)
@@ -64,9 +64,9 @@ def resolve_variant(
 # typed: seed=True must not hit seed=1's entry (the checks refuse a bool); the reference root is in the key
 # because the versions a name may take are those of the records under it.
 @functools.lru_cache(maxsize=256, typed=True)
-def _resolved(root: Path, name: str | None, latent: int | None, seed: int, source: str, train: None,
-              retrain: bool, version: str | None) -> VariantConfig:
-    return _resolve(name, latent, seed, source, train, retrain, version)
+def _resolved(root: Path, name: str | None, latent: int | None, seed: int, source: str, retrain: bool,
+              version: str | None) -> VariantConfig:
+    return _resolve(name, latent, seed, source, None, retrain, version)
 
 
 def _resolve(name: str | None, latent: int | None, seed: int, source: str,

@@ -205,17 +205,19 @@ class Variant:
             >>> x.shape, x.dtype, label.dtype  # doctest: +SKIP
             ((10000, 32), dtype('float32'), dtype('int64'))
         """
-        if not isinstance(split, str):
-            raise InvalidArgumentError(f"split must be one string such as 'train' or 'test[:100]'; got split={split!r}")
-        splits.check(split, self.config)  # before anything is built
+        self._check_one_split(split)
         return self._read(lambda served: served.numpy(split))
 
     def mnist_index(self, split: str = "train") -> np.ndarray:
         """The ``mnist_index`` column of a split: each row's index in the MNIST file it was encoded from (int64)."""
+        self._check_one_split(split)
+        return self._read(lambda served: served.column(split, "mnist_index"))
+
+    def _check_one_split(self, split: Any) -> None:
+        """Refuse anything but one split spec of this variant, before anything is built."""
         if not isinstance(split, str):
             raise InvalidArgumentError(f"split must be one string such as 'train' or 'test[:100]'; got split={split!r}")
         splits.check(split, self.config)
-        return self._read(lambda served: served.column(split, "mnist_index"))
 
     def _read(self, read: Callable[[origins.Served], T], meanwhile: origins.Meanwhile = None) -> T:
         """``read`` of the variant's verified files, from the store or from the first origin that produces them.

@@ -29,6 +29,15 @@ def _quiet(fn: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
 
+def _nothing_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No raw MNIST, no network (offline), and an empty folder mirror, whose path is returned."""
+    empty = tmp_path / "empty-mirror"
+    empty.mkdir()
+    monkeypatch.delenv("LDMNIST_MNIST_DIR", raising=False)
+    monkeypatch.setenv("LDMNIST_OFFLINE", "1")
+    return empty
+
+
 def test_the_origins_are_asked_in_the_documented_order() -> None:
     assert origins.STORE.name == "the store"
     assert [o.name for o in origins.ORIGINS] == ["local raw files", "a repo or mirror", "a download of the raw files",
@@ -54,10 +63,7 @@ def test_prepare_writes_the_variant_once_and_reads_write_nothing(ldmnist_home: P
 def test_a_reference_variant_no_origin_has_lists_what_was_tried_in_order(
     ldmnist_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    empty = tmp_path / "empty-mirror"
-    empty.mkdir()
-    monkeypatch.delenv("LDMNIST_MNIST_DIR", raising=False)
-    monkeypatch.setenv("LDMNIST_OFFLINE", "1")
+    empty = _nothing_here(tmp_path, monkeypatch)
     with pytest.raises(SourceError) as err:
         ld.variant(latent=8, repo=str(empty), progress=False).numpy("test")
     said = str(err.value)
@@ -195,10 +201,7 @@ def test_a_pulled_shard_with_variable_length_lists_reads_as_fixed_size_lists(tmp
 def test_an_earlier_version_whose_weights_ship_goes_on_past_a_mirror_that_lacks_it(
     ldmnist_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    empty = tmp_path / "empty-mirror"
-    empty.mkdir()
-    monkeypatch.delenv("LDMNIST_MNIST_DIR", raising=False)
-    monkeypatch.setenv("LDMNIST_OFFLINE", "1")
+    empty = _nothing_here(tmp_path, monkeypatch)
     with pytest.raises(SourceError) as err:
         ld.variant(latent=8, version="2.0.0", repo=str(empty), progress=False).numpy("test")
     said = str(err.value)
